@@ -1,0 +1,14 @@
+//! skiff-api: the Kubernetes API as skiff serves it, without I/O: the table of resources,
+//! `metav1.Status` errors, defaulting, validation, label/field selectors and Table rendering.
+//!
+//! Depends on no other skiff crate.
+
+pub mod defaults;
+pub mod resources;
+pub mod selector;
+pub mod status;
+pub mod table;
+pub mod validation;
+
+pub use resources::{ResourceInfo, RESOURCES};
+pub use status::{ApiError, Cause};

@@ -1,0 +1,98 @@
+//! get and list.
+
+use std::sync::Arc;
+
+use http::{Response, StatusCode};
+use serde_json::{json, Value};
+use skiff_api::selector::{FieldSelector, LabelSelector};
+use skiff_api::ApiError;
+
+use super::table;
+use crate::registry::ListOptions;
+use crate::request::{Query, ResourceRequest};
+use crate::response::{self, Body};
+use crate::server::ApiServer;
+
+pub async fn get(
+    server: &Arc<ApiServer>,
+    r: &ResourceRequest,
+    query: &Query,
+    accept: &str,
+) -> Result<Response<Body>, ApiError> {
+    let name = r.name.as_deref().unwrap_or_default();
+    let obj = server
+        .registry
+        .get(r.resource, r.namespace.as_deref(), name)
+        .await?;
+    if table::wanted(accept) {
+        let include = table::Include::parse(query.get("includeObject"));
+        let rv = obj
+            .pointer("/metadata/resourceVersion")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let t = table::build(
+            r.resource,
+            std::slice::from_ref(&obj),
+            include,
+            true,
+            json!({"resourceVersion": rv}),
+        );
+        return Ok(response::json(StatusCode::OK, &t));
+    }
+    Ok(response::json(StatusCode::OK, &obj))
+}
+
+/// Label and field selectors from the query, checked against the resource.
+pub fn selectors(
+    r: &ResourceRequest,
+    query: &Query,
+) -> Result<(LabelSelector, FieldSelector), ApiError> {
+    let labels = match query.get("labelSelector") {
+        Some(s) => LabelSelector::parse(s)?,
+        None => LabelSelector::everything(),
+    };
+    let fields = match query.get("fieldSelector") {
+        Some(s) => FieldSelector::parse(s)?,
+        None => FieldSelector::everything(),
+    };
+    fields.validate_for(r.resource)?;
+    Ok((labels, fields))
+}
+
+pub async fn list(
+    server: &Arc<ApiServer>,
+    r: &ResourceRequest,
+    query: &Query,
+    accept: &str,
+) -> Result<Response<Body>, ApiError> {
+    let (labels, fields) = selectors(r, query)?;
+    let limit = query.int("limit")?.unwrap_or(0).max(0) as usize;
+    let opts = ListOptions {
+        labels,
+        fields,
+        limit,
+        continue_token: query.get("continue").map(String::from),
+    };
+    let out = server
+        .registry
+        .list(r.resource, r.namespace.as_deref(), &opts)
+        .await?;
+    let mut meta = json!({"resourceVersion": out.resource_version.to_string()});
+    if let Some(c) = &out.continue_token {
+        meta["continue"] = json!(c);
+    }
+    if table::wanted(accept) {
+        let include = table::Include::parse(query.get("includeObject"));
+        return Ok(response::json(
+            StatusCode::OK,
+            &table::build(r.resource, &out.items, include, true, meta),
+        ));
+    }
+    let list = json!({
+        "kind": r.resource.list_kind,
+        "apiVersion": r.resource.api_version(),
+        "metadata": meta,
+        "items": out.items,
+    });
+    Ok(response::json(StatusCode::OK, &list))
+}

@@ -1,0 +1,237 @@
+//! watch: chunked JSON events (`{"type":…,"object":…}` per line) from the store's watch,
+//! filtered by selectors, with synthetic ADDED events for resourceVersion 0/unset, bookmarks,
+//! timeouts and 410 Gone for compacted revisions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use http::{header, HeaderValue, Response, StatusCode};
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+use rand::Rng;
+use serde_json::{json, Value};
+use skiff_api::selector::{FieldSelector, LabelSelector};
+use skiff_api::{ApiError, ResourceInfo};
+use skiff_store::{Event, EventKind};
+use tokio::sync::mpsc;
+
+use super::read::selectors;
+use super::table;
+use crate::objects;
+use crate::registry::{list_prefix, store_error, ListOptions};
+use crate::request::{Query, ResourceRequest};
+use crate::response::Body;
+use crate::server::ApiServer;
+
+/// How often an idle watch that allows bookmarks gets one.
+const BOOKMARK_EVERY: Duration = Duration::from_secs(15);
+
+struct Filter {
+    res: &'static ResourceInfo,
+    labels: LabelSelector,
+    fields: FieldSelector,
+}
+
+impl Filter {
+    fn matches(&self, obj: &Value) -> bool {
+        self.labels.matches_object(obj) && self.fields.matches(obj, self.res)
+    }
+}
+
+struct Encoder {
+    res: &'static ResourceInfo,
+    table: Option<table::Include>,
+    headers_sent: bool,
+}
+
+impl Encoder {
+    fn event(&mut self, kind: &str, obj: &Value) -> Bytes {
+        let object = match self.table {
+            Some(include) => {
+                let rv = obj
+                    .pointer("/metadata/resourceVersion")
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                let t = table::build(
+                    self.res,
+                    std::slice::from_ref(obj),
+                    include,
+                    !self.headers_sent,
+                    json!({"resourceVersion": rv}),
+                );
+                self.headers_sent = true;
+                t
+            }
+            None => obj.clone(),
+        };
+        line(&json!({"type": kind, "object": object}))
+    }
+
+    fn bookmark(&self, rv: i64, initial_end: bool) -> Bytes {
+        let mut meta = json!({"resourceVersion": rv.to_string()});
+        if initial_end {
+            meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+        }
+        let object =
+            json!({"kind": self.res.kind, "apiVersion": self.res.api_version(), "metadata": meta});
+        line(&json!({"type": "BOOKMARK", "object": object}))
+    }
+}
+
+fn line(v: &Value) -> Bytes {
+    let mut b = serde_json::to_vec(v).unwrap_or_default();
+    b.push(b'\n');
+    Bytes::from(b)
+}
+
+/// Starts a watch and streams it as the response body.
+pub async fn watch(
+    server: &Arc<ApiServer>,
+    r: &ResourceRequest,
+    query: &Query,
+    accept: &str,
+) -> Result<Response<Body>, ApiError> {
+    let (labels, fields) = selectors(r, query)?;
+    let filter = Filter {
+        res: r.resource,
+        labels,
+        fields,
+    };
+    let timeout = match query.int("timeoutSeconds")? {
+        Some(t) if t > 0 => Duration::from_secs(t as u64),
+        _ => Duration::from_secs(rand::rng().random_range(1800..3600)),
+    };
+    let bookmarks = query.bool("allowWatchBookmarks");
+    let send_initial = match query.get("sendInitialEvents") {
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        _ => None,
+    };
+    let rv = query.get("resourceVersion");
+    let mut enc = Encoder {
+        res: r.resource,
+        table: table::wanted(accept).then(|| table::Include::parse(query.get("includeObject"))),
+        headers_sent: false,
+    };
+    let prefix = list_prefix(r.resource, r.namespace.as_deref());
+
+    // Initial state: synthetic ADDED events for RV unset/0 (or sendInitialEvents=true).
+    let mut initial = Vec::new();
+    let mut initial_end_bookmark = false;
+    let start = match (rv, send_initial) {
+        (None | Some("0"), None) | (_, Some(true)) => {
+            let opts = ListOptions {
+                labels: filter.labels.clone(),
+                fields: filter.fields.clone(),
+                limit: 0,
+                continue_token: None,
+            };
+            let out = server
+                .registry
+                .list(r.resource, r.namespace.as_deref(), &opts)
+                .await?;
+            for obj in &out.items {
+                initial.push(enc.event("ADDED", obj));
+            }
+            initial_end_bookmark = send_initial == Some(true);
+            out.resource_version
+        }
+        (Some(rv), _) => objects::parse_rv(rv)?,
+        (None, Some(false)) => server
+            .registry
+            .store()
+            .current_revision()
+            .await
+            .map_err(store_error)?,
+    };
+    if initial_end_bookmark {
+        initial.push(enc.bookmark(start, true));
+    }
+
+    let (tx, rx) = mpsc::channel::<Bytes>(256);
+    let store = server.registry.store().clone();
+    tokio::spawn(async move {
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        for chunk in initial {
+            if tx.send(chunk).await.is_err() {
+                return;
+            }
+        }
+        let mut stream = match store.watch(&prefix, start).await {
+            Ok(s) => s,
+            Err(e) => {
+                let status = store_error(e).to_status();
+                let _ = tx
+                    .send(line(&json!({"type": "ERROR", "object": status})))
+                    .await;
+                return;
+            }
+        };
+        let mut last_rv = start;
+        let mut ticker = tokio::time::interval(BOOKMARK_EVERY);
+        ticker.tick().await;
+        loop {
+            tokio::select! {
+                _ = &mut deadline => return,
+                _ = ticker.tick(), if bookmarks => {
+                    if tx.send(enc.bookmark(last_rv, false)).await.is_err() { return; }
+                }
+                item = stream.next() => {
+                    let ev = match item {
+                        Some(Ok(ev)) => ev,
+                        Some(Err(e)) => {
+                            tracing::debug!(error = %e, "watch ended by store");
+                            return;
+                        }
+                        None => return,
+                    };
+                    last_rv = ev.revision();
+                    if let Some(chunk) = translate(&filter, &mut enc, &ev) {
+                        if tx.send(chunk).await.is_err() { return; }
+                    }
+                }
+            }
+        }
+    });
+
+    let body = StreamBody::new(
+        tokio_stream::wrappers::ReceiverStream::new(rx)
+            .map(|b| Ok::<_, std::io::Error>(Frame::data(b))),
+    );
+    let mut resp = Response::new(BodyExt::boxed(body));
+    *resp.status_mut() = StatusCode::OK;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
+    Ok(resp)
+}
+
+/// One store event as the watcher sees it through its selectors: an object moving into the
+/// selection is ADDED, one moving out is DELETED.
+fn translate(filter: &Filter, enc: &mut Encoder, ev: &Event) -> Option<Bytes> {
+    let obj = objects::decode(&ev.kv).ok()?;
+    let now = filter.matches(&obj);
+    let before = match &ev.prev {
+        Some(prev) if ev.kind != EventKind::Created => objects::decode(prev)
+            .ok()
+            .is_some_and(|p| filter.matches(&p)),
+        _ => false,
+    };
+    let kind = match ev.kind {
+        EventKind::Created if now => "ADDED",
+        EventKind::Updated if now && before => "MODIFIED",
+        EventKind::Updated if now => "ADDED",
+        EventKind::Updated if before => "DELETED",
+        EventKind::Deleted if before || now => "DELETED",
+        _ => return None,
+    };
+    Some(enc.event(kind, &obj))
+}

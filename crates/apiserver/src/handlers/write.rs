@@ -1,0 +1,274 @@
+//! create, update, patch, delete and deletecollection.
+
+use std::sync::Arc;
+
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use serde_json::{json, Value};
+use skiff_api::{ApiError, ResourceInfo};
+
+use super::body;
+use super::read::selectors;
+use crate::registry::{DeleteOptions, ListOptions, WriteOptions, Written};
+use crate::request::{Query, ResourceRequest};
+use crate::response::{self, Body};
+use crate::server::ApiServer;
+use crate::{apply, objects};
+
+fn write_options(query: &Query, default_manager: &str) -> Result<WriteOptions, ApiError> {
+    Ok(WriteOptions {
+        dry_run: query.dry_run()?,
+        field_manager: query
+            .get("fieldManager")
+            .unwrap_or(default_manager)
+            .to_string(),
+        validation: query.field_validation()?,
+        apply: false,
+    })
+}
+
+/// The field manager Kubernetes derives from the User-Agent when none is given.
+fn default_manager(parts: &http::request::Parts) -> String {
+    parts
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ua| ua.split('/').next())
+        .filter(|s| !s.is_empty())
+        .unwrap_or("unknown")
+        .chars()
+        .take(128)
+        .collect()
+}
+
+fn respond(code: StatusCode, w: &Written, warnings: &[String]) -> Response<Body> {
+    let mut r = response::json(code, &w.object);
+    response::add_warnings(&mut r, warnings);
+    r
+}
+
+pub async fn create(
+    server: &Arc<ApiServer>,
+    req: Request<Incoming>,
+    r: &ResourceRequest,
+    query: &Query,
+) -> Result<Response<Body>, ApiError> {
+    let (parts, bytes) = body::read(req).await?;
+    let opts = write_options(query, &default_manager(&parts))?;
+    let (obj, warnings) = body::decode_object(
+        r.resource,
+        &body::content_type(&parts),
+        &bytes,
+        opts.validation,
+    )?;
+    let w = server
+        .registry
+        .create(r.resource, r.namespace.as_deref(), obj, &opts)
+        .await?;
+    Ok(respond(StatusCode::CREATED, &w, &warnings))
+}
+
+pub async fn update(
+    server: &Arc<ApiServer>,
+    req: Request<Incoming>,
+    r: &ResourceRequest,
+    query: &Query,
+) -> Result<Response<Body>, ApiError> {
+    let (parts, bytes) = body::read(req).await?;
+    let opts = write_options(query, &default_manager(&parts))?;
+    let (obj, warnings) = body::decode_object(
+        r.resource,
+        &body::content_type(&parts),
+        &bytes,
+        opts.validation,
+    )?;
+    let name = r.name.as_deref().unwrap_or_default();
+    let w = server
+        .registry
+        .guaranteed_update(
+            r.resource,
+            r.namespace.as_deref(),
+            name,
+            r.kind(),
+            &opts,
+            |_| Ok(obj.clone()),
+        )
+        .await?;
+    Ok(respond(StatusCode::OK, &w, &warnings))
+}
+
+/// The four patch types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchType {
+    Json,
+    Merge,
+    Strategic,
+    Apply,
+}
+
+impl PatchType {
+    pub fn from_content_type(ct: &str) -> Result<PatchType, ApiError> {
+        match ct {
+            "application/json-patch+json" => Ok(PatchType::Json),
+            "application/merge-patch+json" => Ok(PatchType::Merge),
+            "application/strategic-merge-patch+json" => Ok(PatchType::Strategic),
+            "application/apply-patch+yaml" | "application/apply-patch+json" => Ok(PatchType::Apply),
+            other => Err(ApiError::unsupported_media_type(other)),
+        }
+    }
+}
+
+/// Applies a non-apply patch to `old`.
+pub fn apply_patch(
+    res: &ResourceInfo,
+    pt: PatchType,
+    old: &Value,
+    patch: &Value,
+) -> Result<Value, ApiError> {
+    let meta = skiff_openapi::registry();
+    let result = match pt {
+        PatchType::Json => skiff_patch::json_patch(old, patch),
+        PatchType::Merge => Ok(skiff_patch::json_merge(old, patch)),
+        PatchType::Strategic => skiff_patch::strategic_merge(old, patch, res.definition, meta),
+        PatchType::Apply => unreachable!("apply patches go through server-side apply"),
+    };
+    result.map_err(|e| {
+        let code = e.http_status();
+        if code == 422 {
+            ApiError::new(422, "Invalid", e.to_string())
+        } else {
+            ApiError::new(
+                code,
+                if code == 409 {
+                    "Conflict"
+                } else {
+                    "BadRequest"
+                },
+                e.to_string(),
+            )
+        }
+    })
+}
+
+pub async fn patch(
+    server: &Arc<ApiServer>,
+    req: Request<Incoming>,
+    r: &ResourceRequest,
+    query: &Query,
+) -> Result<Response<Body>, ApiError> {
+    let (parts, bytes) = body::read(req).await?;
+    let ct = body::content_type(&parts);
+    let pt = PatchType::from_content_type(&ct)?;
+    let name = r.name.as_deref().unwrap_or_default().to_string();
+    if pt == PatchType::Apply {
+        return apply::server_side_apply(server, r, &name, &bytes, query).await;
+    }
+    let opts = write_options(query, &default_manager(&parts))?;
+    let patch = body::parse("application/json", &bytes)?;
+    if pt != PatchType::Json && !patch.is_object() {
+        return Err(ApiError::bad_request(
+            "the body of the request was in an unknown format - must be a JSON object",
+        ));
+    }
+    let res = r.resource;
+    let mut warnings = Vec::new();
+    let w = server
+        .registry
+        .guaranteed_update(res, r.namespace.as_deref(), &name, r.kind(), &opts, |old| {
+            let mut new = apply_patch(res, pt, old, &patch)?;
+            body::check_type(res, &new)?;
+            warnings = body::check_fields(res, &mut new, opts.validation)?;
+            // A patch pins the resourceVersion only when it sets one explicitly.
+            let pinned = patch_sets_rv(pt, &patch);
+            if !pinned {
+                objects::metadata_mut(&mut new).remove("resourceVersion");
+            }
+            Ok(new)
+        })
+        .await?;
+    Ok(respond(StatusCode::OK, &w, &warnings))
+}
+
+fn patch_sets_rv(pt: PatchType, patch: &Value) -> bool {
+    match pt {
+        PatchType::Json => patch.as_array().is_some_and(|ops| {
+            ops.iter().any(|op| {
+                op.get("path").and_then(Value::as_str) == Some("/metadata/resourceVersion")
+                    && op.get("op").and_then(Value::as_str) != Some("test")
+            })
+        }),
+        _ => patch
+            .pointer("/metadata/resourceVersion")
+            .is_some_and(Value::is_string),
+    }
+}
+
+fn delete_options(bytes: &[u8], query: &Query) -> Result<DeleteOptions, ApiError> {
+    let mut opts = DeleteOptions::from_body(bytes)?;
+    if let Some(g) = query.int("gracePeriodSeconds")? {
+        opts.grace_period_seconds = Some(g);
+    }
+    if let Some(p) = query.get("propagationPolicy") {
+        opts.propagation_policy = Some(p.to_string());
+    }
+    if query.dry_run()? {
+        opts.dry_run = true;
+    }
+    Ok(opts)
+}
+
+pub async fn delete(
+    server: &Arc<ApiServer>,
+    req: Request<Incoming>,
+    r: &ResourceRequest,
+    query: &Query,
+) -> Result<Response<Body>, ApiError> {
+    let (_, bytes) = body::read(req).await?;
+    let opts = delete_options(&bytes, query)?;
+    let name = r.name.as_deref().unwrap_or_default();
+    let d = server
+        .registry
+        .delete(r.resource, r.namespace.as_deref(), name, &opts)
+        .await?;
+    Ok(response::json(StatusCode::OK, &d.object))
+}
+
+pub async fn delete_collection(
+    server: &Arc<ApiServer>,
+    req: Request<Incoming>,
+    r: &ResourceRequest,
+    query: &Query,
+) -> Result<Response<Body>, ApiError> {
+    let (_, bytes) = body::read(req).await?;
+    let opts = delete_options(&bytes, query)?;
+    let (labels, fields) = selectors(r, query)?;
+    let list = server
+        .registry
+        .list(
+            r.resource,
+            r.namespace.as_deref(),
+            &ListOptions {
+                labels,
+                fields,
+                limit: 0,
+                continue_token: None,
+            },
+        )
+        .await?;
+    let mut items = Vec::new();
+    for obj in list.items {
+        let (Some(name), ns) = (objects::name(&obj), objects::namespace(&obj)) else {
+            continue;
+        };
+        match server.registry.delete(r.resource, ns, name, &opts).await {
+            Ok(d) => items.push(d.object),
+            Err(e) if e.code == 404 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let out = json!({
+        "kind": r.resource.list_kind, "apiVersion": r.resource.api_version(),
+        "metadata": {"resourceVersion": list.resource_version.to_string()}, "items": items,
+    });
+    Ok(response::json(StatusCode::OK, &out))
+}

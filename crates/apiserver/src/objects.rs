@@ -1,0 +1,149 @@
+//! Objects as the API server handles them: `serde_json::Value`s, stored as JSON bytes without
+//! `resourceVersion` (the store's revision is the resourceVersion, set on the way out).
+
+use bytes::Bytes;
+use serde_json::{json, Map, Value};
+use skiff_api::{ApiError, ResourceInfo};
+use skiff_store::KeyValue;
+
+/// Decodes a stored object and sets its resourceVersion from the store revision.
+pub fn decode(kv: &KeyValue) -> Result<Value, ApiError> {
+    let mut v: Value = serde_json::from_slice(&kv.value)
+        .map_err(|e| ApiError::internal(format!("stored object {} is corrupt: {e}", kv.key)))?;
+    set_resource_version(&mut v, kv.mod_revision);
+    Ok(v)
+}
+
+/// The stored form of an object: without resourceVersion.
+pub fn encode(obj: &Value) -> Bytes {
+    let mut obj = obj.clone();
+    if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("resourceVersion");
+    }
+    Bytes::from(serde_json::to_vec(&obj).unwrap_or_default())
+}
+
+pub fn set_resource_version(obj: &mut Value, rev: i64) {
+    metadata_mut(obj).insert("resourceVersion".into(), Value::String(rev.to_string()));
+}
+
+/// `metadata` as a mutable map, created if missing or not an object.
+pub fn metadata_mut(obj: &mut Value) -> &mut Map<String, Value> {
+    if !obj.is_object() {
+        *obj = json!({});
+    }
+    let root = obj.as_object_mut().expect("object ensured above");
+    let meta = root.entry("metadata").or_insert_with(|| json!({}));
+    if !meta.is_object() {
+        *meta = json!({});
+    }
+    meta.as_object_mut().expect("object ensured above")
+}
+
+pub fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
+    obj.get("metadata")?
+        .get(field)?
+        .as_str()
+        .filter(|s| !s.is_empty())
+}
+
+pub fn name(obj: &Value) -> Option<&str> {
+    meta_str(obj, "name")
+}
+
+pub fn namespace(obj: &Value) -> Option<&str> {
+    meta_str(obj, "namespace")
+}
+
+pub fn resource_version(obj: &Value) -> Option<&str> {
+    meta_str(obj, "resourceVersion")
+}
+
+pub fn uid(obj: &Value) -> Option<&str> {
+    meta_str(obj, "uid")
+}
+
+/// Parses a resourceVersion string; anything but a non-negative integer is a 400... or, for
+/// preconditions in a body, a 409 Conflict as kube-apiserver reports.
+pub fn parse_rv(rv: &str) -> Result<i64, ApiError> {
+    rv.parse::<i64>()
+        .ok()
+        .filter(|r| *r >= 0)
+        .ok_or_else(|| ApiError::bad_request(format!("invalid resource version: {rv:?}")))
+}
+
+pub fn finalizers(obj: &Value) -> Vec<String> {
+    obj.get("metadata")
+        .and_then(|m| m.get("finalizers"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn labels(obj: &Value) -> Option<&Map<String, Value>> {
+    obj.get("metadata")?.get("labels")?.as_object()
+}
+
+/// Sets `apiVersion` and `kind` of the resource (responses always carry them).
+pub fn set_type(obj: &mut Value, res: &ResourceInfo) {
+    if let Some(o) = obj.as_object_mut() {
+        o.insert("apiVersion".into(), Value::String(res.api_version()));
+        o.insert("kind".into(), Value::String(res.kind.to_string()));
+    }
+}
+
+/// Everything but metadata and status: what a generation bump is about.
+pub fn spec_equal(a: &Value, b: &Value) -> bool {
+    let strip = |v: &Value| -> Vec<(String, Value)> {
+        v.as_object()
+            .map(|o| {
+                o.iter()
+                    .filter(|(k, _)| {
+                        !matches!(k.as_str(), "metadata" | "status" | "apiVersion" | "kind")
+                    })
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (mut x, mut y) = (strip(a), strip(b));
+    x.sort_by(|p, q| p.0.cmp(&q.0));
+    y.sort_by(|p, q| p.0.cmp(&q.0));
+    x == y
+}
+
+/// RFC 3339 with seconds, in UTC, as Kubernetes writes `metav1.Time`.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_strips_and_restores_resource_version() {
+        let obj = json!({"metadata": {"name": "a", "resourceVersion": "5"}});
+        let bytes = encode(&obj);
+        assert!(!String::from_utf8_lossy(&bytes).contains("resourceVersion"));
+        let kv = KeyValue {
+            key: "/k".into(),
+            value: bytes,
+            create_revision: 1,
+            mod_revision: 9,
+        };
+        assert_eq!(resource_version(&decode(&kv).unwrap()), Some("9"));
+    }
+
+    #[test]
+    fn spec_equality_ignores_metadata_and_status() {
+        let a = json!({"metadata": {"labels": {"a": "1"}}, "spec": {"x": 1}, "status": {"p": 1}});
+        let b = json!({"metadata": {}, "spec": {"x": 1}});
+        assert!(spec_equal(&a, &b));
+        assert!(!spec_equal(&a, &json!({"spec": {"x": 2}})));
+    }
+}

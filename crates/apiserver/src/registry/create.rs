@@ -1,0 +1,145 @@
+//! Create: name generation, system fields, defaulting, validation, then the store.
+
+use rand::Rng;
+use serde_json::Value;
+use skiff_api::{defaults, validation, ApiError, ResourceInfo};
+use skiff_store::StoreError;
+
+use super::{store_error, Registry, WriteOptions, Written};
+use crate::{managed, objects};
+
+const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+const GENERATE_ATTEMPTS: usize = 8;
+
+fn generated_name(base: &str) -> String {
+    let mut rng = rand::rng();
+    let base = if base.len() > 58 { &base[..58] } else { base };
+    let suffix: String = (0..5)
+        .map(|_| NAME_CHARS[rng.random_range(0..NAME_CHARS.len())] as char)
+        .collect();
+    format!("{base}{suffix}")
+}
+
+impl Registry {
+    /// Creates `obj` (already decoded and type-checked) in namespace `ns`.
+    pub async fn create(
+        &self,
+        res: &ResourceInfo,
+        ns: Option<&str>,
+        mut obj: Value,
+        opts: &WriteOptions,
+    ) -> Result<Written, ApiError> {
+        objects::set_type(&mut obj, res);
+        let meta = objects::metadata_mut(&mut obj);
+        if res.namespaced {
+            match (meta.get("namespace").and_then(Value::as_str), ns) {
+                (Some(body), Some(url)) if !body.is_empty() && body != url => {
+                    return Err(ApiError::bad_request(
+                        "the namespace of the provided object does not match the namespace sent on the request",
+                    ))
+                }
+                _ => {}
+            }
+            if let Some(ns) = ns {
+                meta.insert("namespace".into(), Value::String(ns.to_string()));
+            }
+        } else {
+            meta.remove("namespace");
+        }
+        for f in [
+            "resourceVersion",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "selfLink",
+        ] {
+            meta.remove(f);
+        }
+        meta.insert(
+            "uid".into(),
+            Value::String(uuid::Uuid::new_v4().to_string()),
+        );
+        meta.insert(
+            "creationTimestamp".into(),
+            Value::String(objects::now_rfc3339()),
+        );
+        let generate = meta
+            .get("generateName")
+            .and_then(Value::as_str)
+            .filter(|_| {
+                meta.get("name")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+            })
+            .map(String::from);
+
+        self.check_namespace(res, ns).await?;
+        let attempts = if generate.is_some() {
+            GENERATE_ATTEMPTS
+        } else {
+            1
+        };
+        for attempt in 0..attempts {
+            if let Some(base) = &generate {
+                let name = generated_name(base);
+                objects::metadata_mut(&mut obj).insert("name".into(), Value::String(name));
+            }
+            let prepared = self.prepare_create(res, obj.clone(), opts)?;
+            let name = objects::name(&prepared).unwrap_or_default().to_string();
+            if opts.dry_run {
+                if self
+                    .store
+                    .get(&res.key(ns, &name))
+                    .await
+                    .map_err(store_error)?
+                    .is_some()
+                {
+                    return Err(ApiError::already_exists(res.group, res.plural, &name));
+                }
+                return Ok(Written {
+                    object: prepared,
+                    created: true,
+                });
+            }
+            match self
+                .store
+                .create(&res.key(ns, &name), objects::encode(&prepared))
+                .await
+            {
+                Ok(kv) => {
+                    let mut out = prepared;
+                    objects::set_resource_version(&mut out, kv.mod_revision);
+                    return Ok(Written {
+                        object: out,
+                        created: true,
+                    });
+                }
+                Err(StoreError::AlreadyExists(_)) if attempt + 1 < attempts => continue,
+                Err(StoreError::AlreadyExists(_)) => {
+                    return Err(ApiError::already_exists(res.group, res.plural, &name))
+                }
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        Err(ApiError::internal("name generation failed"))
+    }
+
+    /// Defaulting, create strategy, validation and field manager for a new object.
+    fn prepare_create(
+        &self,
+        res: &ResourceInfo,
+        mut obj: Value,
+        opts: &WriteOptions,
+    ) -> Result<Value, ApiError> {
+        defaults::apply_defaults(res, &mut obj);
+        defaults::prepare_for_create(res, &mut obj);
+        let name = objects::name(&obj).unwrap_or_default().to_string();
+        let causes = validation::validate_create(res, &obj);
+        if !causes.is_empty() {
+            return Err(ApiError::invalid(res.group, res.kind, &name, causes));
+        }
+        if !opts.apply {
+            managed::track(res, None, &mut obj, &opts.field_manager, None);
+        }
+        Ok(obj)
+    }
+}

@@ -1,0 +1,128 @@
+//! The generic registry: what every resource's REST storage does between the handlers and the
+//! store (like kube-apiserver's `genericregistry.Store`): naming, uid and timestamps,
+//! defaulting, validation, compare-and-swap updates with retries, graceful deletion and
+//! finalizers, field managers.
+
+mod create;
+mod delete;
+mod list;
+mod update;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use skiff_api::{ApiError, ResourceInfo};
+use skiff_store::{Store, StoreError};
+
+use crate::objects;
+use crate::request::FieldValidation;
+
+pub use delete::DeleteOptions;
+pub use list::{list_prefix, ListOptions, ListOutput};
+pub use update::UpdateKind;
+
+/// Options shared by create, update and patch.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    pub dry_run: bool,
+    pub field_manager: String,
+    pub validation: FieldValidation,
+    /// A server-side apply: managedFields are already computed, not tracked as an Update.
+    pub apply: bool,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            dry_run: false,
+            field_manager: "unknown".into(),
+            validation: FieldValidation::Warn,
+            apply: false,
+        }
+    }
+}
+
+/// The result of a write.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub object: Value,
+    /// True when the write created the object (201 rather than 200).
+    pub created: bool,
+}
+
+/// Resource storage over a [`Store`].
+#[derive(Clone)]
+pub struct Registry {
+    store: Arc<dyn Store>,
+}
+
+impl Registry {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Registry { store }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// One object, with its resourceVersion.
+    pub async fn get(
+        &self,
+        res: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+    ) -> Result<Value, ApiError> {
+        let key = res.key(ns, name);
+        match self.store.get(&key).await.map_err(store_error)? {
+            Some(kv) => objects::decode(&kv),
+            None => Err(ApiError::not_found(res.group, res.plural, name)),
+        }
+    }
+
+    /// The namespace must exist and not be terminating for new objects in it.
+    async fn check_namespace(&self, res: &ResourceInfo, ns: Option<&str>) -> Result<(), ApiError> {
+        let Some(ns) = ns.filter(|_| res.namespaced) else {
+            return Ok(());
+        };
+        let ns_res =
+            skiff_api::resources::lookup("", "v1", "namespaces").expect("namespaces are served");
+        match self
+            .store
+            .get(&ns_res.key(None, ns))
+            .await
+            .map_err(store_error)?
+        {
+            None => Err(ApiError::not_found("", "namespaces", ns)),
+            Some(kv) => {
+                let obj = objects::decode(&kv)?;
+                if obj.pointer("/metadata/deletionTimestamp").is_some() {
+                    let mut e = ApiError::forbidden(format!(
+                        "{} \"{}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                        res.plural, "",
+                    ));
+                    e.reason = "Forbidden";
+                    return Err(e);
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Maps store errors that reach a client to API errors.
+pub fn store_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Compacted {
+            requested,
+            compacted,
+        } => ApiError::expired(format!(
+            "too old resource version: {requested} ({compacted})"
+        )),
+        StoreError::FutureRevision(r) => {
+            ApiError::timeout(format!("Too large resource version: {r}, current: unknown"))
+                .with_retry_after(1)
+        }
+        StoreError::InvalidContinue => ApiError::bad_request("invalid continue token"),
+        other => ApiError::internal(other.to_string()),
+    }
+}

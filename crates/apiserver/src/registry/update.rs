@@ -1,0 +1,209 @@
+//! Update: compare-and-swap with retries (kube-apiserver's GuaranteedUpdate), status split,
+//! generation, no-op detection, and deletion once the last finalizer is gone.
+
+use serde_json::Value;
+use skiff_api::{defaults, validation, ApiError, ResourceInfo};
+use skiff_store::StoreError;
+
+use super::{store_error, Registry, WriteOptions, Written};
+use crate::{managed, objects};
+
+/// Which part of the object an update may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateKind {
+    /// The main resource: everything but the status.
+    Main,
+    /// The status subresource: only the status.
+    Status,
+    /// A write by the server itself (a binding): no strategy, no validation.
+    System,
+}
+
+/// Most retries of an unconditional update that keeps meeting concurrent writes.
+const MAX_RETRIES: usize = 16;
+
+const SYSTEM_FIELDS: [&str; 5] = [
+    "uid",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "namespace",
+];
+
+impl Registry {
+    /// Computes the new object from the current one with `mutate` and writes it with
+    /// compare-and-swap. A resourceVersion in the new object is a precondition (409 when
+    /// stale); without one, conflicts with concurrent writers are retried on the fresh object.
+    pub async fn guaranteed_update<F>(
+        &self,
+        res: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        kind: UpdateKind,
+        opts: &WriteOptions,
+        mut mutate: F,
+    ) -> Result<Written, ApiError>
+    where
+        F: FnMut(&Value) -> Result<Value, ApiError>,
+    {
+        let key = res.key(ns, name);
+        for _ in 0..MAX_RETRIES {
+            let Some(cur) = self.store.get(&key).await.map_err(store_error)? else {
+                return Err(ApiError::not_found(res.group, res.plural, name));
+            };
+            let old = objects::decode(&cur)?;
+            let mut new = mutate(&old)?;
+            let pinned = match objects::resource_version(&new) {
+                Some(rv) => {
+                    if objects::parse_rv(rv).ok() != Some(cur.mod_revision) {
+                        return Err(ApiError::conflict(
+                            res.group,
+                            res.plural,
+                            name,
+                            "the object has been modified; please apply your changes to the latest version and try again",
+                        ));
+                    }
+                    true
+                }
+                None => false,
+            };
+            self.prepare_update(res, name, &mut new, &old, kind)?;
+            if unchanged(&new, &old, opts.apply) {
+                // Nothing changed: no write, no new resourceVersion.
+                return Ok(Written {
+                    object: old,
+                    created: false,
+                });
+            }
+            if kind != UpdateKind::System && !opts.apply {
+                let sub = (kind == UpdateKind::Status).then_some("status");
+                managed::track(res, Some(&old), &mut new, &opts.field_manager, sub);
+            }
+            if opts.dry_run {
+                return Ok(Written {
+                    object: new,
+                    created: false,
+                });
+            }
+            let delete_now = objects::finalizers(&new).is_empty()
+                && old.pointer("/metadata/deletionTimestamp").is_some()
+                && old
+                    .pointer("/metadata/deletionGracePeriodSeconds")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0)
+                    == 0;
+            let result = if delete_now {
+                self.store.delete(&key, cur.mod_revision).await
+            } else {
+                self.store
+                    .update(&key, objects::encode(&new), cur.mod_revision)
+                    .await
+            };
+            match result {
+                Ok(kv) => {
+                    objects::set_resource_version(&mut new, kv.mod_revision);
+                    return Ok(Written { object: new, created: false });
+                }
+                Err(StoreError::Conflict { .. }) if !pinned => continue,
+                Err(StoreError::Conflict { .. }) => {
+                    return Err(ApiError::conflict(
+                        res.group,
+                        res.plural,
+                        name,
+                        "the object has been modified; please apply your changes to the latest version and try again",
+                    ))
+                }
+                Err(StoreError::NotFound(_)) => return Err(ApiError::not_found(res.group, res.plural, name)),
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        Err(ApiError::conflict(
+            res.group,
+            res.plural,
+            name,
+            "too many concurrent updates; please try again",
+        ))
+    }
+
+    fn prepare_update(
+        &self,
+        res: &ResourceInfo,
+        name: &str,
+        new: &mut Value,
+        old: &Value,
+        kind: UpdateKind,
+    ) -> Result<(), ApiError> {
+        objects::set_type(new, res);
+        if kind == UpdateKind::System {
+            return Ok(());
+        }
+        match objects::name(new) {
+            Some(n) if n != name => {
+                return Err(ApiError::bad_request(format!(
+                    "the name of the object ({n}) does not match the name on the URL ({name})"
+                )))
+            }
+            _ => {}
+        }
+        if let (Some(a), Some(b)) = (objects::uid(new), objects::uid(old)) {
+            if a != b {
+                return Err(ApiError::conflict(
+                    res.group,
+                    res.plural,
+                    name,
+                    &format!(
+                        "Precondition failed: UID in precondition: {a}, UID in object meta: {b}"
+                    ),
+                ));
+            }
+        }
+        let old_meta = old
+            .get("metadata")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let meta = objects::metadata_mut(new);
+        meta.insert("name".into(), Value::String(name.to_string()));
+        for f in SYSTEM_FIELDS {
+            match old_meta.get(f) {
+                Some(v) => meta.insert(f.into(), v.clone()),
+                None => meta.remove(f),
+            };
+        }
+        if let Some(g) = old_meta.get("generation") {
+            meta.insert("generation".into(), g.clone());
+        }
+        meta.remove("resourceVersion");
+        defaults::apply_defaults(res, new);
+        let causes = match kind {
+            UpdateKind::Main => {
+                defaults::prepare_for_update(res, new, old);
+                validation::validate_update(res, new, old)
+            }
+            UpdateKind::Status => {
+                defaults::prepare_for_status_update(res, new, old);
+                validation::validate_status_update(res, new, old)
+            }
+            UpdateKind::System => Vec::new(),
+        };
+        if !causes.is_empty() {
+            return Err(ApiError::invalid(res.group, res.kind, name, causes));
+        }
+        Ok(())
+    }
+}
+
+/// True when `new` differs from `old` in nothing but resourceVersion (and managedFields, unless
+/// `with_managed`: an apply that only changes ownership is still written).
+fn unchanged(new: &Value, old: &Value, with_managed: bool) -> bool {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        let m = objects::metadata_mut(&mut v);
+        m.remove("resourceVersion");
+        if !with_managed {
+            m.remove("managedFields");
+        }
+        v
+    };
+    strip(new) == strip(old)
+}

@@ -1,0 +1,92 @@
+//! `skiff server`: flags as k3s names them.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    /// Folder for the database, certificates and credentials
+    /// [default: /var/lib/skiff as root, else ~/.local/share/skiff]
+    #[arg(long, short = 'd', env = "SKIFF_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address to listen on
+    #[arg(long, default_value = "0.0.0.0")]
+    bind_address: IpAddr,
+    /// HTTPS port of the API server (0 picks a free one)
+    #[arg(long, default_value_t = 6443)]
+    https_listen_port: u16,
+    /// Where to write the admin kubeconfig [default: <data-dir>/admin.kubeconfig]
+    #[arg(long, short = 'o', env = "SKIFF_KUBECONFIG_OUTPUT")]
+    write_kubeconfig: Option<PathBuf>,
+    /// More host names or addresses for the serving certificate
+    #[arg(long = "tls-san")]
+    tls_san: Vec<String>,
+    /// Run without the node agent (the only mode until the agent lands)
+    #[arg(long)]
+    disable_agent: bool,
+}
+
+fn default_data_dir() -> PathBuf {
+    // SAFETY-free check for root: /proc/self/status Uid line.
+    let is_root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false);
+    if is_root {
+        return PathBuf::from("/var/lib/skiff");
+    }
+    match std::env::var_os("XDG_DATA_HOME") {
+        Some(d) => PathBuf::from(d).join("skiff"),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into()))
+            .join(".local/share/skiff"),
+    }
+}
+
+pub fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
+    let mut config = skiff_apiserver::Config::new(data_dir.clone());
+    config.bind_address = args.bind_address;
+    config.port = args.https_listen_port;
+    config.tls_sans = args.tls_san;
+    if let Some(k) = args.write_kubeconfig {
+        config.kubeconfig = k;
+    }
+    if !args.disable_agent {
+        tracing::info!("the node agent is not available yet; running the control plane only");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")?;
+    rt.block_on(async move {
+        let running = skiff_apiserver::start(config).await.with_context(|| {
+            format!("starting the API server (data dir {})", data_dir.display())
+        })?;
+        tracing::info!(
+            url = %running.url,
+            kubeconfig = %running.kubeconfig.display(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "skiff server ready"
+        );
+        eprintln!("skiff server is ready at {}", running.url);
+        eprintln!("kubeconfig written to {}", running.kubeconfig.display());
+        eprintln!(
+            "try: kubectl --kubeconfig {} get namespaces",
+            running.kubeconfig.display()
+        );
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for ctrl-c")?;
+        tracing::info!("shutting down");
+        Ok(())
+    })
+}

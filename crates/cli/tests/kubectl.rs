@@ -1,0 +1,285 @@
+//! The issue's acceptance walk-through with every kubectl on the machine, each against a
+//! fresh server.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{kubectls, minor, Kubectl, Server};
+
+const POD: &str = "apiVersion: v1
+kind: Pod
+metadata:
+  name: myapp-pod
+  labels:
+    app: myapp
+spec:
+  containers:
+  - name: myapp-container
+    image: busybox
+    command: ['sh', '-c', 'echo Hello Kubernetes! && sleep 3600']
+";
+
+fn write(dir: &Path, name: &str, contents: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, contents).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+fn walk_through(server: &Server, k: &Kubectl<'_>, minor: u32) {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = write(dir.path(), "pod.yaml", POD);
+
+    let v = k.ok(&["version", "-o", "json"], None);
+    assert!(v.contains("\"gitVersion\""), "{v}");
+    let ar = k.ok(&["api-resources"], None);
+    for r in [
+        "pods",
+        "deployments",
+        "replicasets",
+        "statefulsets",
+        "daemonsets",
+        "jobs",
+        "cronjobs",
+        "leases",
+        "events",
+        "namespaces",
+        "nodes",
+    ] {
+        assert!(ar.contains(r), "api-resources misses {r}:\n{ar}");
+    }
+
+    assert!(k
+        .ok(&["apply", "-f", &pod], None)
+        .contains("pod/myapp-pod created"));
+    let wide = k.ok(&["get", "pods", "-o", "wide", "-l", "app=myapp"], None);
+    let header = wide.lines().next().unwrap_or_default();
+    for col in [
+        "NAME",
+        "READY",
+        "STATUS",
+        "RESTARTS",
+        "AGE",
+        "IP",
+        "NODE",
+        "NOMINATED NODE",
+        "READINESS GATES",
+    ] {
+        assert!(header.contains(col), "missing column {col}: {wide}");
+    }
+    assert!(
+        wide.contains("myapp-pod") && wide.contains("0/1") && wide.contains("Pending"),
+        "{wide}"
+    );
+
+    // Re-apply with a changed label and image: strategic merge patch.
+    let changed = POD
+        .replace("app: myapp", "app: myapp\n    tier: web")
+        .replace("image: busybox", "image: busybox:1.36");
+    let changed = write(dir.path(), "pod2.yaml", &changed);
+    let out = k.ok(&["apply", "-f", &changed], None);
+    assert!(out.contains("pod/myapp-pod configured"), "{out}");
+    let yaml = k.ok(&["get", "pod", "myapp-pod", "-o", "yaml"], None);
+    for want in [
+        "tier: web",
+        "image: busybox:1.36",
+        "restartPolicy: Always",
+        "imagePullPolicy: Always",
+        "terminationMessagePath: /dev/termination-log",
+        "dnsPolicy: ClusterFirst",
+        "schedulerName: default-scheduler",
+        "phase: Pending",
+        "qosClass: BestEffort",
+        "uid:",
+        "resourceVersion:",
+        "creationTimestamp:",
+    ] {
+        assert!(yaml.contains(want), "get -o yaml misses {want:?}:\n{yaml}");
+    }
+    assert!(k.ok(&["apply", "-f", &changed], None).contains("unchanged"));
+
+    if minor >= 22 {
+        let ssa = k.ok(
+            &[
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                "-f",
+                &changed,
+            ],
+            None,
+        );
+        assert!(ssa.contains("serverside-applied"), "{ssa}");
+        let yaml = k.ok(
+            &[
+                "get",
+                "pod",
+                "myapp-pod",
+                "-o",
+                "yaml",
+                "--show-managed-fields",
+            ],
+            None,
+        );
+        assert!(
+            yaml.contains("manager: kubectl") && yaml.contains("operation: Apply"),
+            "{yaml}"
+        );
+    }
+
+    let explain = k.ok(&["explain", "pod.spec.containers"], None);
+    assert!(
+        explain.contains("image") && explain.to_lowercase().contains("description"),
+        "{explain}"
+    );
+
+    // get -w sees a change made by another client.
+    let mut watch = k.cmd();
+    watch
+        .args(["get", "pods", "-w"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = watch.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    k.ok(&["label", "pod", "myapp-pod", "watched=yes"], None);
+    std::thread::sleep(Duration::from_millis(700));
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let seen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        seen.matches("myapp-pod").count() >= 2,
+        "watch did not see the change:\n{seen}"
+    );
+
+    assert!(k
+        .ok(&["label", "pod", "myapp-pod", "color=blue"], None)
+        .contains("labeled"));
+    assert!(k
+        .ok(&["annotate", "pod", "myapp-pod", "note=hello"], None)
+        .contains("annotate"));
+    let labels = k.ok(&["get", "pod", "myapp-pod", "--show-labels"], None);
+    assert!(labels.contains("color=blue"), "{labels}");
+
+    // edit with a scripted editor.
+    let editor = write(
+        dir.path(),
+        "editor.sh",
+        "#!/bin/sh\nsed -i 's/note: hello/note: edited/' \"$1\"\n",
+    );
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut edit = k.cmd();
+    edit.args(["edit", "pod", "myapp-pod"])
+        .env("EDITOR", &editor)
+        .env("KUBE_EDITOR", &editor);
+    let o = edit.output().unwrap();
+    assert!(
+        o.status.success(),
+        "edit failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(k
+        .ok(
+            &[
+                "get",
+                "pod",
+                "myapp-pod",
+                "-o",
+                "jsonpath={.metadata.annotations.note}"
+            ],
+            None
+        )
+        .contains("edited"));
+
+    let desc = k.ok(&["describe", "pod", "myapp-pod"], None);
+    assert!(
+        desc.contains("Name:") && desc.contains("myapp-pod") && desc.contains("busybox:1.36"),
+        "{desc}"
+    );
+
+    assert!(k
+        .ok(&["create", "deployment", "x", "--image=busybox"], None)
+        .contains("deployment.apps/x created"));
+    assert!(k
+        .ok(&["scale", "deployment", "x", "--replicas=3"], None)
+        .contains("scaled"));
+    assert_eq!(
+        k.ok(
+            &["get", "deployment", "x", "-o", "jsonpath={.spec.replicas}"],
+            None
+        )
+        .trim(),
+        "3"
+    );
+    assert!(k
+        .ok(&["create", "namespace", "team-a"], None)
+        .contains("namespace/team-a created"));
+    let all = k.ok(&["get", "all", "-A"], None);
+    assert!(
+        all.contains("myapp-pod") && all.contains("deployment.apps/x"),
+        "{all}"
+    );
+
+    let start = Instant::now();
+    assert!(k
+        .ok(&["delete", "pod", "myapp-pod"], None)
+        .contains("deleted"));
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "delete of an unscheduled pod waited"
+    );
+    let err = k.fails(&["get", "pod", "myapp-pod"], None);
+    assert!(
+        err.contains("NotFound") || err.contains("not found"),
+        "{err}"
+    );
+
+    let cm = write(
+        dir.path(),
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: \"1\"\n",
+    );
+    k.ok(&["apply", "-f", &cm], None);
+    assert!(k.ok(&["delete", "-f", &cm], None).contains("deleted"));
+    let _ = server;
+}
+
+#[test]
+fn acceptance_with_every_kubectl() {
+    for bin in kubectls() {
+        let server = Server::start();
+        let k = server.kubectl(&bin);
+        let m = minor(&bin);
+        eprintln!("== {} (1.{m})", bin.display());
+        walk_through(&server, &k, m);
+    }
+}
+
+#[test]
+fn unauthenticated_requests_get_401() {
+    let server = Server::start();
+    let bin = kubectls().pop().unwrap();
+    let mut c = std::process::Command::new(&bin);
+    let url = std::fs::read_to_string(&server.kubeconfig)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: ").map(String::from))
+        .unwrap();
+    c.args([
+        "--server",
+        &url,
+        "--insecure-skip-tls-verify",
+        "--token",
+        "wrong",
+        "get",
+        "pods",
+    ]);
+    let o = c.output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("Unauthorized") || err.contains("logged in"),
+        "{err}"
+    );
+}

@@ -1,0 +1,148 @@
+//! `metadata.managedFields`: decoding, encoding and Kubernetes' entry order.
+
+use serde_json::{Map, Value};
+
+use super::fieldset::{FieldSet, PathElement};
+
+/// One managedFields entry.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub manager: String,
+    pub operation: String,
+    pub api_version: String,
+    pub time: Option<String>,
+    pub subresource: Option<String>,
+    pub set: FieldSet,
+}
+
+impl Entry {
+    /// Whether this entry is the one of (manager, operation, apiVersion, subresource); the
+    /// apiVersion only distinguishes Update entries (Kubernetes' manager identifier).
+    pub fn is(&self, manager: &str, operation: &str, api_version: &str, sub: Option<&str>) -> bool {
+        self.manager == manager
+            && self.operation == operation
+            && self.subresource.as_deref() == sub
+            && (operation == "Apply" || self.api_version == api_version)
+    }
+}
+
+/// The managedFields of `obj`: None when absent or malformed, `Some(vec![])` for the
+/// "reset" form `[{}]`.
+pub(crate) fn decode(obj: &Value) -> Option<Vec<Entry>> {
+    let list = obj.get("metadata")?.get("managedFields")?.as_array()?;
+    if list.len() == 1 && list[0].as_object().is_some_and(Map::is_empty) {
+        return Some(Vec::new());
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for e in list {
+        let m = e.as_object()?;
+        let s = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
+        if s("fieldsType").is_some_and(|t| t != "FieldsV1") {
+            return None;
+        }
+        let set = match m.get("fieldsV1") {
+            Some(v) => FieldSet::from_fields_v1(v)?,
+            None => FieldSet::new(),
+        };
+        out.push(Entry {
+            manager: s("manager").unwrap_or_default(),
+            operation: s("operation").unwrap_or_default(),
+            api_version: s("apiVersion").unwrap_or_default(),
+            time: s("time"),
+            subresource: s("subresource").filter(|s| !s.is_empty()),
+            set,
+        });
+    }
+    Some(out)
+}
+
+/// Encodes entries in Kubernetes' order (operation, time, manager, apiVersion, subresource).
+pub(crate) fn encode(mut entries: Vec<Entry>) -> Value {
+    entries.sort_by(|p, q| {
+        p.operation
+            .cmp(&q.operation)
+            .then_with(|| {
+                p.time
+                    .as_deref()
+                    .unwrap_or("")
+                    .cmp(q.time.as_deref().unwrap_or(""))
+            })
+            .then_with(|| p.manager.cmp(&q.manager))
+            .then_with(|| p.api_version.cmp(&q.api_version))
+            .then_with(|| p.subresource.cmp(&q.subresource))
+    });
+    Value::Array(
+        entries
+            .into_iter()
+            .map(|e| {
+                let mut m = Map::new();
+                m.insert("manager".into(), Value::String(e.manager));
+                m.insert("operation".into(), Value::String(e.operation));
+                m.insert("apiVersion".into(), Value::String(e.api_version));
+                if let Some(t) = e.time {
+                    m.insert("time".into(), Value::String(t));
+                }
+                m.insert("fieldsType".into(), Value::String("FieldsV1".into()));
+                m.insert("fieldsV1".into(), e.set.to_fields_v1());
+                if let Some(s) = e.subresource {
+                    m.insert("subresource".into(), Value::String(s));
+                }
+                Value::Object(m)
+            })
+            .collect(),
+    )
+}
+
+/// Sets (or, when empty, removes) `metadata.managedFields` of `obj`.
+pub(crate) fn store(obj: &mut Value, entries: Vec<Entry>) {
+    let Some(root) = obj.as_object_mut() else {
+        return;
+    };
+    if entries.is_empty() {
+        if let Some(Value::Object(md)) = root.get_mut("metadata") {
+            md.shift_remove("managedFields");
+        }
+        return;
+    }
+    let md = root
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !md.is_object() {
+        *md = Value::Object(Map::new());
+    }
+    if let Value::Object(md) = md {
+        md.insert("managedFields".into(), encode(entries));
+    }
+}
+
+/// `obj` without `metadata.managedFields`.
+pub(crate) fn without_managed_fields(obj: &Value) -> Value {
+    let mut out = obj.clone();
+    if let Some(Value::Object(md)) = out.get_mut("metadata") {
+        md.shift_remove("managedFields");
+    }
+    out
+}
+
+/// The fields the fieldmanager never tracks (its `stripSet`): removed as exact paths.
+pub(crate) fn strip_set() -> FieldSet {
+    let f = |s: &str| PathElement::Field(s.to_string());
+    let mut set = FieldSet::new();
+    set.insert(&[f("apiVersion")]);
+    set.insert(&[f("kind")]);
+    set.insert(&[f("metadata")]);
+    for field in [
+        "name",
+        "namespace",
+        "creationTimestamp",
+        "selfLink",
+        "uid",
+        "clusterName",
+        "generation",
+        "managedFields",
+        "resourceVersion",
+    ] {
+        set.insert(&[f("metadata"), f(field)]);
+    }
+    set
+}

@@ -1,0 +1,237 @@
+//! Server-side apply and managedFields tracking, after sigs.k8s.io/structured-merge-diff
+//! (`merge.Updater`) and the apiserver's fieldmanager (strip-meta, before-first-apply,
+//! managed-fields updater).
+//!
+//! Simplifications: no version conversion (every manager's set is read at the object's
+//! version), no cap on the number of Update entries, no unions.
+
+mod conflict;
+mod fieldset;
+mod managed;
+mod schema;
+#[cfg(test)]
+mod tests;
+mod walk;
+
+use serde_json::{Map, Value};
+
+pub use conflict::{ApplyError, Conflict};
+pub use fieldset::{path_string, FieldSet, PathElement};
+
+use managed::{strip_set, without_managed_fields, Entry};
+use schema::Ty;
+use walk::{Comparison, Walker};
+
+use crate::meta::PatchMeta;
+
+const APPLY: &str = "Apply";
+const BEFORE_FIRST_APPLY: &str = "before-first-apply";
+
+fn root_ty(definition: &str) -> Ty {
+    Ty::Struct {
+        def: definition.to_string(),
+        atomic: false,
+    }
+}
+
+fn api_version_of(obj: &Value) -> String {
+    obj.get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The FieldsV1 set of every field set in `obj` (as an Apply of `obj` would own them):
+/// `{"f:metadata":{"f:labels":{"f:app":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"x\"}":{".":{},"f:image":{}}}}}`.
+/// apiVersion, kind, metadata.name and the other fields the fieldmanager never tracks are left
+/// out.
+pub fn fields_v1(obj: &Value, definition: &str, meta: &dyn PatchMeta) -> Value {
+    let obj = without_managed_fields(obj);
+    let set = Walker::new(meta, false).field_set(&obj, &root_ty(definition));
+    set.difference(&strip_set()).to_fields_v1()
+}
+
+/// Server-side apply of `applied` (a full configuration: apiVersion, kind, metadata.name, …)
+/// by `manager` onto `live` (None: the object is being created). Returns the new object with
+/// `metadata.managedFields` updated, or the conflicts with other managers' fields (unless
+/// `force`, which takes those fields over). Fields `manager` applied before but no longer
+/// applies are removed unless another manager owns them.
+pub fn apply(
+    live: Option<&Value>,
+    applied: &Value,
+    manager: &str,
+    force: bool,
+    definition: &str,
+    meta: &dyn PatchMeta,
+    now_rfc3339: &str,
+) -> Result<Value, ApplyError> {
+    if !applied.is_object() {
+        return Err(ApplyError::Invalid(
+            "the applied configuration must be an object".into(),
+        ));
+    }
+    let ty = root_ty(definition);
+    let strip = strip_set();
+    let api_version = api_version_of(applied);
+    let config = without_managed_fields(applied);
+
+    let live_obj = live.map(without_managed_fields);
+    let mut entries = live.and_then(managed::decode).unwrap_or_default();
+    let mut lenient = Walker::new(meta, false);
+    if let Some(l) = &live_obj {
+        if entries.is_empty() {
+            // The object predates managedFields: its fields belong to "before-first-apply".
+            let set = lenient.field_set(l, &ty).difference(&strip);
+            if !set.is_empty() {
+                entries.push(Entry {
+                    manager: BEFORE_FIRST_APPLY.into(),
+                    operation: "Update".into(),
+                    api_version: api_version_of(l),
+                    time: Some(now_rfc3339.into()),
+                    subresource: None,
+                    set,
+                });
+            }
+        }
+    }
+
+    let mut strict = Walker::new(meta, true);
+    let config_set = strict.field_set(&config, &ty).difference(&strip);
+    if let Some(e) = strict.errors.first() {
+        return Err(ApplyError::Invalid(format!(
+            ".{}",
+            e.trim_start_matches('.')
+        )));
+    }
+
+    let empty = Value::Object(Map::new());
+    let base = live_obj.as_ref().unwrap_or(&empty);
+    let mut merged = lenient.merge(Some(base), &config, &ty, 0);
+
+    let previous = entries
+        .iter()
+        .position(|e| e.is(manager, APPLY, &api_version, None))
+        .map(|i| entries.remove(i));
+    let applier = Entry {
+        manager: manager.into(),
+        operation: APPLY.into(),
+        api_version: api_version.clone(),
+        time: previous.as_ref().and_then(|p| p.time.clone()),
+        subresource: None,
+        set: config_set,
+    };
+
+    // Prune what the manager applied last time and no longer does, unless owned elsewhere.
+    if let Some(prev) = &previous {
+        let mut owned = applier.set.clone();
+        for e in &entries {
+            owned.union_in_place(&e.set);
+        }
+        let to_remove = prev.set.difference(&owned);
+        if !to_remove.is_empty() {
+            merged = lenient.remove(&merged, &to_remove, &ty, 0);
+        }
+    }
+
+    let cmp = lenient.compare(base, &merged, &ty);
+    let changed_or_added = cmp.modified.union(&cmp.added);
+    let mut conflicts = Vec::new();
+    for e in &entries {
+        let c = e.set.intersection(&changed_or_added);
+        for p in c.paths() {
+            conflicts.push(Conflict {
+                manager: e.manager.clone(),
+                operation: e.operation.clone(),
+                api_version: e.api_version.clone(),
+                subresource: e.subresource.clone(),
+                field: path_string(&p),
+            });
+        }
+    }
+    if !force && !conflicts.is_empty() {
+        conflicts.sort_by_key(Conflict::manager_display);
+        return Err(ApplyError::Conflicts(conflicts));
+    }
+    release(&mut entries, &changed_or_added, &cmp.removed);
+
+    let changed = live_obj.as_ref() != Some(&merged);
+    let mut applier = applier;
+    if changed || applier.time.is_none() {
+        applier.time = Some(now_rfc3339.into());
+    }
+    if !applier.set.is_empty() {
+        entries.push(applier);
+    }
+    managed::store(&mut merged, entries);
+    Ok(merged)
+}
+
+/// Removes `taken` and `removed` fields from every entry; drops emptied entries.
+fn release(entries: &mut Vec<Entry>, taken: &FieldSet, removed: &FieldSet) {
+    for e in entries.iter_mut() {
+        e.set = e.set.difference(taken).difference(removed);
+    }
+    entries.retain(|e| !e.set.is_empty());
+}
+
+/// Records a non-apply write (create, update, patch) of `new` over `old` (None: create) by
+/// `manager`: the fields it changed join that manager's `operation` entry (normally
+/// `"Update"`, for `subresource` if given) and leave every other manager's set. Returns `new`
+/// with `metadata.managedFields` updated. managedFields sent in `new` replace the live ones
+/// (`[{}]` clears them); otherwise the live ones are kept.
+#[allow(clippy::too_many_arguments)]
+pub fn track_update(
+    old: Option<&Value>,
+    new: &Value,
+    manager: &str,
+    operation: &str,
+    subresource: Option<&str>,
+    definition: &str,
+    meta: &dyn PatchMeta,
+    now_rfc3339: &str,
+) -> Value {
+    let mut out = without_managed_fields(new);
+    let reset = managed::decode(new).is_some_and(|e| e.is_empty());
+    if reset {
+        return out;
+    }
+    let mut entries = match managed::decode(new) {
+        Some(e) if !e.is_empty() => e,
+        _ => old.and_then(managed::decode).unwrap_or_default(),
+    };
+    let ty = root_ty(definition);
+    let empty = Value::Object(Map::new());
+    let old_obj = old.map(without_managed_fields);
+    let mut walker = Walker::new(meta, false);
+    let Comparison {
+        removed,
+        modified,
+        added,
+    } = walker.compare(old_obj.as_ref().unwrap_or(&empty), &out, &ty);
+    let changed = modified.union(&added);
+    release(&mut entries, &changed, &removed);
+
+    let op_set = changed.difference(&strip_set());
+    if !op_set.is_empty() {
+        let api_version = api_version_of(new);
+        match entries
+            .iter_mut()
+            .find(|e| e.is(manager, operation, &api_version, subresource))
+        {
+            Some(e) => {
+                e.set.union_in_place(&op_set);
+                e.time = Some(now_rfc3339.into());
+            }
+            None => entries.push(Entry {
+                manager: manager.into(),
+                operation: operation.into(),
+                api_version,
+                time: Some(now_rfc3339.into()),
+                subresource: subresource.map(str::to_string),
+                set: op_set,
+            }),
+        }
+    }
+    managed::store(&mut out, entries);
+    out
+}

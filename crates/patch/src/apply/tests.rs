@@ -1,0 +1,472 @@
+//! Server-side apply and managedFields tracking over the fake Pod/Deployment schema.
+
+use serde_json::{json, Value};
+
+use super::{apply, fields_v1, track_update, ApplyError};
+use crate::testmeta::{FakeMeta, DEPLOYMENT, POD};
+
+const T1: &str = "2024-01-01T00:00:00Z";
+const T2: &str = "2024-01-02T00:00:00Z";
+
+fn pod(image: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "myapp", "labels": {"app": "myapp"}},
+        "spec": {"containers": [{"name": "myapp-container", "image": image}]}
+    })
+}
+
+fn ssa(live: Option<&Value>, cfg: &Value, mgr: &str, force: bool) -> Result<Value, ApplyError> {
+    apply(live, cfg, mgr, force, POD, &FakeMeta::new(), T1)
+}
+
+fn entries(obj: &Value) -> Vec<Value> {
+    obj["metadata"]["managedFields"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn entry<'a>(obj: &'a Value, manager: &str) -> &'a Value {
+    obj["metadata"]["managedFields"]
+        .as_array()
+        .and_then(|l| l.iter().find(|e| e["manager"] == manager))
+        .unwrap_or_else(|| panic!("no entry for {manager} in {obj}"))
+}
+
+#[test]
+fn fields_v1_of_a_pod() {
+    let fs = fields_v1(&pod("nginx"), POD, &FakeMeta::new());
+    assert_eq!(
+        fs,
+        json!({"f:metadata": {"f:labels": {"f:app": {}}},
+               "f:spec": {"f:containers": {"k:{\"name\":\"myapp-container\"}": {".": {}, "f:image": {}, "f:name": {}}}}})
+    );
+    assert_eq!(
+        serde_json::to_string(&fs["f:spec"]).unwrap(),
+        r#"{"f:containers":{"k:{\"name\":\"myapp-container\"}":{".":{},"f:image":{},"f:name":{}}}}"#
+    );
+}
+
+#[test]
+fn fields_v1_sets_list_maps_and_atomics() {
+    let obj = json!({
+        "metadata": {"name": "d", "finalizers": ["b", "a"]},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "x"}},
+            "template": {"spec": {
+                "containers": [{"name": "c", "args": ["-v"], "ports": [{"containerPort": 80}], "resources": {}}],
+                "tolerations": [{"key": "k"}]
+            }}
+        },
+        "unknown": {"a": {"b": 1}, "l": [1]}
+    });
+    let fs = fields_v1(&obj, DEPLOYMENT, &FakeMeta::new());
+    assert_eq!(
+        fs,
+        json!({
+            "f:metadata": {"f:finalizers": {"v:\"a\"": {}, "v:\"b\"": {}}},
+            "f:spec": {
+                "f:replicas": {},
+                "f:selector": {},
+                "f:template": {"f:spec": {
+                    "f:containers": {"k:{\"name\":\"c\"}": {
+                        ".": {}, "f:args": {}, "f:name": {},
+                        "f:ports": {"k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {".": {}, "f:containerPort": {}}},
+                        "f:resources": {}
+                    }},
+                    "f:tolerations": {}
+                }}
+            },
+            "f:unknown": {".": {}, "f:a": {".": {}, "f:b": {}}, "f:l": {}}
+        })
+    );
+}
+
+#[test]
+fn apply_creates_with_an_apply_entry() {
+    let out = ssa(None, &pod("nginx:1"), "kubectl", false).unwrap();
+    let mf = entries(&out);
+    assert_eq!(mf.len(), 1);
+    assert_eq!(
+        mf[0],
+        json!({
+            "manager": "kubectl", "operation": "Apply", "apiVersion": "v1", "time": T1,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:metadata": {"f:labels": {"f:app": {}}},
+                         "f:spec": {"f:containers": {"k:{\"name\":\"myapp-container\"}": {".": {}, "f:image": {}, "f:name": {}}}}}
+        })
+    );
+    let mut expected = pod("nginx:1");
+    expected["metadata"]["managedFields"] = json!(mf);
+    assert_eq!(out, expected);
+}
+
+#[test]
+fn reapply_removes_fields_no_longer_applied() {
+    let mut cfg = pod("nginx:1");
+    cfg["metadata"]["labels"]["tier"] = json!("web");
+    cfg["spec"]["containers"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "side", "image": "busybox"}));
+    let live = ssa(None, &cfg, "kubectl", false).unwrap();
+    // A controller also sets an annotation: it stays.
+    let mut updated = live.clone();
+    updated["metadata"]["annotations"] = json!({"note": "x"});
+    let live = track_update(
+        Some(&live),
+        &updated,
+        "controller",
+        "Update",
+        None,
+        POD,
+        &FakeMeta::new(),
+        T1,
+    );
+
+    let out = apply(
+        Some(&live),
+        &pod("nginx:1"),
+        "kubectl",
+        false,
+        POD,
+        &FakeMeta::new(),
+        T2,
+    )
+    .unwrap();
+    assert_eq!(out["metadata"]["labels"], json!({"app": "myapp"}));
+    assert_eq!(out["metadata"]["annotations"], json!({"note": "x"}));
+    assert_eq!(
+        out["spec"]["containers"],
+        json!([{"name": "myapp-container", "image": "nginx:1"}])
+    );
+    assert_eq!(
+        entry(&out, "kubectl")["fieldsV1"],
+        fields_v1(&pod("x"), POD, &FakeMeta::new())
+    );
+    assert_eq!(entry(&out, "kubectl")["time"], T2);
+}
+
+#[test]
+fn fields_shared_with_another_manager_survive_reapply() {
+    let mut cfg = pod("nginx:1");
+    cfg["metadata"]["labels"]["tier"] = json!("web");
+    let live = ssa(None, &cfg, "a", false).unwrap();
+    // Manager b applies the same label value: shared ownership, no conflict.
+    let shared = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "myapp", "labels": {"tier": "web"}}});
+    let live = ssa(Some(&live), &shared, "b", false).unwrap();
+    let out = ssa(Some(&live), &pod("nginx:1"), "a", false).unwrap();
+    assert_eq!(
+        out["metadata"]["labels"],
+        json!({"app": "myapp", "tier": "web"})
+    );
+}
+
+#[test]
+fn two_appliers_conflict_and_force_takes_over() {
+    let live = ssa(None, &pod("nginx:1"), "a", false).unwrap();
+    let err = ssa(Some(&live), &pod("nginx:2"), "b", false).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"Apply failed with 1 conflict: conflict with "a": .spec.containers[name="myapp-container"].image"#
+    );
+    let ApplyError::Conflicts(c) = &err else {
+        panic!()
+    };
+    assert_eq!(c[0].cause_message(), r#"conflict with "a""#);
+
+    let out = ssa(Some(&live), &pod("nginx:2"), "b", true).unwrap();
+    assert_eq!(out["spec"]["containers"][0]["image"], "nginx:2");
+    let a =
+        &entry(&out, "a")["fieldsV1"]["f:spec"]["f:containers"]["k:{\"name\":\"myapp-container\"}"];
+    assert!(a.get("f:image").is_none(), "{a}");
+    assert!(a.get("f:name").is_some());
+    let b =
+        &entry(&out, "b")["fieldsV1"]["f:spec"]["f:containers"]["k:{\"name\":\"myapp-container\"}"];
+    assert!(b.get("f:image").is_some());
+    // Now a re-applying its old image conflicts with b.
+    let err = ssa(Some(&out), &pod("nginx:1"), "a", false).unwrap_err();
+    assert!(err.to_string().contains(r#"conflict with "b""#), "{err}");
+}
+
+#[test]
+fn kubectl_client_side_apply_then_server_side_apply_conflicts() {
+    let meta = FakeMeta::new();
+    let created = track_update(
+        None,
+        &pod("nginx:1"),
+        "kubectl-client-side-apply",
+        "Update",
+        None,
+        POD,
+        &meta,
+        T1,
+    );
+    let e = entry(&created, "kubectl-client-side-apply");
+    assert_eq!(e["operation"], "Update");
+    assert_eq!(e["apiVersion"], "v1");
+    assert_eq!(
+        e["fieldsV1"],
+        json!({"f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+               "f:spec": {"f:containers": {"k:{\"name\":\"myapp-container\"}": {".": {}, "f:image": {}, "f:name": {}}}}})
+    );
+    let err = apply(
+        Some(&created),
+        &pod("nginx:2"),
+        "kubectl",
+        false,
+        POD,
+        &meta,
+        T2,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using v1: .spec.containers[name="myapp-container"].image"#
+    );
+    // Same values: no conflict, kubectl co-owns them.
+    let out = apply(
+        Some(&created),
+        &pod("nginx:1"),
+        "kubectl",
+        false,
+        POD,
+        &meta,
+        T2,
+    )
+    .unwrap();
+    assert_eq!(entries(&out).len(), 2);
+    assert_eq!(
+        entries(&out)[0]["manager"],
+        "kubectl",
+        "Apply entries sort first"
+    );
+}
+
+#[test]
+fn multiple_conflicts_message() {
+    let meta = FakeMeta::new();
+    let mut cfg = pod("nginx:1");
+    cfg["spec"]["restartPolicy"] = json!("Always");
+    let live = track_update(None, &cfg, "x", "Update", None, POD, &meta, T1);
+    let mut cfg2 = pod("nginx:2");
+    cfg2["spec"]["restartPolicy"] = json!("Never");
+    let err = apply(Some(&live), &cfg2, "kubectl", false, POD, &meta, T2).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Apply failed with 2 conflicts: conflicts with \"x\" using v1:\n- .spec.restartPolicy\n- .spec.containers[name=\"myapp-container\"].image"
+    );
+}
+
+#[test]
+fn before_first_apply_owns_legacy_objects() {
+    let live = pod("nginx:1");
+    let err = ssa(Some(&live), &pod("nginx:2"), "kubectl", false).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"Apply failed with 1 conflict: conflict with "before-first-apply" using v1: .spec.containers[name="myapp-container"].image"#
+    );
+}
+
+#[test]
+fn noop_apply_keeps_time() {
+    let live = ssa(None, &pod("nginx:1"), "kubectl", false).unwrap();
+    let out = apply(
+        Some(&live),
+        &pod("nginx:1"),
+        "kubectl",
+        false,
+        POD,
+        &FakeMeta::new(),
+        T2,
+    )
+    .unwrap();
+    assert_eq!(out, live);
+}
+
+#[test]
+fn apply_merges_lists_and_keeps_other_fields() {
+    let meta = FakeMeta::new();
+    let mut obj = pod("nginx:1");
+    obj["spec"]["containers"][0]["ports"] = json!([{"containerPort": 80, "protocol": "TCP"}]);
+    obj["status"] = json!({"phase": "Running"});
+    obj["metadata"]["finalizers"] = json!(["a"]);
+    let live = track_update(None, &obj, "creator", "Update", None, POD, &meta, T1);
+    let cfg = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "myapp", "finalizers": ["b"]},
+        "spec": {"containers": [
+            {"name": "new", "image": "busybox"},
+            {"name": "myapp-container", "image": "nginx:1", "ports": [{"containerPort": 80}, {"containerPort": 443}]}
+        ]}
+    });
+    let out = apply(Some(&live), &cfg, "kubectl", false, POD, &meta, T2).unwrap();
+    assert_eq!(out["metadata"]["finalizers"], json!(["a", "b"]));
+    assert_eq!(out["status"], json!({"phase": "Running"}));
+    assert_eq!(
+        out["spec"]["containers"],
+        json!([
+            {"name": "new", "image": "busybox"},
+            {"name": "myapp-container", "image": "nginx:1", "ports": [{"containerPort": 80, "protocol": "TCP"}, {"containerPort": 443}]}
+        ])
+    );
+}
+
+#[test]
+fn apply_rejects_list_items_without_keys() {
+    let cfg = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"image": "x"}]}});
+    let err = ssa(None, &cfg, "kubectl", false).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        ".spec.containers: element 0: associative list with keys has an element that omits key field \"name\" (and doesn't have default value)"
+    );
+    assert!(matches!(
+        ssa(None, &json!([1]), "m", false),
+        Err(ApplyError::Invalid(_))
+    ));
+}
+
+#[test]
+fn track_update_moves_ownership_and_ignores_meta() {
+    let meta = FakeMeta::new();
+    let live = ssa(None, &pod("nginx:1"), "kubectl", false).unwrap();
+    let mut new = live.clone();
+    new["spec"]["containers"][0]["image"] = json!("nginx:3");
+    new["metadata"]["resourceVersion"] = json!("42");
+    new["metadata"]["generation"] = json!(2);
+    let out = track_update(
+        Some(&live),
+        &new,
+        "kubectl-edit",
+        "Update",
+        None,
+        POD,
+        &meta,
+        T2,
+    );
+    assert_eq!(
+        entry(&out, "kubectl-edit")["fieldsV1"],
+        json!({"f:spec": {"f:containers": {"k:{\"name\":\"myapp-container\"}": {"f:image": {}}}}})
+    );
+    let k = &entry(&out, "kubectl")["fieldsV1"]["f:spec"]["f:containers"]
+        ["k:{\"name\":\"myapp-container\"}"];
+    assert!(k.get("f:image").is_none());
+
+    // An update changing nothing tracked adds no entry.
+    let mut same = out.clone();
+    same["metadata"]["resourceVersion"] = json!("43");
+    let out2 = track_update(Some(&out), &same, "other", "Update", None, POD, &meta, T2);
+    assert_eq!(entries(&out2), entries(&out));
+
+    // A second update by the same manager merges into its entry.
+    let mut more = out.clone();
+    more["metadata"]["labels"]["x"] = json!("y");
+    let out3 = track_update(
+        Some(&out),
+        &more,
+        "kubectl-edit",
+        "Update",
+        None,
+        POD,
+        &meta,
+        T2,
+    );
+    assert_eq!(
+        entry(&out3, "kubectl-edit")["fieldsV1"],
+        json!({"f:metadata": {"f:labels": {"f:x": {}}}, "f:spec": {"f:containers": {"k:{\"name\":\"myapp-container\"}": {"f:image": {}}}}})
+    );
+
+    // Removing a field releases it from its owners.
+    let mut fewer = out3.clone();
+    fewer["metadata"]["labels"]
+        .as_object_mut()
+        .unwrap()
+        .remove("app");
+    let out4 = track_update(
+        Some(&out3),
+        &fewer,
+        "labeler",
+        "Update",
+        None,
+        POD,
+        &meta,
+        T2,
+    );
+    assert!(entry(&out4, "kubectl")["fieldsV1"]["f:metadata"].is_null());
+    assert!(entries(&out4).iter().all(|e| e["manager"] != "labeler"));
+}
+
+#[test]
+fn track_update_honours_sent_managed_fields() {
+    let meta = FakeMeta::new();
+    let live = ssa(None, &pod("nginx:1"), "kubectl", false).unwrap();
+    let mut reset = live.clone();
+    reset["metadata"]["managedFields"] = json!([{}]);
+    let out = track_update(Some(&live), &reset, "m", "Update", None, POD, &meta, T2);
+    assert!(out["metadata"].get("managedFields").is_none());
+
+    // A client that drops managedFields keeps the live ones.
+    let mut dropped = live.clone();
+    dropped["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("managedFields");
+    let out = track_update(Some(&live), &dropped, "m", "Update", None, POD, &meta, T2);
+    assert_eq!(entries(&out), entries(&live));
+
+    // Subresource entries are separate.
+    let mut st = live.clone();
+    st["status"] = json!({"phase": "Running"});
+    let out = track_update(
+        Some(&live),
+        &st,
+        "kubelet",
+        "Update",
+        Some("status"),
+        POD,
+        &meta,
+        T2,
+    );
+    let e = entry(&out, "kubelet");
+    assert_eq!(e["subresource"], "status");
+    assert_eq!(e["fieldsV1"], json!({"f:status": {"f:phase": {}}}));
+}
+
+#[test]
+fn malformed_managed_fields_do_not_panic() {
+    let meta = FakeMeta::new();
+    for mf in [
+        json!("x"),
+        json!([1]),
+        json!([{"fieldsV1": {"bad": {}}}]),
+        json!([{"fieldsV1": {"f:a": 1}}]),
+        json!([{"fieldsType": "X"}]),
+    ] {
+        let mut live = pod("nginx:1");
+        live["metadata"]["managedFields"] = mf;
+        let _ = track_update(
+            Some(&live),
+            &pod("nginx:2"),
+            "m",
+            "Update",
+            None,
+            POD,
+            &meta,
+            T1,
+        );
+        let _ = ssa(Some(&live), &pod("nginx:2"), "m", false);
+        let _ = fields_v1(&live, POD, &meta);
+    }
+    for cfg in [
+        json!({}),
+        json!({"spec": 1}),
+        json!({"spec": {"containers": {}}}),
+        json!({"spec": {"containers": [1, [2], null]}}),
+        json!({"metadata": {"finalizers": [{}, []]}}),
+    ] {
+        let _ = ssa(Some(&pod("a")), &cfg, "m", false);
+        let _ = track_update(Some(&pod("a")), &cfg, "m", "Update", None, POD, &meta, T1);
+    }
+}
