@@ -34,35 +34,14 @@ pub struct ResourceInfo {
 }
 
 /// Verbs of a normal resource.
-pub const ALL_VERBS: &[&str] = &[
-    "create",
-    "delete",
-    "deletecollection",
-    "get",
-    "list",
-    "patch",
-    "update",
-    "watch",
-];
+pub const ALL_VERBS: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
 const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
 
 const fn status(group: &'static str, version: &'static str, kind: &'static str) -> SubresourceInfo {
-    SubresourceInfo {
-        name: "status",
-        group,
-        version,
-        kind,
-        verbs: STATUS_VERBS,
-    }
+    SubresourceInfo { name: "status", group, version, kind, verbs: STATUS_VERBS }
 }
 const fn scale() -> SubresourceInfo {
-    SubresourceInfo {
-        name: "scale",
-        group: "autoscaling",
-        version: "v1",
-        kind: "Scale",
-        verbs: STATUS_VERBS,
-    }
+    SubresourceInfo { name: "scale", group: "autoscaling", version: "v1", kind: "Scale", verbs: STATUS_VERBS }
 }
 
 macro_rules! res {
@@ -116,27 +95,9 @@ pub static RESOURCES: &[ResourceInfo] = &[
         true,
         &[
             status("", "v1", "Pod"),
-            SubresourceInfo {
-                name: "binding",
-                group: "",
-                version: "v1",
-                kind: "Binding",
-                verbs: &["create"]
-            },
-            SubresourceInfo {
-                name: "eviction",
-                group: "policy",
-                version: "v1",
-                kind: "Eviction",
-                verbs: &["create"]
-            },
-            SubresourceInfo {
-                name: "log",
-                group: "",
-                version: "v1",
-                kind: "Pod",
-                verbs: &["get"]
-            },
+            SubresourceInfo { name: "binding", group: "", version: "v1", kind: "Binding", verbs: &["create"] },
+            SubresourceInfo { name: "eviction", group: "policy", version: "v1", kind: "Eviction", verbs: &["create"] },
+            SubresourceInfo { name: "log", group: "", version: "v1", kind: "Pod", verbs: &["get"] },
         ]
     ),
     res!(
@@ -152,19 +113,7 @@ pub static RESOURCES: &[ResourceInfo] = &[
         true,
         &[status("", "v1", "Node")]
     ),
-    res!(
-        "",
-        "v1",
-        "Event",
-        "events",
-        "event",
-        &["ev"],
-        NONE,
-        true,
-        "io.k8s.api.core.v1.Event",
-        false,
-        &[]
-    ),
+    res!("", "v1", "Event", "events", "event", &["ev"], NONE, true, "io.k8s.api.core.v1.Event", false, &[]),
     res!(
         "",
         "v1",
@@ -178,19 +127,7 @@ pub static RESOURCES: &[ResourceInfo] = &[
         false,
         &[]
     ),
-    res!(
-        "",
-        "v1",
-        "Secret",
-        "secrets",
-        "secret",
-        NONE,
-        NONE,
-        true,
-        "io.k8s.api.core.v1.Secret",
-        false,
-        &[]
-    ),
+    res!("", "v1", "Secret", "secrets", "secret", NONE, NONE, true, "io.k8s.api.core.v1.Secret", false, &[]),
     res!(
         "",
         "v1",
@@ -349,16 +286,12 @@ pub fn group_versions() -> Vec<(&'static str, &'static str)> {
 
 /// Looks a resource up by group, version and plural.
 pub fn lookup(group: &str, version: &str, plural: &str) -> Option<&'static ResourceInfo> {
-    RESOURCES
-        .iter()
-        .find(|r| r.group == group && r.version == version && r.plural == plural)
+    RESOURCES.iter().find(|r| r.group == group && r.version == version && r.plural == plural)
 }
 
 /// Looks a resource up by group and kind (any served version).
 pub fn lookup_kind(group: &str, kind: &str) -> Option<&'static ResourceInfo> {
-    RESOURCES
-        .iter()
-        .find(|r| r.group == group && r.kind == kind)
+    RESOURCES.iter().find(|r| r.group == group && r.kind == kind)
 }
 
 impl ResourceInfo {
@@ -410,10 +343,7 @@ mod tests {
     #[test]
     fn keys_follow_kubernetes_layout() {
         let pods = lookup("", "v1", "pods").unwrap();
-        assert_eq!(
-            pods.key(Some("default"), "web"),
-            "/registry/pods/default/web"
-        );
+        assert_eq!(pods.key(Some("default"), "web"), "/registry/pods/default/web");
         let deps = lookup("apps", "v1", "deployments").unwrap();
         assert_eq!(deps.key(Some("a"), "b"), "/registry/apps/deployments/a/b");
         let nodes = lookup("", "v1", "nodes").unwrap();

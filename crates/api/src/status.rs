@@ -16,11 +16,7 @@ pub struct Cause {
 
 impl Cause {
     pub fn new(reason: &str, field: impl Into<String>, message: impl Into<String>) -> Self {
-        Cause {
-            reason: reason.to_string(),
-            field: field.into(),
-            message: message.into(),
-        }
+        Cause { reason: reason.to_string(), field: field.into(), message: message.into() }
     }
     /// `field: Required value`.
     pub fn required(field: impl Into<String>) -> Self {
@@ -28,19 +24,11 @@ impl Cause {
     }
     /// `field: Invalid value: "v": detail` (the value is rendered as Kubernetes does).
     pub fn invalid(field: impl Into<String>, value: &Value, detail: &str) -> Self {
-        Cause::new(
-            "FieldValueInvalid",
-            field,
-            format!("Invalid value: {}: {}", render_value(value), detail),
-        )
+        Cause::new("FieldValueInvalid", field, format!("Invalid value: {}: {}", render_value(value), detail))
     }
     /// `field: Duplicate value: "v"`.
     pub fn duplicate(field: impl Into<String>, value: &Value) -> Self {
-        Cause::new(
-            "FieldValueDuplicate",
-            field,
-            format!("Duplicate value: {}", render_value(value)),
-        )
+        Cause::new("FieldValueDuplicate", field, format!("Duplicate value: {}", render_value(value)))
     }
     /// `field: Unsupported value: "v": supported values: "a", "b"`.
     pub fn not_supported(field: impl Into<String>, value: &Value, supported: &[&str]) -> Self {
@@ -48,11 +36,7 @@ impl Cause {
         Cause::new(
             "FieldValueNotSupported",
             field,
-            format!(
-                "Unsupported value: {}: supported values: {}",
-                render_value(value),
-                list.join(", ")
-            ),
+            format!("Unsupported value: {}: supported values: {}", render_value(value), list.join(", ")),
         )
     }
     /// `field: Forbidden: detail`.
@@ -61,11 +45,7 @@ impl Cause {
     }
     /// `field: Not found: "v"`.
     pub fn not_found(field: impl Into<String>, value: &Value) -> Self {
-        Cause::new(
-            "FieldValueNotFound",
-            field,
-            format!("Not found: {}", render_value(value)),
-        )
+        Cause::new("FieldValueNotFound", field, format!("Not found: {}", render_value(value)))
     }
     /// The same cause with another message.
     pub fn with_message(mut self, message: impl Into<String>) -> Self {
@@ -110,12 +90,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            code,
-            reason,
-            message: message.into(),
-            details: None,
-        }
+        ApiError { code, reason, message: message.into(), details: None }
     }
     /// The details, created empty when missing.
     pub fn details_mut(&mut self) -> &mut Details {
@@ -123,10 +98,7 @@ impl ApiError {
     }
     /// The field causes.
     pub fn causes(&self) -> &[Cause] {
-        self.details
-            .as_ref()
-            .map(|d| d.causes.as_slice())
-            .unwrap_or(&[])
+        self.details.as_ref().map(|d| d.causes.as_slice()).unwrap_or(&[])
     }
     pub fn retry_after(&self) -> Option<u32> {
         self.details.as_ref().and_then(|d| d.retry_after)
@@ -151,49 +123,30 @@ impl ApiError {
     }
     /// 404: `pods "x" not found`.
     pub fn not_found(group: &str, plural: &str, name: &str) -> Self {
-        ApiError::new(
-            404,
-            "NotFound",
-            format!("{} \"{name}\" not found", qualified(group, plural)),
-        )
-        .with_details(group, plural, name)
+        ApiError::new(404, "NotFound", format!("{} \"{name}\" not found", qualified(group, plural)))
+            .with_details(group, plural, name)
     }
     /// 409: `pods "x" already exists`.
     pub fn already_exists(group: &str, plural: &str, name: &str) -> Self {
-        ApiError::new(
-            409,
-            "AlreadyExists",
-            format!("{} \"{name}\" already exists", qualified(group, plural)),
-        )
-        .with_details(group, plural, name)
+        ApiError::new(409, "AlreadyExists", format!("{} \"{name}\" already exists", qualified(group, plural)))
+            .with_details(group, plural, name)
     }
     /// 409 Conflict on a stale resourceVersion.
     pub fn conflict(group: &str, plural: &str, name: &str, detail: &str) -> Self {
         ApiError::new(
             409,
             "Conflict",
-            format!(
-                "Operation cannot be fulfilled on {} \"{name}\": {detail}",
-                qualified(group, plural)
-            ),
+            format!("Operation cannot be fulfilled on {} \"{name}\": {detail}", qualified(group, plural)),
         )
         .with_details(group, plural, name)
     }
     /// 422 with field causes: `Pod "x" is invalid: [a: ..., b: ...]`.
     pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
         let lines: Vec<String> = causes.iter().map(Cause::line).collect();
-        let body = if lines.len() == 1 {
-            lines[0].clone()
-        } else {
-            format!("[{}]", lines.join(", "))
-        };
-        ApiError::new(
-            422,
-            "Invalid",
-            format!("{kind} \"{name}\" is invalid: {body}"),
-        )
-        .with_details(group, kind, name)
-        .with_causes(causes)
+        let body = if lines.len() == 1 { lines[0].clone() } else { format!("[{}]", lines.join(", ")) };
+        ApiError::new(422, "Invalid", format!("{kind} \"{name}\" is invalid: {body}"))
+            .with_details(group, kind, name)
+            .with_causes(causes)
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         ApiError::new(400, "BadRequest", message)
@@ -253,10 +206,7 @@ impl ApiError {
                 details.insert("kind".into(), json!(k));
             }
             if !d.causes.is_empty() {
-                details.insert(
-                    "causes".into(),
-                    serde_json::to_value(&d.causes).unwrap_or(Value::Null),
-                );
+                details.insert("causes".into(), serde_json::to_value(&d.causes).unwrap_or(Value::Null));
             }
             if let Some(r) = d.retry_after {
                 details.insert("retryAfterSeconds".into(), json!(r));
@@ -297,10 +247,7 @@ mod tests {
             "",
             "Pod",
             "x",
-            vec![
-                Cause::required("spec.containers[0].image"),
-                Cause::duplicate("spec.containers[1].name", &json!("a")),
-            ],
+            vec![Cause::required("spec.containers[0].image"), Cause::duplicate("spec.containers[1].name", &json!("a"))],
         );
         assert_eq!(e.code, 422);
         assert_eq!(
@@ -308,10 +255,7 @@ mod tests {
             "Pod \"x\" is invalid: [spec.containers[0].image: Required value, spec.containers[1].name: Duplicate value: \"a\"]"
         );
         let s = e.to_status();
-        assert_eq!(
-            s["details"]["causes"][0]["field"],
-            "spec.containers[0].image"
-        );
+        assert_eq!(s["details"]["causes"][0]["field"], "spec.containers[0].image");
         assert_eq!(s["details"]["kind"], "Pod");
     }
 

@@ -35,42 +35,15 @@ pub struct Column {
     pub priority: i32,
 }
 
-const fn col(
-    name: &'static str,
-    type_: &'static str,
-    description: &'static str,
-    priority: i32,
-) -> Column {
-    Column {
-        name,
-        type_,
-        format: "",
-        description,
-        priority,
-    }
+const fn col(name: &'static str, type_: &'static str, description: &'static str, priority: i32) -> Column {
+    Column { name, type_, format: "", description, priority }
 }
 
 /// The `Name` column (format `name`).
-const NAME: Column = Column {
-    name: "Name",
-    type_: "string",
-    format: "name",
-    description: d::NAME,
-    priority: 0,
-};
+const NAME: Column = Column { name: "Name", type_: "string", format: "name", description: d::NAME, priority: 0 };
 const AGE: Column = col("Age", "string", d::CREATED, 0);
-const CONTAINERS: Column = col(
-    "Containers",
-    "string",
-    "Names of each container in the template.",
-    1,
-);
-const IMAGES: Column = col(
-    "Images",
-    "string",
-    "Images referenced by each container in the template.",
-    1,
-);
+const CONTAINERS: Column = col("Containers", "string", "Names of each container in the template.", 1);
+const IMAGES: Column = col("Images", "string", "Images referenced by each container in the template.", 1);
 
 const POD_COLUMNS: &[Column] = &[
     NAME,
@@ -102,11 +75,7 @@ const NODE_COLUMNS: &[Column] = &[
     col("Container-Runtime", "string", d::NODE_RUNTIME, 1),
 ];
 
-const NAMESPACE_COLUMNS: &[Column] = &[
-    NAME,
-    col("Status", "string", "The status of the namespace", 0),
-    AGE,
-];
+const NAMESPACE_COLUMNS: &[Column] = &[NAME, col("Status", "string", "The status of the namespace", 0), AGE];
 
 const EVENT_COLUMNS: &[Column] = &[
     col("Last Seen", "string", d::EV_LAST, 0),
@@ -118,23 +87,13 @@ const EVENT_COLUMNS: &[Column] = &[
     col("Message", "string", d::EV_MESSAGE, 0),
     col("First Seen", "string", d::EV_FIRST, 1),
     col("Count", "string", d::EV_COUNT, 1),
-    Column {
-        name: "Name",
-        type_: "string",
-        format: "name",
-        description: d::NAME,
-        priority: 1,
-    },
+    Column { name: "Name", type_: "string", format: "name", description: d::NAME, priority: 1 },
 ];
 
 const CONFIGMAP_COLUMNS: &[Column] = &[NAME, col("Data", "string", d::CM_DATA, 0), AGE];
 
-const SECRET_COLUMNS: &[Column] = &[
-    NAME,
-    col("Type", "string", d::SECRET_TYPE, 0),
-    col("Data", "string", d::SECRET_DATA, 0),
-    AGE,
-];
+const SECRET_COLUMNS: &[Column] =
+    &[NAME, col("Type", "string", d::SECRET_TYPE, 0), col("Data", "string", d::SECRET_DATA, 0), AGE];
 
 const SERVICE_COLUMNS: &[Column] = &[
     NAME,
@@ -172,13 +131,8 @@ const REPLICASET_COLUMNS: &[Column] = &[
     col("Selector", "string", d::RS_SELECTOR, 1),
 ];
 
-const STATEFULSET_COLUMNS: &[Column] = &[
-    NAME,
-    col("Ready", "string", "Number of the pod with ready state", 0),
-    AGE,
-    CONTAINERS,
-    IMAGES,
-];
+const STATEFULSET_COLUMNS: &[Column] =
+    &[NAME, col("Ready", "string", "Number of the pod with ready state", 0), AGE, CONTAINERS, IMAGES];
 
 const DAEMONSET_COLUMNS: &[Column] = &[
     NAME,
@@ -198,12 +152,7 @@ const JOB_COLUMNS: &[Column] = &[
     NAME,
     col("Status", "string", "Status of the job.", 0),
     col("Completions", "string", d::JOB_SUCCEEDED, 0),
-    col(
-        "Duration",
-        "string",
-        "Time required to complete the job.",
-        0,
-    ),
+    col("Duration", "string", "Time required to complete the job.", 0),
     AGE,
     CONTAINERS,
     IMAGES,

@@ -23,9 +23,7 @@ fn conflict(res: &ResourceInfo, name: &str, e: skiff_patch::ApplyError) -> ApiEr
                 .iter()
                 .map(|c| Cause::new("FieldManagerConflict", c.field.clone(), c.cause_message()))
                 .collect();
-            ApiError::new(409, "Conflict", message)
-                .with_details(res.group, res.plural, name)
-                .with_causes(causes)
+            ApiError::new(409, "Conflict", message).with_details(res.group, res.plural, name).with_causes(causes)
         }
         other => ApiError::bad_request(other.to_string()),
     }
@@ -44,8 +42,7 @@ pub async fn server_side_apply(
             "meta.k8s.io",
             "PatchOptions",
             "",
-            vec![Cause::required("fieldManager")
-                .with_message("Required value: is required for apply patch")],
+            vec![Cause::required("fieldManager").with_message("Required value: is required for apply patch")],
         ));
     };
     let force = query.bool("force");
@@ -75,15 +72,10 @@ pub async fn server_side_apply(
         };
         let Some(_) = live else {
             let now = objects::now_rfc3339();
-            let mut obj =
-                skiff_patch::apply(None, &applied, &manager, force, res.definition, meta, &now)
-                    .map_err(|e| conflict(res, name, e))?;
+            let mut obj = skiff_patch::apply(None, &applied, &manager, force, res.definition, meta, &now)
+                .map_err(|e| conflict(res, name, e))?;
             objects::metadata_mut(&mut obj).insert("name".into(), json!(name));
-            match server
-                .registry
-                .create(res, r.namespace.as_deref(), obj, &opts)
-                .await
-            {
+            match server.registry.create(res, r.namespace.as_deref(), obj, &opts).await {
                 Ok(w) => {
                     let mut resp = response::json(StatusCode::CREATED, &w.object);
                     response::add_warnings(&mut resp, &warnings);
@@ -97,24 +89,11 @@ pub async fn server_side_apply(
             .registry
             .guaranteed_update(res, r.namespace.as_deref(), name, r.kind(), &opts, |old| {
                 let now = objects::now_rfc3339();
-                let mut new = skiff_patch::apply(
-                    Some(old),
-                    &applied,
-                    &manager,
-                    force,
-                    res.definition,
-                    meta,
-                    &now,
-                )
-                .map_err(|e| conflict(res, name, e))?;
-                let pinned = applied
-                    .pointer("/metadata/resourceVersion")
-                    .and_then(Value::as_str)
-                    .map(String::from);
+                let mut new = skiff_patch::apply(Some(old), &applied, &manager, force, res.definition, meta, &now)
+                    .map_err(|e| conflict(res, name, e))?;
+                let pinned = applied.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(String::from);
                 match pinned {
-                    Some(rv) => {
-                        objects::metadata_mut(&mut new).insert("resourceVersion".into(), json!(rv))
-                    }
+                    Some(rv) => objects::metadata_mut(&mut new).insert("resourceVersion".into(), json!(rv)),
                     None => objects::metadata_mut(&mut new).remove("resourceVersion"),
                 };
                 Ok(new)

@@ -26,10 +26,7 @@ impl Authenticator {
 
     /// Accepts `token` as `user` from now on.
     pub fn add_token(&self, token: &str, user: User) {
-        self.tokens
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(token.to_string(), user);
+        self.tokens.write().unwrap_or_else(|p| p.into_inner()).insert(token.to_string(), user);
     }
 
     /// The user of a request: its client certificate's, else its bearer token's.
@@ -38,10 +35,7 @@ impl Authenticator {
             return Some(u.clone());
         }
         let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))?
-            .trim();
+        let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?.trim();
         let tokens = self.tokens.read().unwrap_or_else(|p| p.into_inner());
         // Constant-time comparison against every known token.
         let mut found = None;
@@ -65,16 +59,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub fn user_from_cert(der: &[u8]) -> Option<User> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     let subject = cert.subject();
-    let name = subject
-        .iter_common_name()
-        .next()?
-        .as_str()
-        .ok()?
-        .to_string();
-    let groups = subject
-        .iter_organization()
-        .filter_map(|o| o.as_str().ok().map(String::from))
-        .collect();
+    let name = subject.iter_common_name().next()?.as_str().ok()?.to_string();
+    let groups = subject.iter_organization().filter_map(|o| o.as_str().ok().map(String::from)).collect();
     Some(User { name, groups })
 }
 
@@ -85,21 +71,12 @@ mod tests {
     #[test]
     fn bearer_tokens_authenticate() {
         let a = Authenticator::new();
-        a.add_token(
-            "s3cret",
-            User {
-                name: "admin".into(),
-                groups: vec!["system:masters".into()],
-            },
-        );
+        a.add_token("s3cret", User { name: "admin".into(), groups: vec!["system:masters".into()] });
         let mut h = HeaderMap::new();
         assert_eq!(a.authenticate(None, &h), None);
         h.insert(http::header::AUTHORIZATION, "Bearer nope".parse().unwrap());
         assert_eq!(a.authenticate(None, &h), None);
-        h.insert(
-            http::header::AUTHORIZATION,
-            "Bearer s3cret".parse().unwrap(),
-        );
+        h.insert(http::header::AUTHORIZATION, "Bearer s3cret".parse().unwrap());
         assert_eq!(a.authenticate(None, &h).unwrap().name, "admin");
     }
 }

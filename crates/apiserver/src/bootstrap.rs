@@ -6,15 +6,11 @@ use skiff_api::{resources, ApiError};
 use crate::registry::{Registry, WriteOptions};
 
 /// The namespaces Kubernetes makes at start.
-pub const SYSTEM_NAMESPACES: [&str; 4] =
-    ["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 pub async fn namespaces(registry: &Registry) -> Result<(), ApiError> {
     let res = resources::lookup("", "v1", "namespaces").expect("namespaces are served");
-    let opts = WriteOptions {
-        field_manager: "skiff-apiserver".into(),
-        ..WriteOptions::default()
-    };
+    let opts = WriteOptions { field_manager: "skiff-apiserver".into(), ..WriteOptions::default() };
     for ns in SYSTEM_NAMESPACES {
         let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
         match registry.create(res, None, obj, &opts).await {
@@ -23,5 +19,5 @@ pub async fn namespaces(registry: &Registry) -> Result<(), ApiError> {
             Err(e) => return Err(e),
         }
     }
-    Ok(())
+    registry.resume_namespace_deletions().await
 }

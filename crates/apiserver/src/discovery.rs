@@ -35,9 +35,7 @@ impl Format {
         match self {
             Format::Legacy => "application/json",
             Format::V2 => "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
-            Format::V2Beta1 => {
-                "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
-            }
+            Format::V2Beta1 => "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList",
         }
     }
 }
@@ -56,21 +54,12 @@ pub struct Discovery {
     pub groups: Vec<(String, Vec<u8>)>,
 }
 
-fn resources_of<'a>(
-    group: &'a str,
-    version: &'a str,
-) -> impl Iterator<Item = &'static ResourceInfo> + 'a {
-    RESOURCES
-        .iter()
-        .filter(move |r| r.group == group && r.version == version)
+fn resources_of<'a>(group: &'a str, version: &'a str) -> impl Iterator<Item = &'static ResourceInfo> + 'a {
+    RESOURCES.iter().filter(move |r| r.group == group && r.version == version)
 }
 
 fn api_resource_list(group: &str, version: &str) -> Value {
-    let gv = if group.is_empty() {
-        version.to_string()
-    } else {
-        format!("{group}/{version}")
-    };
+    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
     let mut resources = Vec::new();
     for r in resources_of(group, version) {
         let mut e = json!({
@@ -143,8 +132,10 @@ fn aggregated_group(group: &str, versions: &[&str]) -> Value {
 }
 
 fn list(api_version: &str, items: Vec<Value>) -> Vec<u8> {
-    serde_json::to_vec(&json!({"kind": "APIGroupDiscoveryList", "apiVersion": api_version, "metadata": {}, "items": items}))
-        .unwrap_or_default()
+    serde_json::to_vec(
+        &json!({"kind": "APIGroupDiscoveryList", "apiVersion": api_version, "metadata": {}, "items": items}),
+    )
+    .unwrap_or_default()
 }
 
 impl Discovery {
@@ -162,10 +153,8 @@ impl Discovery {
             }
         }
         let group_json = |g: &str, vs: &[&str]| {
-            let versions: Vec<Value> = vs
-                .iter()
-                .map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
-                .collect();
+            let versions: Vec<Value> =
+                vs.iter().map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v})).collect();
             json!({"name": g, "versions": versions, "preferredVersion": versions[0]})
         };
         let api_legacy = serde_json::to_vec(&json!({
@@ -179,10 +168,7 @@ impl Discovery {
         }))
         .unwrap_or_default();
         let core = vec![aggregated_group("", &["v1"])];
-        let agg: Vec<Value> = groups
-            .iter()
-            .map(|(g, vs)| aggregated_group(g, vs))
-            .collect();
+        let agg: Vec<Value> = groups.iter().map(|(g, vs)| aggregated_group(g, vs)).collect();
         Discovery {
             api_legacy,
             apis_legacy,
@@ -193,10 +179,7 @@ impl Discovery {
             resource_lists: gvs
                 .iter()
                 .map(|(g, v)| {
-                    (
-                        (g.to_string(), v.to_string()),
-                        serde_json::to_vec(&api_resource_list(g, v)).unwrap_or_default(),
-                    )
+                    ((g.to_string(), v.to_string()), serde_json::to_vec(&api_resource_list(g, v)).unwrap_or_default())
                 })
                 .collect(),
             groups: groups
@@ -224,17 +207,11 @@ impl Discovery {
     }
 
     pub fn resource_list(&self, group: &str, version: &str) -> Option<&[u8]> {
-        self.resource_lists
-            .iter()
-            .find(|((g, v), _)| g == group && v == version)
-            .map(|(_, b)| b.as_slice())
+        self.resource_lists.iter().find(|((g, v), _)| g == group && v == version).map(|(_, b)| b.as_slice())
     }
 
     pub fn group(&self, group: &str) -> Option<&[u8]> {
-        self.groups
-            .iter()
-            .find(|(g, _)| g == group)
-            .map(|(_, b)| b.as_slice())
+        self.groups.iter().find(|(g, _)| g == group).map(|(_, b)| b.as_slice())
     }
 }
 
@@ -255,24 +232,14 @@ mod tests {
     fn aggregated_lists_scale_subresource_with_response_kind() {
         let d = Discovery::build("127.0.0.1:6443");
         let v: Value = serde_json::from_slice(&d.apis_v2).unwrap();
-        let apps = v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["metadata"]["name"] == "apps")
-            .unwrap();
+        let apps = v["items"].as_array().unwrap().iter().find(|i| i["metadata"]["name"] == "apps").unwrap();
         let deps = apps["versions"][0]["resources"]
             .as_array()
             .unwrap()
             .iter()
             .find(|r| r["resource"] == "deployments")
             .unwrap();
-        let scale = deps["subresources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["subresource"] == "scale")
-            .unwrap();
+        let scale = deps["subresources"].as_array().unwrap().iter().find(|s| s["subresource"] == "scale").unwrap();
         assert_eq!(scale["responseKind"]["kind"], "Scale");
         assert!(d.resource_list("", "v1").is_some());
     }

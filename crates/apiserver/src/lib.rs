@@ -75,10 +75,7 @@ pub enum StartError {
     #[error("{0}")]
     Tls(#[from] listener::TlsError),
     #[error("listen on {addr}: {source}")]
-    Listen {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Listen { addr: SocketAddr, source: std::io::Error },
     #[error("bootstrap: {0}")]
     Bootstrap(skiff_api::ApiError),
 }
@@ -95,18 +92,14 @@ pub struct Running {
 }
 
 fn hostname() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
+    std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|h| h.trim().to_string()).filter(|h| !h.is_empty())
 }
 
 /// Opens the store, makes credentials, bootstraps the namespaces and starts serving.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let server_dir = config.data_dir.join("server");
     let sqlite = SqliteStore::open(SqliteOptions::new(server_dir.join("db").join("state.db")))?;
-    let store: Arc<dyn Store> =
-        Arc::new(WatchCache::new(Arc::new(sqlite), config.watch_cache_events).await?);
+    let store: Arc<dyn Store> = Arc::new(WatchCache::new(Arc::new(sqlite), config.watch_cache_events).await?);
     skiff_store::spawn_compactor(store.clone(), config.compact_interval);
 
     let mut sans = vec![
@@ -126,12 +119,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let tls = listener::tls_config(&pki)?;
 
     let addr = SocketAddr::new(config.bind_address, config.port);
-    let tcp = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| StartError::Listen { addr, source })?;
-    let addr = tcp
-        .local_addr()
-        .map_err(|source| StartError::Listen { addr, source })?;
+    let tcp = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?;
+    let addr = tcp.local_addr().map_err(|source| StartError::Listen { addr, source })?;
     let host = if config.bind_address.is_unspecified() || config.bind_address.is_loopback() {
         "127.0.0.1".to_string()
     } else {
@@ -143,30 +132,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let url = format!("https://{host}:{}", addr.port());
 
     let registry = registry::Registry::new(store);
-    bootstrap::namespaces(&registry)
-        .await
-        .map_err(StartError::Bootstrap)?;
+    bootstrap::namespaces(&registry).await.map_err(StartError::Bootstrap)?;
     let auth = auth::Authenticator::new();
-    auth.add_token(
-        &pki.admin_token,
-        User {
-            name: "admin".into(),
-            groups: vec!["system:masters".into()],
-        },
-    );
-    let server = Arc::new(ApiServer::new(
-        registry,
-        auth,
-        &format!("{host}:{}", addr.port()),
-    ));
+    auth.add_token(&pki.admin_token, User { name: "admin".into(), groups: vec!["system:masters".into()] });
+    let server = Arc::new(ApiServer::new(registry, auth, &format!("{host}:{}", addr.port())));
     tokio::spawn(listener::serve(tcp, tls, server.clone()));
     pki::write_kubeconfig(&config.kubeconfig, &pki.admin_kubeconfig(&url))?;
     server.set_ready(true);
-    Ok(Running {
-        addr,
-        url,
-        kubeconfig: config.kubeconfig,
-        server,
-        pki,
-    })
+    Ok(Running { addr, url, kubeconfig: config.kubeconfig, server, pki })
 }

@@ -29,14 +29,12 @@ pub enum TlsError {
 /// The server's TLS configuration: serving certificate, client certificates optional.
 pub fn tls_config(pki: &Pki) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let certs: Vec<CertificateDer<'static>> =
-        rustls_pemfile::certs(&mut pki.serving_cert_pem.as_bytes())
-            .collect::<Result<_, _>>()
-            .map_err(|e| TlsError::Pem(e.to_string()))?;
-    let key: PrivateKeyDer<'static> =
-        rustls_pemfile::private_key(&mut pki.serving_key_pem.as_bytes())
-            .map_err(|e| TlsError::Pem(e.to_string()))?
-            .ok_or_else(|| TlsError::Pem("no private key".into()))?;
+    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut pki.serving_cert_pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|e| TlsError::Pem(e.to_string()))?;
+    let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut pki.serving_key_pem.as_bytes())
+        .map_err(|e| TlsError::Pem(e.to_string()))?
+        .ok_or_else(|| TlsError::Pem("no private key".into()))?;
     let mut roots = rustls::RootCertStore::empty();
     for ca in rustls_pemfile::certs(&mut pki.ca_cert_pem.as_bytes()) {
         roots.add(ca.map_err(|e| TlsError::Pem(e.to_string()))?)?;

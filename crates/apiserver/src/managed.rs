@@ -7,24 +7,9 @@ use skiff_api::ResourceInfo;
 use crate::objects;
 
 /// Records `manager`'s Update of `new` (from `old`, None on create) in `new`'s managedFields.
-pub fn track(
-    res: &ResourceInfo,
-    old: Option<&Value>,
-    new: &mut Value,
-    manager: &str,
-    subresource: Option<&str>,
-) {
+pub fn track(res: &ResourceInfo, old: Option<&Value>, new: &mut Value, manager: &str, subresource: Option<&str>) {
     let meta = skiff_openapi::registry();
     let now = objects::now_rfc3339();
-    let managed = skiff_patch::track_update(
-        old,
-        new,
-        manager,
-        "Update",
-        subresource,
-        res.definition,
-        meta,
-        &now,
-    );
+    let managed = skiff_patch::track_update(old, new, manager, "Update", subresource, res.definition, meta, &now);
     *new = managed;
 }

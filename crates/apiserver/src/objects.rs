@@ -14,13 +14,81 @@ pub fn decode(kv: &KeyValue) -> Result<Value, ApiError> {
     Ok(v)
 }
 
-/// The stored form of an object: without resourceVersion.
+/// The stored form of an object: `apiVersion`, `kind` and `metadata` first (so that
+/// [`raw_with_rv`] can splice the resourceVersion in without parsing), without
+/// resourceVersion.
 pub fn encode(obj: &Value) -> Bytes {
-    let mut obj = obj.clone();
-    if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+    let Some(map) = obj.as_object() else {
+        return Bytes::from(serde_json::to_vec(obj).unwrap_or_default());
+    };
+    let mut out = Map::with_capacity(map.len());
+    for k in ["apiVersion", "kind", "metadata"] {
+        if let Some(v) = map.get(k) {
+            out.insert(k.to_string(), v.clone());
+        }
+    }
+    for (k, v) in map {
+        if !out.contains_key(k) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    if let Some(m) = out.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("resourceVersion");
     }
-    Bytes::from(serde_json::to_vec(&obj).unwrap_or_default())
+    Bytes::from(serde_json::to_vec(&Value::Object(out)).unwrap_or_default())
+}
+
+/// Where the members of the top-level `metadata` object start in a stored object laid out by
+/// [`encode`] (`{"apiVersion":"…","kind":"…","metadata":{` → the offset after the brace).
+fn metadata_members(raw: &[u8]) -> Option<usize> {
+    fn string_at(raw: &[u8], mut i: usize) -> Option<usize> {
+        // `raw[i]` is the opening quote of a string without escapes; returns the index after it.
+        if raw.get(i) != Some(&b'"') {
+            return None;
+        }
+        i += 1;
+        while let Some(&c) = raw.get(i) {
+            match c {
+                b'"' => return Some(i + 1),
+                b'\\' => return None,
+                _ => i += 1,
+            }
+        }
+        None
+    }
+    let mut i = 0;
+    for (prefix, value) in
+        [(&b"{\"apiVersion\":"[..], true), (&b",\"kind\":"[..], true), (&b",\"metadata\":{"[..], false)]
+    {
+        if !raw.get(i..)?.starts_with(prefix) {
+            return None;
+        }
+        i += prefix.len();
+        if value {
+            i = string_at(raw, i)?;
+        }
+    }
+    Some(i)
+}
+
+/// The stored object with its resourceVersion, as response bytes, without a JSON round trip
+/// when the layout allows (falls back to decode + encode otherwise).
+pub fn raw_with_rv(kv: &KeyValue) -> Result<Bytes, ApiError> {
+    let raw = &kv.value[..];
+    if let Some(at) = metadata_members(raw) {
+        let rv = kv.mod_revision.to_string();
+        let mut out = Vec::with_capacity(raw.len() + rv.len() + 24);
+        out.extend_from_slice(&raw[..at]);
+        out.extend_from_slice(b"\"resourceVersion\":\"");
+        out.extend_from_slice(rv.as_bytes());
+        out.push(b'"');
+        if raw.get(at) != Some(&b'}') {
+            out.push(b',');
+        }
+        out.extend_from_slice(&raw[at..]);
+        return Ok(Bytes::from(out));
+    }
+    Ok(Bytes::from(serde_json::to_vec(&decode(kv)?).unwrap_or_default()))
 }
 
 pub fn set_resource_version(obj: &mut Value, rev: i64) {
@@ -41,10 +109,7 @@ pub fn metadata_mut(obj: &mut Value) -> &mut Map<String, Value> {
 }
 
 pub fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
-    obj.get("metadata")?
-        .get(field)?
-        .as_str()
-        .filter(|s| !s.is_empty())
+    obj.get("metadata")?.get(field)?.as_str().filter(|s| !s.is_empty())
 }
 
 pub fn name(obj: &Value) -> Option<&str> {
@@ -76,11 +141,7 @@ pub fn finalizers(obj: &Value) -> Vec<String> {
     obj.get("metadata")
         .and_then(|m| m.get("finalizers"))
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|f| f.as_str().map(String::from))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|f| f.as_str().map(String::from)).collect())
         .unwrap_or_default()
 }
 
@@ -102,9 +163,7 @@ pub fn spec_equal(a: &Value, b: &Value) -> bool {
         v.as_object()
             .map(|o| {
                 o.iter()
-                    .filter(|(k, _)| {
-                        !matches!(k.as_str(), "metadata" | "status" | "apiVersion" | "kind")
-                    })
+                    .filter(|(k, _)| !matches!(k.as_str(), "metadata" | "status" | "apiVersion" | "kind"))
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect()
             })
@@ -130,13 +189,22 @@ mod tests {
         let obj = json!({"metadata": {"name": "a", "resourceVersion": "5"}});
         let bytes = encode(&obj);
         assert!(!String::from_utf8_lossy(&bytes).contains("resourceVersion"));
-        let kv = KeyValue {
-            key: "/k".into(),
-            value: bytes,
-            create_revision: 1,
-            mod_revision: 9,
-        };
+        let kv = KeyValue { key: "/k".into(), value: bytes, create_revision: 1, mod_revision: 9 };
         assert_eq!(resource_version(&decode(&kv).unwrap()), Some("9"));
+    }
+
+    #[test]
+    fn raw_splice_matches_decode() {
+        for obj in [
+            json!({"kind": "Pod", "spec": {"a": 1}, "apiVersion": "v1", "metadata": {"name": "a", "resourceVersion": "1"}}),
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {}}),
+            json!({"metadata": {"name": "no-type"}}),
+        ] {
+            let kv = KeyValue { key: "/k".into(), value: encode(&obj), create_revision: 1, mod_revision: 42 };
+            let spliced: Value = serde_json::from_slice(&raw_with_rv(&kv).unwrap()).unwrap();
+            assert_eq!(spliced, decode(&kv).unwrap());
+            assert_eq!(resource_version(&spliced), Some("42"));
+        }
     }
 
     #[test]

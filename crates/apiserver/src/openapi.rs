@@ -19,11 +19,7 @@ pub fn serve(path: &str, query: &Query, _accept: &str) -> http::Response<Body> {
         return response::json_bytes(StatusCode::OK, reg.v3_root().to_vec());
     }
     let Some(gv) = path.strip_prefix("/openapi/v3/") else {
-        return response::error(&ApiError::new(
-            404,
-            "NotFound",
-            "the server could not find the requested resource",
-        ));
+        return response::error(&ApiError::new(404, "NotFound", "the server could not find the requested resource"));
     };
     match reg.v3_document(gv) {
         Some((doc, hash)) => {
@@ -32,17 +28,10 @@ pub fn serve(path: &str, query: &Query, _accept: &str) -> http::Response<Body> {
                 r.headers_mut().insert(header::ETAG, etag);
             }
             if query.get("hash") == Some(hash) {
-                r.headers_mut().insert(
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static("public, immutable"),
-                );
+                r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, immutable"));
             }
             r
         }
-        None => response::error(&ApiError::new(
-            404,
-            "NotFound",
-            "the server could not find the requested resource",
-        )),
+        None => response::error(&ApiError::new(404, "NotFound", "the server could not find the requested resource")),
     }
 }

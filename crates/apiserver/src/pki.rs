@@ -8,27 +8,21 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use rand::RngCore;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
 };
 
 /// Errors making or loading credentials.
 #[derive(Debug, thiserror::Error)]
 pub enum PkiError {
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("certificate: {0}")]
     Cert(#[from] rcgen::Error),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PkiError + '_ {
-    move |source| PkiError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| PkiError::Io { path: path.to_path_buf(), source }
 }
 
 /// PEM material the server and its clients use.
@@ -47,13 +41,8 @@ fn write_private(path: &Path, contents: &str) -> Result<(), PkiError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(io(&tmp))?;
+    let mut f =
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(io(&tmp))?;
     f.write_all(contents.as_bytes()).map_err(io(&tmp))?;
     f.sync_all().map_err(io(&tmp))?;
     std::fs::rename(&tmp, path).map_err(io(path))
@@ -80,34 +69,21 @@ fn ca_params() -> Result<CertificateParams, PkiError> {
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, "skiff-server-ca");
     p.distinguished_name = dn;
-    p.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     p.not_before = rcgen::date_time_ymd(2024, 1, 1);
     p.not_after = rcgen::date_time_ymd(2124, 1, 1);
     Ok(p)
 }
 
 /// A client certificate for `user` in `groups`, signed by the CA at `dir`.
-pub fn issue_client_cert(
-    dir: &Path,
-    user: &str,
-    groups: &[&str],
-) -> Result<(String, String), PkiError> {
-    let ca_key_pem =
-        std::fs::read_to_string(dir.join("ca.key")).map_err(io(&dir.join("ca.key")))?;
+pub fn issue_client_cert(dir: &Path, user: &str, groups: &[&str]) -> Result<(String, String), PkiError> {
+    let ca_key_pem = std::fs::read_to_string(dir.join("ca.key")).map_err(io(&dir.join("ca.key")))?;
     let ca_key = KeyPair::from_pem(&ca_key_pem)?;
     let issuer = Issuer::new(ca_params()?, ca_key);
     client_cert(&issuer, user, groups)
 }
 
-fn client_cert(
-    issuer: &Issuer<'_, KeyPair>,
-    user: &str,
-    groups: &[&str],
-) -> Result<(String, String), PkiError> {
+fn client_cert(issuer: &Issuer<'_, KeyPair>, user: &str, groups: &[&str]) -> Result<(String, String), PkiError> {
     let mut p = CertificateParams::new(Vec::<String>::new())?;
     let mut dn = DistinguishedName::new();
     for g in groups {
@@ -116,10 +92,7 @@ fn client_cert(
     dn.push(DnType::CommonName, user);
     p.distinguished_name = dn;
     p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    p.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
     p.not_before = rcgen::date_time_ymd(2024, 1, 1);
     p.not_after = rcgen::date_time_ymd(2124, 1, 1);
     let key = KeyPair::generate()?;
@@ -132,13 +105,9 @@ impl Pki {
     /// is made fresh for `sans` (host names and addresses) every time.
     pub fn load_or_create(dir: &Path, sans: &[String]) -> Result<Pki, PkiError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let ca_key_pem = read_or(&dir.join("ca.key"), || {
-            Ok(KeyPair::generate()?.serialize_pem())
-        })?;
+        let ca_key_pem = read_or(&dir.join("ca.key"), || Ok(KeyPair::generate()?.serialize_pem()))?;
         let ca_key = KeyPair::from_pem(&ca_key_pem)?;
-        let ca_cert_pem = read_or(&dir.join("ca.crt"), || {
-            Ok(ca_params()?.self_signed(&ca_key)?.pem())
-        })?;
+        let ca_cert_pem = read_or(&dir.join("ca.crt"), || Ok(ca_params()?.self_signed(&ca_key)?.pem()))?;
         let issuer = Issuer::new(ca_params()?, ca_key);
 
         let mut p = CertificateParams::new(Vec::<String>::new())?;
@@ -155,10 +124,7 @@ impl Pki {
         dn.push(DnType::CommonName, "skiff-apiserver");
         p.distinguished_name = dn;
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        p.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
         p.not_before = rcgen::date_time_ymd(2024, 1, 1);
         p.not_after = rcgen::date_time_ymd(2124, 1, 1);
         let serving_key = KeyPair::generate()?;
@@ -169,18 +135,16 @@ impl Pki {
         write_private(&dir.join("serving.key"), &serving_key_pem)?;
 
         let admin_key_path = dir.join("admin.key");
-        let (admin_cert_pem, admin_key_pem) = match (
-            std::fs::read_to_string(dir.join("admin.crt")),
-            std::fs::read_to_string(&admin_key_path),
-        ) {
-            (Ok(c), Ok(k)) => (c, k),
-            _ => {
-                let (c, k) = client_cert(&issuer, "admin", &["system:masters"])?;
-                write_private(&dir.join("admin.crt"), &c)?;
-                write_private(&admin_key_path, &k)?;
-                (c, k)
-            }
-        };
+        let (admin_cert_pem, admin_key_pem) =
+            match (std::fs::read_to_string(dir.join("admin.crt")), std::fs::read_to_string(&admin_key_path)) {
+                (Ok(c), Ok(k)) => (c, k),
+                _ => {
+                    let (c, k) = client_cert(&issuer, "admin", &["system:masters"])?;
+                    write_private(&dir.join("admin.crt"), &c)?;
+                    write_private(&admin_key_path, &k)?;
+                    (c, k)
+                }
+            };
         let admin_token = read_or(&dir.join("admin.token"), || {
             let mut b = [0u8; 24];
             rand::rng().fill_bytes(&mut b);
@@ -188,14 +152,7 @@ impl Pki {
         })?
         .trim()
         .to_string();
-        Ok(Pki {
-            ca_cert_pem,
-            serving_cert_pem,
-            serving_key_pem,
-            admin_cert_pem,
-            admin_key_pem,
-            admin_token,
-        })
+        Ok(Pki { ca_cert_pem, serving_cert_pem, serving_key_pem, admin_cert_pem, admin_key_pem, admin_token })
     }
 
     /// The admin kubeconfig for a server at `url` (`https://127.0.0.1:6443`).
@@ -233,8 +190,6 @@ mod tests {
         assert_eq!(a.ca_cert_pem, b.ca_cert_pem);
         assert_eq!(a.admin_token, b.admin_token);
         assert_eq!(a.admin_cert_pem, b.admin_cert_pem);
-        assert!(a
-            .admin_kubeconfig("https://127.0.0.1:6443")
-            .contains("client-certificate-data"));
+        assert!(a.admin_kubeconfig("https://127.0.0.1:6443").contains("client-certificate-data"));
     }
 }

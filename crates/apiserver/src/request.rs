@@ -51,27 +51,13 @@ pub enum Target {
 
 /// Parses an `/api` or `/apis` path (without query).
 pub fn parse_target(method: &Method, path: &str, query: &Query) -> Target {
-    let parts: Vec<&str> = path
-        .trim_matches('/')
-        .split('/')
-        .filter(|p| !p.is_empty())
-        .collect();
+    let parts: Vec<&str> = path.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
     let (group, version, rest) = match parts.as_slice() {
         ["api"] => return Target::Root { legacy: true },
         ["apis"] => return Target::Root { legacy: false },
         ["apis", g] => return Target::Group(g.to_string()),
-        ["api", v] => {
-            return Target::GroupVersion {
-                group: String::new(),
-                version: v.to_string(),
-            }
-        }
-        ["apis", g, v] => {
-            return Target::GroupVersion {
-                group: g.to_string(),
-                version: v.to_string(),
-            }
-        }
+        ["api", v] => return Target::GroupVersion { group: String::new(), version: v.to_string() },
+        ["apis", g, v] => return Target::GroupVersion { group: g.to_string(), version: v.to_string() },
         ["api", v, rest @ ..] => ("", *v, rest),
         ["apis", g, v, rest @ ..] => (*g, *v, rest),
         _ => return Target::NotFound,
@@ -107,13 +93,7 @@ pub fn parse_target(method: &Method, path: &str, query: &Query) -> Target {
         Method::DELETE => Verb::DeleteCollection,
         _ => Verb::Get,
     };
-    Target::Resource(ResourceRequest {
-        resource,
-        verb,
-        namespace,
-        name,
-        subresource,
-    })
+    Target::Resource(ResourceRequest { resource, verb, namespace, name, subresource })
 }
 
 /// Query parameters, decoded.
@@ -152,9 +132,9 @@ impl Query {
         match self.get("dryRun") {
             None => Ok(false),
             Some("All") => Ok(true),
-            Some(other) => Err(ApiError::bad_request(format!(
-                "Invalid dry run value: {other:?}: supported values: \"All\""
-            ))),
+            Some(other) => {
+                Err(ApiError::bad_request(format!("Invalid dry run value: {other:?}: supported values: \"All\"")))
+            }
         }
     }
 
@@ -173,9 +153,10 @@ impl Query {
     pub fn int(&self, k: &str) -> Result<Option<i64>, ApiError> {
         match self.get(k) {
             None => Ok(None),
-            Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
-                ApiError::bad_request(format!("invalid value for {k}: {v:?}: not an integer"))
-            }),
+            Some(v) => v
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| ApiError::bad_request(format!("invalid value for {k}: {v:?}: not an integer"))),
         }
     }
 }
@@ -203,44 +184,22 @@ mod tests {
     fn paths_parse_like_kube_apiserver() {
         let r = target(Method::GET, "/api/v1/namespaces/default/pods/web", "");
         assert_eq!(
-            (
-                r.resource.plural,
-                r.namespace.as_deref(),
-                r.name.as_deref(),
-                r.verb
-            ),
+            (r.resource.plural, r.namespace.as_deref(), r.name.as_deref(), r.verb),
             ("pods", Some("default"), Some("web"), Verb::Get)
         );
         let r = target(Method::GET, "/api/v1/pods", "watch=true");
         assert_eq!((r.verb, r.namespace), (Verb::Watch, None));
         let r = target(Method::GET, "/api/v1/namespaces/kube-system", "");
-        assert_eq!(
-            (r.resource.plural, r.name.as_deref(), r.namespace),
-            ("namespaces", Some("kube-system"), None)
-        );
+        assert_eq!((r.resource.plural, r.name.as_deref(), r.namespace), ("namespaces", Some("kube-system"), None));
         let r = target(Method::PUT, "/api/v1/namespaces/x/status", "");
         assert_eq!(
-            (
-                r.resource.plural,
-                r.name.as_deref(),
-                r.subresource.as_deref()
-            ),
+            (r.resource.plural, r.name.as_deref(), r.subresource.as_deref()),
             ("namespaces", Some("x"), Some("status"))
         );
-        let r = target(
-            Method::PATCH,
-            "/apis/apps/v1/namespaces/a/deployments/d/scale",
-            "",
-        );
-        assert_eq!(
-            (r.resource.plural, r.subresource.as_deref(), r.verb),
-            ("deployments", Some("scale"), Verb::Patch)
-        );
+        let r = target(Method::PATCH, "/apis/apps/v1/namespaces/a/deployments/d/scale", "");
+        assert_eq!((r.resource.plural, r.subresource.as_deref(), r.verb), ("deployments", Some("scale"), Verb::Patch));
         let r = target(Method::DELETE, "/api/v1/namespaces/a/pods", "");
         assert_eq!(r.verb, Verb::DeleteCollection);
-        assert!(matches!(
-            parse_target(&Method::GET, "/api/v1/namespaces/a/nope", &Query::default()),
-            Target::NotFound
-        ));
+        assert!(matches!(parse_target(&Method::GET, "/api/v1/namespaces/a/nope", &Query::default()), Target::NotFound));
     }
 }

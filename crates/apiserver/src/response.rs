@@ -10,9 +10,7 @@ use skiff_api::ApiError;
 pub type Body = BoxBody<Bytes, std::io::Error>;
 
 pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into())
-        .map_err(|never| match never {})
-        .boxed()
+    Full::new(bytes.into()).map_err(|never| match never {}).boxed()
 }
 
 /// A response with a JSON body.
@@ -23,23 +21,15 @@ pub fn json(code: StatusCode, value: &Value) -> Response<Body> {
 pub fn json_bytes(code: StatusCode, bytes: impl Into<Bytes>) -> Response<Body> {
     let mut r = Response::new(full(bytes));
     *r.status_mut() = code;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
 }
 
 /// A response with a body of the given content type.
-pub fn typed(
-    code: StatusCode,
-    content_type: &'static str,
-    bytes: impl Into<Bytes>,
-) -> Response<Body> {
+pub fn typed(code: StatusCode, content_type: &'static str, bytes: impl Into<Bytes>) -> Response<Body> {
     let mut r = Response::new(full(bytes));
     *r.status_mut() = code;
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
 }
 

@@ -32,12 +32,7 @@ pub struct ApiServer {
 
 impl ApiServer {
     pub fn new(registry: Registry, auth: Authenticator, server_address: &str) -> Self {
-        ApiServer {
-            registry,
-            auth,
-            discovery: Discovery::build(server_address),
-            ready: AtomicBool::new(false),
-        }
+        ApiServer { registry, auth, discovery: Discovery::build(server_address), ready: AtomicBool::new(false) }
     }
 
     pub fn set_ready(&self, ready: bool) {
@@ -53,13 +48,8 @@ impl ApiServer {
     }
 
     /// Handles one request.
-    pub async fn handle(
-        self: &Arc<Self>,
-        cert_user: Option<&User>,
-        req: Request<Incoming>,
-    ) -> Response<Body> {
-        let span =
-            tracing::debug_span!("request", method = %req.method(), path = %req.uri().path());
+    pub async fn handle(self: &Arc<Self>, cert_user: Option<&User>, req: Request<Incoming>) -> Response<Body> {
+        let span = tracing::debug_span!("request", method = %req.method(), path = %req.uri().path());
         async move {
             let resp = self.route(cert_user, req).await;
             tracing::debug!(status = resp.status().as_u16(), "response");
@@ -69,11 +59,7 @@ impl ApiServer {
         .await
     }
 
-    async fn route(
-        self: &Arc<Self>,
-        cert_user: Option<&User>,
-        req: Request<Incoming>,
-    ) -> Response<Body> {
+    async fn route(self: &Arc<Self>, cert_user: Option<&User>, req: Request<Incoming>) -> Response<Body> {
         let path = req.uri().path().to_string();
         match path.as_str() {
             "/healthz" | "/livez" | "/healthz/ping" | "/livez/ping" => {
@@ -83,11 +69,7 @@ impl ApiServer {
                 return if self.ready.load(Ordering::SeqCst) {
                     response::typed(StatusCode::OK, "text/plain; charset=utf-8", "ok")
                 } else {
-                    response::typed(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "text/plain; charset=utf-8",
-                        "not ready",
-                    )
+                    response::typed(StatusCode::SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", "not ready")
                 };
             }
             "/version" => return response::json(StatusCode::OK, &version()),
@@ -96,21 +78,12 @@ impl ApiServer {
         let Some(user) = self.auth.authenticate(cert_user, req.headers()) else {
             return response::error(&ApiError::unauthorized());
         };
-        let accept = req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
+        let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let query = Query::parse(req.uri().query());
         if path.starts_with("/openapi/") {
             return crate::openapi::serve(&path, &query, &accept);
         }
-        if !(path == "/api"
-            || path.starts_with("/api/")
-            || path == "/apis"
-            || path.starts_with("/apis/"))
-        {
+        if !(path == "/api" || path.starts_with("/api/") || path == "/apis" || path.starts_with("/apis/")) {
             return response::error(&ApiError::new(
                 404,
                 "NotFound",
@@ -126,20 +99,17 @@ impl ApiServer {
                     format.content_type(),
                     self.discovery.root(legacy, format).to_vec(),
                 );
-                r.headers_mut()
-                    .insert(header::VARY, http::HeaderValue::from_static("Accept"));
+                r.headers_mut().insert(header::VARY, http::HeaderValue::from_static("Accept"));
                 Ok(r)
             }
             Target::Group(g) => match self.discovery.group(&g) {
                 Some(b) => Ok(response::json_bytes(StatusCode::OK, b.to_vec())),
                 None => Err(not_found()),
             },
-            Target::GroupVersion { group, version } => {
-                match self.discovery.resource_list(&group, &version) {
-                    Some(b) => Ok(response::json_bytes(StatusCode::OK, b.to_vec())),
-                    None => Err(not_found()),
-                }
-            }
+            Target::GroupVersion { group, version } => match self.discovery.resource_list(&group, &version) {
+                Some(b) => Ok(response::json_bytes(StatusCode::OK, b.to_vec())),
+                None => Err(not_found()),
+            },
             Target::Resource(r) => {
                 if *req.method() == Method::OPTIONS {
                     Err(ApiError::method_not_allowed("OPTIONS is not supported"))
@@ -154,11 +124,7 @@ impl ApiServer {
 }
 
 fn not_found() -> ApiError {
-    ApiError::new(
-        404,
-        "NotFound",
-        "the server could not find the requested resource",
-    )
+    ApiError::new(404, "NotFound", "the server could not find the requested resource")
 }
 
 /// The `/version` document.

@@ -34,19 +34,14 @@ fn default_data_dir() -> PathBuf {
     // SAFETY-free check for root: /proc/self/status Uid line.
     let is_root = std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
         .unwrap_or(false);
     if is_root {
         return PathBuf::from("/var/lib/skiff");
     }
     match std::env::var_os("XDG_DATA_HOME") {
         Some(d) => PathBuf::from(d).join("skiff"),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into()))
-            .join(".local/share/skiff"),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".local/share/skiff"),
     }
 }
 
@@ -63,14 +58,11 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
     if !args.disable_agent {
         tracing::info!("the node agent is not available yet; running the control plane only");
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("tokio runtime")?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
     rt.block_on(async move {
-        let running = skiff_apiserver::start(config).await.with_context(|| {
-            format!("starting the API server (data dir {})", data_dir.display())
-        })?;
+        let running = skiff_apiserver::start(config)
+            .await
+            .with_context(|| format!("starting the API server (data dir {})", data_dir.display()))?;
         tracing::info!(
             url = %running.url,
             kubeconfig = %running.kubeconfig.display(),
@@ -79,13 +71,8 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         );
         eprintln!("skiff server is ready at {}", running.url);
         eprintln!("kubeconfig written to {}", running.kubeconfig.display());
-        eprintln!(
-            "try: kubectl --kubeconfig {} get namespaces",
-            running.kubeconfig.display()
-        );
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for ctrl-c")?;
+        eprintln!("try: kubectl --kubeconfig {} get namespaces", running.kubeconfig.display());
+        tokio::signal::ctrl_c().await.context("waiting for ctrl-c")?;
         tracing::info!("shutting down");
         Ok(())
     })

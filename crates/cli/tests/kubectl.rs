@@ -51,33 +51,17 @@ fn walk_through(server: &Server, k: &Kubectl<'_>, minor: u32) {
         assert!(ar.contains(r), "api-resources misses {r}:\n{ar}");
     }
 
-    assert!(k
-        .ok(&["apply", "-f", &pod], None)
-        .contains("pod/myapp-pod created"));
+    assert!(k.ok(&["apply", "-f", &pod], None).contains("pod/myapp-pod created"));
     let wide = k.ok(&["get", "pods", "-o", "wide", "-l", "app=myapp"], None);
     let header = wide.lines().next().unwrap_or_default();
-    for col in [
-        "NAME",
-        "READY",
-        "STATUS",
-        "RESTARTS",
-        "AGE",
-        "IP",
-        "NODE",
-        "NOMINATED NODE",
-        "READINESS GATES",
-    ] {
+    for col in ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE", "READINESS GATES"] {
         assert!(header.contains(col), "missing column {col}: {wide}");
     }
-    assert!(
-        wide.contains("myapp-pod") && wide.contains("0/1") && wide.contains("Pending"),
-        "{wide}"
-    );
+    assert!(wide.contains("myapp-pod") && wide.contains("0/1") && wide.contains("Pending"), "{wide}");
 
     // Re-apply with a changed label and image: strategic merge patch.
-    let changed = POD
-        .replace("app: myapp", "app: myapp\n    tier: web")
-        .replace("image: busybox", "image: busybox:1.36");
+    let changed =
+        POD.replace("app: myapp", "app: myapp\n    tier: web").replace("image: busybox", "image: busybox:1.36");
     let changed = write(dir.path(), "pod2.yaml", &changed);
     let out = k.ok(&["apply", "-f", &changed], None);
     assert!(out.contains("pod/myapp-pod configured"), "{out}");
@@ -101,46 +85,18 @@ fn walk_through(server: &Server, k: &Kubectl<'_>, minor: u32) {
     assert!(k.ok(&["apply", "-f", &changed], None).contains("unchanged"));
 
     if minor >= 22 {
-        let ssa = k.ok(
-            &[
-                "apply",
-                "--server-side",
-                "--force-conflicts",
-                "-f",
-                &changed,
-            ],
-            None,
-        );
+        let ssa = k.ok(&["apply", "--server-side", "--force-conflicts", "-f", &changed], None);
         assert!(ssa.contains("serverside-applied"), "{ssa}");
-        let yaml = k.ok(
-            &[
-                "get",
-                "pod",
-                "myapp-pod",
-                "-o",
-                "yaml",
-                "--show-managed-fields",
-            ],
-            None,
-        );
-        assert!(
-            yaml.contains("manager: kubectl") && yaml.contains("operation: Apply"),
-            "{yaml}"
-        );
+        let yaml = k.ok(&["get", "pod", "myapp-pod", "-o", "yaml", "--show-managed-fields"], None);
+        assert!(yaml.contains("manager: kubectl") && yaml.contains("operation: Apply"), "{yaml}");
     }
 
     let explain = k.ok(&["explain", "pod.spec.containers"], None);
-    assert!(
-        explain.contains("image") && explain.to_lowercase().contains("description"),
-        "{explain}"
-    );
+    assert!(explain.contains("image") && explain.to_lowercase().contains("description"), "{explain}");
 
     // get -w sees a change made by another client.
     let mut watch = k.cmd();
-    watch
-        .args(["get", "pods", "-w"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+    watch.args(["get", "pods", "-w"]).stdout(Stdio::piped()).stderr(Stdio::null());
     let mut child = watch.spawn().unwrap();
     std::thread::sleep(Duration::from_millis(700));
     k.ok(&["label", "pod", "myapp-pod", "watched=yes"], None);
@@ -148,92 +104,37 @@ fn walk_through(server: &Server, k: &Kubectl<'_>, minor: u32) {
     let _ = child.kill();
     let out = child.wait_with_output().unwrap();
     let seen = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        seen.matches("myapp-pod").count() >= 2,
-        "watch did not see the change:\n{seen}"
-    );
+    assert!(seen.matches("myapp-pod").count() >= 2, "watch did not see the change:\n{seen}");
 
-    assert!(k
-        .ok(&["label", "pod", "myapp-pod", "color=blue"], None)
-        .contains("labeled"));
-    assert!(k
-        .ok(&["annotate", "pod", "myapp-pod", "note=hello"], None)
-        .contains("annotate"));
+    assert!(k.ok(&["label", "pod", "myapp-pod", "color=blue"], None).contains("labeled"));
+    assert!(k.ok(&["annotate", "pod", "myapp-pod", "note=hello"], None).contains("annotate"));
     let labels = k.ok(&["get", "pod", "myapp-pod", "--show-labels"], None);
     assert!(labels.contains("color=blue"), "{labels}");
 
     // edit with a scripted editor.
-    let editor = write(
-        dir.path(),
-        "editor.sh",
-        "#!/bin/sh\nsed -i 's/note: hello/note: edited/' \"$1\"\n",
-    );
+    let editor = write(dir.path(), "editor.sh", "#!/bin/sh\nsed -i 's/note: hello/note: edited/' \"$1\"\n");
     std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let mut edit = k.cmd();
-    edit.args(["edit", "pod", "myapp-pod"])
-        .env("EDITOR", &editor)
-        .env("KUBE_EDITOR", &editor);
+    edit.args(["edit", "pod", "myapp-pod"]).env("EDITOR", &editor).env("KUBE_EDITOR", &editor);
     let o = edit.output().unwrap();
-    assert!(
-        o.status.success(),
-        "edit failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(k
-        .ok(
-            &[
-                "get",
-                "pod",
-                "myapp-pod",
-                "-o",
-                "jsonpath={.metadata.annotations.note}"
-            ],
-            None
-        )
-        .contains("edited"));
+    assert!(o.status.success(), "edit failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(k.ok(&["get", "pod", "myapp-pod", "-o", "jsonpath={.metadata.annotations.note}"], None).contains("edited"));
 
     let desc = k.ok(&["describe", "pod", "myapp-pod"], None);
-    assert!(
-        desc.contains("Name:") && desc.contains("myapp-pod") && desc.contains("busybox:1.36"),
-        "{desc}"
-    );
+    assert!(desc.contains("Name:") && desc.contains("myapp-pod") && desc.contains("busybox:1.36"), "{desc}");
 
-    assert!(k
-        .ok(&["create", "deployment", "x", "--image=busybox"], None)
-        .contains("deployment.apps/x created"));
-    assert!(k
-        .ok(&["scale", "deployment", "x", "--replicas=3"], None)
-        .contains("scaled"));
-    assert_eq!(
-        k.ok(
-            &["get", "deployment", "x", "-o", "jsonpath={.spec.replicas}"],
-            None
-        )
-        .trim(),
-        "3"
-    );
-    assert!(k
-        .ok(&["create", "namespace", "team-a"], None)
-        .contains("namespace/team-a created"));
+    assert!(k.ok(&["create", "deployment", "x", "--image=busybox"], None).contains("deployment.apps/x created"));
+    assert!(k.ok(&["scale", "deployment", "x", "--replicas=3"], None).contains("scaled"));
+    assert_eq!(k.ok(&["get", "deployment", "x", "-o", "jsonpath={.spec.replicas}"], None).trim(), "3");
+    assert!(k.ok(&["create", "namespace", "team-a"], None).contains("namespace/team-a created"));
     let all = k.ok(&["get", "all", "-A"], None);
-    assert!(
-        all.contains("myapp-pod") && all.contains("deployment.apps/x"),
-        "{all}"
-    );
+    assert!(all.contains("myapp-pod") && all.contains("deployment.apps/x"), "{all}");
 
     let start = Instant::now();
-    assert!(k
-        .ok(&["delete", "pod", "myapp-pod"], None)
-        .contains("deleted"));
-    assert!(
-        start.elapsed() < Duration::from_secs(10),
-        "delete of an unscheduled pod waited"
-    );
+    assert!(k.ok(&["delete", "pod", "myapp-pod"], None).contains("deleted"));
+    assert!(start.elapsed() < Duration::from_secs(10), "delete of an unscheduled pod waited");
     let err = k.fails(&["get", "pod", "myapp-pod"], None);
-    assert!(
-        err.contains("NotFound") || err.contains("not found"),
-        "{err}"
-    );
+    assert!(err.contains("NotFound") || err.contains("not found"), "{err}");
 
     let cm = write(
         dir.path(),
@@ -266,20 +167,9 @@ fn unauthenticated_requests_get_401() {
         .lines()
         .find_map(|l| l.trim().strip_prefix("server: ").map(String::from))
         .unwrap();
-    c.args([
-        "--server",
-        &url,
-        "--insecure-skip-tls-verify",
-        "--token",
-        "wrong",
-        "get",
-        "pods",
-    ]);
+    c.args(["--server", &url, "--insecure-skip-tls-verify", "--token", "wrong", "get", "pods"]);
     let o = c.output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
-    assert!(
-        err.contains("Unauthorized") || err.contains("logged in"),
-        "{err}"
-    );
+    assert!(err.contains("Unauthorized") || err.contains("logged in"), "{err}");
 }

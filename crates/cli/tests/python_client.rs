@@ -34,8 +34,7 @@ fn invalid_input_gets_kubernetes_errors() {
 fn acknowledged_creates_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start_in(dir.path());
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/crash_writer.py");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/crash_writer.py");
     let mut writer = Command::new("python3")
         .arg(script)
         .arg(&server.kubeconfig)
@@ -44,25 +43,29 @@ fn acknowledged_creates_survive_kill_9() {
         .spawn()
         .unwrap();
     let stdout = writer.stdout.take().unwrap();
-    let acked = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<String>>()
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
     });
-    // Let it write for a while, then kill the server mid-stream.
+    // Let the writer get going, then kill the server in the middle of the stream.
+    let mut acked = Vec::new();
     let start = Instant::now();
-    std::thread::sleep(Duration::from_millis(2500));
+    while acked.len() < 200 && start.elapsed() < Duration::from_secs(30) {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+            acked.push(line);
+        }
+    }
     server.kill9();
+    // Everything the writer printed before it noticed is acknowledged too.
+    std::thread::sleep(Duration::from_millis(300));
     let _ = writer.kill();
     let _ = writer.wait();
-    let acked = acked.join().unwrap();
-    assert!(
-        acked.len() > 20,
-        "too few creates acknowledged in {:?}: {}",
-        start.elapsed(),
-        acked.len()
-    );
+    acked.extend(rx.try_iter());
+    assert!(acked.len() >= 50, "too few creates acknowledged in {:?}: {}", start.elapsed(), acked.len());
 
     let server = Server::start_in(dir.path());
     let bin = kubectls().pop().unwrap();
@@ -76,19 +79,12 @@ fn acknowledged_creates_survive_kill_9() {
         .map(|i| {
             (
                 i["metadata"]["name"].as_str().unwrap().to_string(),
-                i["metadata"]["resourceVersion"]
-                    .as_str()
-                    .unwrap()
-                    .to_string(),
+                i["metadata"]["resourceVersion"].as_str().unwrap().to_string(),
             )
         })
         .collect();
     for line in &acked {
         let (name, rv) = line.split_once(' ').unwrap();
-        assert_eq!(
-            stored.get(name).map(String::as_str),
-            Some(rv),
-            "acknowledged {name} lost or changed"
-        );
+        assert_eq!(stored.get(name).map(String::as_str), Some(rv), "acknowledged {name} lost or changed");
     }
 }

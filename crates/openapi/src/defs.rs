@@ -36,9 +36,7 @@ const QUANTITY: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
 /// Generates every definition reachable from the served resources, their subresources and the
 /// meta types API operations use.
 pub(crate) fn generate() -> Map<String, Value> {
-    let mut generator = SchemaSettings::openapi3()
-        .with(|s| s.meta_schema = None)
-        .into_generator();
+    let mut generator = SchemaSettings::openapi3().with(|s| s.meta_schema = None).into_generator();
     macro_rules! roots {
         ($($t:ty),* $(,)?) => { $( generator.subschema_for::<$t>(); )* };
     }
@@ -101,10 +99,7 @@ pub(crate) fn generate() -> Map<String, Value> {
     fix_scalars(&mut defs);
     // A served resource without a generated definition (a kind added to RESOURCES but not to the
     // roots above) is left out of the documents; the crate's tests flag it.
-    let served: Vec<&ResourceInfo> = RESOURCES
-        .iter()
-        .filter(|r| defs.contains_key(r.definition))
-        .collect();
+    let served: Vec<&ResourceInfo> = RESOURCES.iter().filter(|r| defs.contains_key(r.definition)).collect();
     for r in served {
         defs.insert(list_name(r), list_definition(r));
     }
@@ -120,16 +115,10 @@ pub(crate) fn generate() -> Map<String, Value> {
 fn fix_scalars(defs: &mut Map<String, Value>) {
     if let Some(def) = defs.get_mut(INT_OR_STRING).and_then(Value::as_object_mut) {
         def.insert("format".into(), json!("int-or-string"));
-        def.insert(
-            "oneOf".into(),
-            json!([{"type": "integer"}, {"type": "string"}]),
-        );
+        def.insert("oneOf".into(), json!([{"type": "integer"}, {"type": "string"}]));
     }
     if let Some(def) = defs.get_mut(QUANTITY).and_then(Value::as_object_mut) {
-        def.insert(
-            "oneOf".into(),
-            json!([{"type": "string"}, {"type": "number"}]),
-        );
+        def.insert("oneOf".into(), json!([{"type": "string"}, {"type": "number"}]));
     }
 }
 
@@ -175,24 +164,12 @@ fn gvk(group: &str, version: &str, kind: &str) -> Value {
 fn add_gvks(defs: &mut Map<String, Value>) {
     let mut gvks: Vec<(String, Vec<Value>)> = Vec::new();
     for r in RESOURCES {
-        gvks.push((
-            r.definition.to_string(),
-            vec![gvk(r.group, r.version, r.kind)],
-        ));
+        gvks.push((r.definition.to_string(), vec![gvk(r.group, r.version, r.kind)]));
         gvks.push((list_name(r), vec![gvk(r.group, r.version, r.list_kind)]));
     }
-    gvks.push((
-        "io.k8s.api.core.v1.Binding".into(),
-        vec![gvk("", "v1", "Binding")],
-    ));
-    gvks.push((
-        "io.k8s.api.policy.v1.Eviction".into(),
-        vec![gvk("policy", "v1", "Eviction")],
-    ));
-    gvks.push((
-        "io.k8s.api.autoscaling.v1.Scale".into(),
-        vec![gvk("autoscaling", "v1", "Scale")],
-    ));
+    gvks.push(("io.k8s.api.core.v1.Binding".into(), vec![gvk("", "v1", "Binding")]));
+    gvks.push(("io.k8s.api.policy.v1.Eviction".into(), vec![gvk("policy", "v1", "Eviction")]));
+    gvks.push(("io.k8s.api.autoscaling.v1.Scale".into(), vec![gvk("autoscaling", "v1", "Scale")]));
     gvks.push((META_STATUS.into(), vec![gvk("", "v1", "Status")]));
     let mut all_gvs = group_versions();
     for extra in [("autoscaling", "v1"), ("policy", "v1")] {
@@ -200,10 +177,7 @@ fn add_gvks(defs: &mut Map<String, Value>) {
             all_gvs.push(extra);
         }
     }
-    for (def, kind) in [
-        (META_DELETE_OPTIONS, "DeleteOptions"),
-        (META_WATCH_EVENT, "WatchEvent"),
-    ] {
+    for (def, kind) in [(META_DELETE_OPTIONS, "DeleteOptions"), (META_WATCH_EVENT, "WatchEvent")] {
         let list = all_gvs.iter().map(|(g, v)| gvk(g, v, kind)).collect();
         gvks.push((def.to_string(), list));
     }

@@ -33,18 +33,10 @@ impl<'a> Serialized<'a> {
         let mut wanted: Vec<&str> = Vec::new();
         defs::refs_in(&paths, &mut wanted);
         // Kinds are also looked up by x-kubernetes-group-version-kind, so include them directly.
-        for r in RESOURCES
-            .iter()
-            .filter(|r| r.group == group && r.version == version)
-        {
+        for r in RESOURCES.iter().filter(|r| r.group == group && r.version == version) {
             wanted.push(r.definition);
         }
-        wanted.extend([
-            META_STATUS,
-            META_DELETE_OPTIONS,
-            META_WATCH_EVENT,
-            META_PATCH,
-        ]);
+        wanted.extend([META_STATUS, META_DELETE_OPTIONS, META_WATCH_EVENT, META_PATCH]);
         let mut names: BTreeSet<&str> = BTreeSet::new();
         while let Some(name) = wanted.pop() {
             if names.contains(name) {

@@ -49,15 +49,7 @@ const fn f(
     map_keys: &'static [&'static str],
     map_type: &'static str,
 ) -> FieldExt {
-    FieldExt {
-        def,
-        field,
-        strategy,
-        merge_key,
-        list_type,
-        map_keys,
-        map_type,
-    }
+    FieldExt { def, field, strategy, merge_key, list_type, map_keys, map_type }
 }
 
 /// Field extensions: (definition, field, patch strategy, merge key, list type, list map keys,
@@ -298,10 +290,7 @@ impl FieldExt {
                 out.push((key, json!(value)));
             }
         }
-        for (key, value) in [
-            (PATCH_MERGE_KEY, self.merge_key),
-            (PATCH_STRATEGY, self.strategy),
-        ] {
+        for (key, value) in [(PATCH_MERGE_KEY, self.merge_key), (PATCH_STRATEGY, self.strategy)] {
             if !value.is_empty() {
                 out.push((key, json!(value)));
             }
@@ -330,10 +319,7 @@ pub(crate) fn apply(defs: &mut Map<String, Value>) -> Vec<String> {
         }
     }
     for (short, map_type) in STRUCTS {
-        match defs
-            .get_mut(&full_name(short))
-            .and_then(Value::as_object_mut)
-        {
+        match defs.get_mut(&full_name(short)).and_then(Value::as_object_mut) {
             Some(def) => {
                 def.insert(MAP_TYPE.to_string(), json!(map_type));
             }

@@ -26,8 +26,7 @@ use skiff_api::resources::group_versions;
 pub use paths::PATCH_CONTENT_TYPES;
 
 /// Content type of the `/openapi/v2` protobuf body (the dotted form kubectl accepts).
-pub const V2_PROTOBUF_CONTENT_TYPE: &str =
-    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+pub const V2_PROTOBUF_CONTENT_TYPE: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
 
 /// Errors building the registry.
 #[derive(Debug, thiserror::Error)]
@@ -55,9 +54,7 @@ pub struct Registry {
 /// The process-wide registry, built on first use.
 pub fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(|| {
-        Registry::build().expect("serializing JSON values with string keys cannot fail")
-    })
+    REGISTRY.get_or_init(|| Registry::build().expect("serializing JSON values with string keys cannot fail"))
 }
 
 /// The `/openapi/v2` body (served with [`V2_PROTOBUF_CONTENT_TYPE`]): every definition of the
@@ -99,19 +96,12 @@ impl Registry {
             let bytes = serialized.document(group, version)?;
             let hash = hash(&bytes);
             let path = gv_path(group, version);
-            root_paths.insert(
-                path.clone(),
-                json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash={hash}")}),
-            );
+            root_paths.insert(path.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash={hash}")}));
             documents.insert(path, Document { bytes, hash });
         }
         drop(serialized);
         let root = serde_json::to_vec(&json!({ "paths": root_paths }))?;
-        Ok(Registry {
-            definitions,
-            documents,
-            root,
-        })
+        Ok(Registry { definitions, documents, root })
     }
 
     /// The `/openapi/v3` root: `{"paths":{"api/v1":{"serverRelativeURL":"/openapi/v3/api/v1?hash=<H>"},...}}`.
@@ -124,9 +114,7 @@ impl Registry {
     pub fn v3_document(&self, path: &str) -> Option<(&[u8], &str)> {
         let path = path.trim_start_matches('/');
         let path = path.strip_prefix("openapi/v3/").unwrap_or(path);
-        self.documents
-            .get(path)
-            .map(|d| (d.bytes.as_slice(), d.hash.as_str()))
+        self.documents.get(path).map(|d| (d.bytes.as_slice(), d.hash.as_str()))
     }
 
     /// The paths of the served v3 documents (`api/v1`, `apis/apps/v1`, ...), unordered.

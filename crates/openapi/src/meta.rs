@@ -37,10 +37,7 @@ impl Registry {
     /// `Time`, `IntOrString`), opaque objects (`RawExtension`) and inline schemas.
     fn object_definition(&self, schema: &Value) -> Option<String> {
         let (name, def) = self.resolve(schema);
-        let has_props = def
-            .get("properties")
-            .and_then(Value::as_object)
-            .is_some_and(|p| !p.is_empty());
+        let has_props = def.get("properties").and_then(Value::as_object).is_some_and(|p| !p.is_empty());
         name.filter(|_| has_props).map(str::to_string)
     }
 
@@ -54,21 +51,13 @@ impl Registry {
         meta.list_map_keys = prop
             .get(LIST_MAP_KEYS)
             .and_then(Value::as_array)
-            .map(|keys| {
-                keys.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
+            .map(|keys| keys.iter().filter_map(Value::as_str).map(str::to_string).collect())
             .unwrap_or_default();
         meta.map_type = ext_str(prop, MAP_TYPE).or_else(|| ext_str(resolved, MAP_TYPE));
         if let Some(items) = resolved.get("items") {
             meta.shape = FieldShape::List;
             meta.definition = self.object_definition(items);
-        } else if let Some(values) = resolved
-            .get("additionalProperties")
-            .filter(|v| v.is_object())
-        {
+        } else if let Some(values) = resolved.get("additionalProperties").filter(|v| v.is_object()) {
             meta.shape = FieldShape::Map;
             meta.definition = self.object_definition(values);
         } else if let Some(name) = self.object_definition(prop) {

@@ -5,9 +5,7 @@
 use serde_json::{json, Map, Value};
 use skiff_api::resources::{ResourceInfo, SubresourceInfo, RESOURCES};
 
-use crate::defs::{
-    list_name, META_DELETE_OPTIONS, META_PATCH, META_STATUS, META_WATCH_EVENT, REF_PREFIX,
-};
+use crate::defs::{list_name, META_DELETE_OPTIONS, META_PATCH, META_STATUS, META_WATCH_EVENT, REF_PREFIX};
 use crate::extensions::GVK;
 
 /// The four PATCH media types kube-apiserver accepts for built-in types.
@@ -17,27 +15,13 @@ pub const PATCH_CONTENT_TYPES: [&str; 4] = [
     "application/strategic-merge-patch+json",
     "application/apply-patch+yaml",
 ];
-const OBJECT_TYPES: [&str; 3] = [
-    "application/json",
-    "application/yaml",
-    "application/vnd.kubernetes.protobuf",
-];
-const STREAM_TYPES: [&str; 2] = [
-    "application/json;stream=watch",
-    "application/vnd.kubernetes.protobuf;stream=watch",
-];
+const OBJECT_TYPES: [&str; 3] = ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"];
+const STREAM_TYPES: [&str; 2] = ["application/json;stream=watch", "application/vnd.kubernetes.protobuf;stream=watch"];
 
 /// The paths of every resource of `group`/`version` whose definition `known` accepts.
-pub(crate) fn paths(
-    group: &str,
-    version: &str,
-    known: impl Fn(&str) -> bool,
-) -> Map<String, Value> {
+pub(crate) fn paths(group: &str, version: &str, known: impl Fn(&str) -> bool) -> Map<String, Value> {
     let mut out = Map::new();
-    for r in RESOURCES
-        .iter()
-        .filter(|r| r.group == group && r.version == version && known(r.definition))
-    {
+    for r in RESOURCES.iter().filter(|r| r.group == group && r.version == version && known(r.definition)) {
         resource_paths(r, &mut out);
     }
     out
@@ -57,20 +41,10 @@ impl Names<'_> {
     fn gvk(&self) -> Value {
         json!({"group": self.r.group, "kind": self.r.kind, "version": self.r.version})
     }
-    fn op(
-        &self,
-        action: &str,
-        verb: &str,
-        id: String,
-        extra: Map<String, Value>,
-        gvk: Value,
-    ) -> Value {
+    fn op(&self, action: &str, verb: &str, id: String, extra: Map<String, Value>, gvk: Value) -> Value {
         let mut op = Map::new();
         op.insert("tags".into(), json!([self.tag]));
-        op.insert(
-            "description".into(),
-            json!(format!("{verb} {}", self.r.kind)),
-        );
+        op.insert("description".into(), json!(format!("{verb} {}", self.r.kind)));
         op.insert("operationId".into(), json!(id));
         op.extend(extra);
         op.insert("x-kubernetes-action".into(), json!(action));
@@ -80,28 +54,18 @@ impl Names<'_> {
 }
 
 fn resource_paths(r: &ResourceInfo, out: &mut Map<String, Value>) {
-    let base = if r.group.is_empty() {
-        format!("/api/{}", r.version)
-    } else {
-        format!("/apis/{}/{}", r.group, r.version)
-    };
+    let base =
+        if r.group.is_empty() { format!("/api/{}", r.version) } else { format!("/apis/{}/{}", r.group, r.version) };
     let n = Names {
         r,
         gv: gv_ident(r.group, r.version),
-        scoped: if r.namespaced {
-            format!("Namespaced{}", r.kind)
-        } else {
-            r.kind.to_string()
-        },
+        scoped: if r.namespaced { format!("Namespaced{}", r.kind) } else { r.kind.to_string() },
         tag: format!("{}_{}", group_tag(r.group), r.version),
     };
     let (ns_seg, mut scope_params) = if r.namespaced {
         (
             "namespaces/{namespace}/",
-            vec![path_param(
-                "namespace",
-                "object name and auth scope, such as for teams and projects",
-            )],
+            vec![path_param("namespace", "object name and auth scope, such as for teams and projects")],
         )
     } else {
         ("", Vec::new())
@@ -119,10 +83,7 @@ fn resource_paths(r: &ResourceInfo, out: &mut Map<String, Value>) {
             "list",
             "list or watch objects of kind",
             format!("list{gv}{scoped}"),
-            members([
-                ("parameters", json!(list_params())),
-                ("responses", ok_list(&list)),
-            ]),
+            members([("parameters", json!(list_params())), ("responses", ok_list(&list))]),
             n.gvk(),
         ),
     );
@@ -150,14 +111,8 @@ fn resource_paths(r: &ResourceInfo, out: &mut Map<String, Value>) {
             format!("delete{gv}Collection{scoped}"),
             members([
                 ("parameters", json!(dc_params)),
-                (
-                    "requestBody",
-                    body(&format!("{REF_PREFIX}{META_DELETE_OPTIONS}"), &["*/*"]),
-                ),
-                (
-                    "responses",
-                    responses(&format!("{REF_PREFIX}{META_STATUS}"), &["200"]),
-                ),
+                ("requestBody", body(&format!("{REF_PREFIX}{META_DELETE_OPTIONS}"), &["*/*"])),
+                ("responses", responses(&format!("{REF_PREFIX}{META_STATUS}"), &["200"])),
             ]),
             n.gvk(),
         ),
@@ -201,10 +156,7 @@ fn resource_paths(r: &ResourceInfo, out: &mut Map<String, Value>) {
             format!("delete{gv}{scoped}"),
             members([
                 ("parameters", json!(delete_params())),
-                (
-                    "requestBody",
-                    body(&format!("{REF_PREFIX}{META_DELETE_OPTIONS}"), &["*/*"]),
-                ),
+                ("requestBody", body(&format!("{REF_PREFIX}{META_DELETE_OPTIONS}"), &["*/*"])),
                 ("responses", responses(&obj, &["200", "202"])),
             ]),
             n.gvk(),
@@ -212,13 +164,7 @@ fn resource_paths(r: &ResourceInfo, out: &mut Map<String, Value>) {
     );
     item.insert(
         "patch".into(),
-        patch_op(
-            &n,
-            format!("patch{gv}{scoped}"),
-            "partially update the specified",
-            &obj,
-            n.gvk(),
-        ),
+        patch_op(&n, format!("patch{gv}{scoped}"), "partially update the specified", &obj, n.gvk()),
     );
     item.insert("parameters".into(), json!(item_params.clone()));
     let item_path = format!("{base}/{ns_seg}{}/{{name}}", r.plural);
@@ -240,10 +186,7 @@ fn resource_paths(r: &ResourceInfo, out: &mut Map<String, Value>) {
     let mut wl_params = list_params();
     wl_params.extend(scope_params.iter().cloned());
     wl.insert("parameters".into(), json!(wl_params));
-    out.insert(
-        format!("{base}/watch/{ns_seg}{}", r.plural),
-        Value::Object(wl),
-    );
+    out.insert(format!("{base}/watch/{ns_seg}{}", r.plural), Value::Object(wl));
     let mut wi = Map::new();
     wi.insert(
         "get".into(),
@@ -258,10 +201,7 @@ fn resource_paths(r: &ResourceInfo, out: &mut Map<String, Value>) {
     let mut wi_params = list_params();
     wi_params.extend(item_params.iter().cloned());
     wi.insert("parameters".into(), json!(wi_params));
-    out.insert(
-        format!("{base}/watch/{ns_seg}{}/{{name}}", r.plural),
-        Value::Object(wi),
-    );
+    out.insert(format!("{base}/watch/{ns_seg}{}/{{name}}", r.plural), Value::Object(wi));
 
     if r.namespaced {
         let mut all = Map::new();
@@ -318,11 +258,25 @@ fn subresource_path(n: &Names<'_>, sub: &SubresourceInfo, item_params: &[Value])
     let gvk = json!({"group": sub.group, "kind": sub.kind, "version": sub.version});
     let mut path = Map::new();
     if sub.name == "log" {
-        path.insert("get".into(), n.op("get", "read log of the specified", format!("read{gv}{scoped}Log"),
-            members([("parameters", json!(log_params())), ("responses", json!({
-                "200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}},
-                "401": {"description": "Unauthorized"},
-            }))]), gvk));
+        path.insert(
+            "get".into(),
+            n.op(
+                "get",
+                "read log of the specified",
+                format!("read{gv}{scoped}Log"),
+                members([
+                    ("parameters", json!(log_params())),
+                    (
+                        "responses",
+                        json!({
+                            "200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                            "401": {"description": "Unauthorized"},
+                        }),
+                    ),
+                ]),
+                gvk,
+            ),
+        );
     } else {
         for verb in sub.verbs {
             let (method, op) = match *verb {
@@ -388,10 +342,7 @@ fn subresource_path(n: &Names<'_>, sub: &SubresourceInfo, item_params: &[Value])
 fn patch_op(n: &Names<'_>, id: String, verb: &str, obj: &str, gvk: Value) -> Value {
     let mut content = Map::new();
     for ct in PATCH_CONTENT_TYPES {
-        content.insert(
-            ct.into(),
-            json!({"schema": {"$ref": format!("{REF_PREFIX}{META_PATCH}")}}),
-        );
+        content.insert(ct.into(), json!({"schema": {"$ref": format!("{REF_PREFIX}{META_PATCH}")}}));
     }
     n.op(
         "patch",
@@ -411,18 +362,14 @@ fn members<const N: usize>(items: [(&str, Value); N]) -> Map<String, Value> {
 }
 
 fn body(schema_ref: &str, types: &[&str]) -> Value {
-    let content: Map<String, Value> = types
-        .iter()
-        .map(|t| (t.to_string(), json!({"schema": {"$ref": schema_ref}})))
-        .collect();
+    let content: Map<String, Value> =
+        types.iter().map(|t| (t.to_string(), json!({"schema": {"$ref": schema_ref}}))).collect();
     json!({"content": content, "required": true})
 }
 
 fn content(schema_ref: &str, types: &[&str]) -> Value {
-    let c: Map<String, Value> = types
-        .iter()
-        .map(|t| (t.to_string(), json!({"schema": {"$ref": schema_ref}})))
-        .collect();
+    let c: Map<String, Value> =
+        types.iter().map(|t| (t.to_string(), json!({"schema": {"$ref": schema_ref}}))).collect();
     Value::Object(c)
 }
 
@@ -521,11 +468,7 @@ fn log_params() -> Vec<Value> {
 
 /// `CoreV1`, `AppsV1`, `CoordinationV1` (kube-apiserver's operation id infix).
 fn gv_ident(group: &str, version: &str) -> String {
-    let group = if group.is_empty() {
-        "core"
-    } else {
-        group.trim_end_matches(".k8s.io")
-    };
+    let group = if group.is_empty() { "core" } else { group.trim_end_matches(".k8s.io") };
     let mut out: String = group.split(['.', '-']).map(capitalize).collect();
     out.push_str(&capitalize(version));
     out

@@ -27,8 +27,8 @@ use serde_json::{Map, Value};
 
 use crate::defs::REF_PREFIX;
 use crate::gnostic::{
-    AdditionalProperties, AdditionalPropertiesItem, Any, Definitions, Document, Info, ItemsItem,
-    NamedAny, NamedSchema, Properties, Schema, TypeItem,
+    AdditionalProperties, AdditionalPropertiesItem, Any, Definitions, Document, Info, ItemsItem, NamedAny, NamedSchema,
+    Properties, Schema, TypeItem,
 };
 use crate::registry;
 
@@ -64,21 +64,14 @@ pub(crate) fn document() -> Document {
     let additional_properties = reg
         .definition_names()
         .filter_map(|name| {
-            reg.definition(name).map(|def| NamedSchema {
-                name: name.to_string(),
-                value: Some(conv.definition(name, def)),
-            })
+            reg.definition(name)
+                .map(|def| NamedSchema { name: name.to_string(), value: Some(conv.definition(name, def)) })
         })
         .collect();
     Document {
         swagger: "2.0".into(),
-        info: Some(Info {
-            title: "Kubernetes".into(),
-            version: "v1.33.0".into(),
-        }),
-        definitions: Some(Definitions {
-            additional_properties,
-        }),
+        info: Some(Info { title: "Kubernetes".into(), version: "v1.33.0".into() }),
+        definitions: Some(Definitions { additional_properties }),
     }
 }
 
@@ -91,9 +84,7 @@ impl Converter<'_> {
     /// A top-level definition: [`Self::schema`] with the [`NOT_REQUIRED`] fields dropped.
     fn definition(&self, name: &str, def: &Value) -> Schema {
         let mut schema = self.schema(def);
-        schema
-            .required
-            .retain(|field| field != "metadata" && !NOT_REQUIRED.contains(&(name, field.as_str())));
+        schema.required.retain(|field| field != "metadata" && !NOT_REQUIRED.contains(&(name, field.as_str())));
         schema
     }
 
@@ -103,11 +94,8 @@ impl Converter<'_> {
             // `true`/`false` schemas: an arbitrary value.
             return Schema::default();
         };
-        let mut out = Schema {
-            description: str_of(obj, "description"),
-            vendor_extension: extensions(obj),
-            ..Schema::default()
-        };
+        let mut out =
+            Schema { description: str_of(obj, "description"), vendor_extension: extensions(obj), ..Schema::default() };
         if let Some(target) = reference(obj) {
             if let Some(name) = target.strip_prefix(REF_PREFIX) {
                 if self.known.contains(name) {
@@ -122,9 +110,7 @@ impl Converter<'_> {
             Some("array") => {
                 let items = obj.get("items").map(|i| self.schema(i)).unwrap_or_default();
                 out.r#type = type_item("array");
-                out.items = Some(ItemsItem {
-                    schema: vec![items],
-                });
+                out.items = Some(ItemsItem { schema: vec![items] });
             }
             Some(t @ ("string" | "integer" | "number" | "boolean")) => {
                 out.r#type = type_item(t);
@@ -135,8 +121,8 @@ impl Converter<'_> {
             None => {
                 // `oneOf` scalars (IntOrString, Quantity): kube-apiserver's v2 calls them strings.
                 let alternatives = obj.get("oneOf").and_then(Value::as_array);
-                let stringy = alternatives
-                    .is_some_and(|alts| alts.iter().any(|a| a["type"].as_str() == Some("string")));
+                let stringy =
+                    alternatives.is_some_and(|alts| alts.iter().any(|a| a["type"].as_str() == Some("string")));
                 if stringy {
                     out.r#type = type_item("string");
                     out.format = format;
@@ -153,22 +139,13 @@ impl Converter<'_> {
             out.properties = Some(Properties {
                 additional_properties: props
                     .iter()
-                    .map(|(name, schema)| NamedSchema {
-                        name: name.clone(),
-                        value: Some(self.schema(schema)),
-                    })
+                    .map(|(name, schema)| NamedSchema { name: name.clone(), value: Some(self.schema(schema)) })
                     .collect(),
             });
             out.required = obj
                 .get("required")
                 .and_then(Value::as_array)
-                .map(|names| {
-                    names
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
+                .map(|names| names.iter().filter_map(Value::as_str).map(str::to_string).collect())
                 .unwrap_or_default();
             return;
         }
@@ -177,9 +154,8 @@ impl Converter<'_> {
             Some(schema) => self.schema(schema),
         };
         out.r#type = type_item("object");
-        out.additional_properties = Some(Box::new(AdditionalPropertiesItem {
-            oneof: Some(AdditionalProperties::Schema(Box::new(values))),
-        }));
+        out.additional_properties =
+            Some(Box::new(AdditionalPropertiesItem { oneof: Some(AdditionalProperties::Schema(Box::new(values))) }));
     }
 }
 
@@ -188,39 +164,25 @@ fn reference(obj: &Map<String, Value>) -> Option<&str> {
     if let Some(target) = obj.get("$ref").and_then(Value::as_str) {
         return Some(target);
     }
-    match obj
-        .get("allOf")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-    {
+    match obj.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
         Some([only]) => only.get("$ref").and_then(Value::as_str),
         _ => None,
     }
 }
 
 fn str_of(obj: &Map<String, Value>, key: &str) -> String {
-    obj.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+    obj.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
 fn type_item(t: &str) -> Option<TypeItem> {
-    Some(TypeItem {
-        value: vec![t.to_string()],
-    })
+    Some(TypeItem { value: vec![t.to_string()] })
 }
 
 /// The `x-*` keys as vendor extensions, their values written as JSON (valid YAML).
 fn extensions(obj: &Map<String, Value>) -> Vec<NamedAny> {
     obj.iter()
         .filter(|(k, _)| k.starts_with("x-"))
-        .map(|(k, v)| NamedAny {
-            name: k.clone(),
-            value: Some(Any {
-                yaml: v.to_string(),
-            }),
-        })
+        .map(|(k, v)| NamedAny { name: k.clone(), value: Some(Any { yaml: v.to_string() }) })
         .collect()
 }
 

@@ -44,25 +44,15 @@ impl PatchError {
     }
     /// `mergepatch.ErrBadArgType(expected, actual)`.
     pub(crate) fn bad_arg_type(expected: &str, actual: &Value) -> Self {
-        PatchError::Invalid(format!(
-            "expected a {expected}, but received a {}",
-            go_type_name(actual)
-        ))
+        PatchError::Invalid(format!("expected a {expected}, but received a {}", go_type_name(actual)))
     }
     /// `mergepatch.ErrNoMergeKey(m, key)`.
     pub(crate) fn no_merge_key(m: &Value, key: &str) -> Self {
-        PatchError::Invalid(format!(
-            "map: {} does not contain declared merge key: {key}",
-            go_fmt(m)
-        ))
+        PatchError::Invalid(format!("map: {} does not contain declared merge key: {key}", go_fmt(m)))
     }
     /// `mergepatch.ErrBadPatchType(t, m)`.
     pub(crate) fn bad_patch_type(t: &Value, m: &Value) -> Self {
-        PatchError::Invalid(format!(
-            "unknown patch type: {} in map: {}",
-            go_fmt(t),
-            go_fmt(m)
-        ))
+        PatchError::Invalid(format!("unknown patch type: {} in map: {}", go_fmt(t), go_fmt(m)))
     }
     pub(crate) fn invalid(msg: impl Into<String>) -> Self {
         PatchError::Invalid(msg.into())

@@ -54,10 +54,7 @@ pub fn json_patch(original: &Value, patch: &Value) -> Result<Value, PatchError> 
     let mut doc = original.clone();
     match json_patch::patch(&mut doc, &ops) {
         Ok(()) => Ok(doc),
-        Err(e) => Err(PatchError::Unprocessable(describe_failure(
-            ops.get(e.operation),
-            &e.kind,
-        ))),
+        Err(e) => Err(PatchError::Unprocessable(describe_failure(ops.get(e.operation), &e.kind))),
     }
 }
 
@@ -85,68 +82,43 @@ fn decode_op(item: &Value) -> Result<json_patch::PatchOperation, PatchError> {
         other => return Err(PatchError::BadRequest(format!("Unexpected kind: {other}"))),
     }
     if !obj.get("path").is_some_and(Value::is_string) {
-        return Err(PatchError::BadRequest(format!(
-            "{op} operation missing path: missing value"
-        )));
+        return Err(PatchError::BadRequest(format!("{op} operation missing path: missing value")));
     }
     if matches!(op, "add" | "replace" | "test") && !obj.contains_key("value") {
-        return Err(PatchError::BadRequest(format!(
-            "{op} operation missing value: missing value"
-        )));
+        return Err(PatchError::BadRequest(format!("{op} operation missing value: missing value")));
     }
     if matches!(op, "move" | "copy") && !obj.get("from").is_some_and(Value::is_string) {
-        return Err(PatchError::BadRequest(format!(
-            "{op} operation missing from: missing value"
-        )));
+        return Err(PatchError::BadRequest(format!("{op} operation missing from: missing value")));
     }
     serde_json::from_value(item.clone())
         .map_err(|e| PatchError::BadRequest(format!("invalid JSON patch operation: {e}")))
 }
 
-fn describe_failure(
-    op: Option<&json_patch::PatchOperation>,
-    kind: &json_patch::PatchErrorKind,
-) -> String {
+fn describe_failure(op: Option<&json_patch::PatchOperation>, kind: &json_patch::PatchErrorKind) -> String {
     use json_patch::PatchOperation as Op;
     match op {
         Some(Op::Test(t)) => format!("testing value {} failed: test failed", t.path),
-        Some(Op::Add(a)) => format!(
-            "add operation does not apply: doc is missing path: \"{}\": missing value",
-            a.path
-        ),
-        Some(Op::Remove(r)) => format!(
-            "remove operation does not apply: doc is missing path: \"{}\": missing value",
-            r.path
-        ),
-        Some(Op::Replace(r)) => format!(
-            "replace operation does not apply: doc is missing key: {}: missing value",
-            r.path
-        ),
+        Some(Op::Add(a)) => format!("add operation does not apply: doc is missing path: \"{}\": missing value", a.path),
+        Some(Op::Remove(r)) => {
+            format!("remove operation does not apply: doc is missing path: \"{}\": missing value", r.path)
+        }
+        Some(Op::Replace(r)) => {
+            format!("replace operation does not apply: doc is missing key: {}: missing value", r.path)
+        }
         Some(Op::Move(m)) => match kind {
             json_patch::PatchErrorKind::CannotMoveInsideItself => {
-                format!(
-                    "move operation does not apply: cannot move {} into itself",
-                    m.from
-                )
+                format!("move operation does not apply: cannot move {} into itself", m.from)
             }
-            json_patch::PatchErrorKind::InvalidFromPointer => format!(
-                "move operation does not apply: doc is missing from path: {}: missing value",
-                m.from
-            ),
-            _ => format!(
-                "move operation does not apply: doc is missing destination path: {}: missing value",
-                m.path
-            ),
+            json_patch::PatchErrorKind::InvalidFromPointer => {
+                format!("move operation does not apply: doc is missing from path: {}: missing value", m.from)
+            }
+            _ => format!("move operation does not apply: doc is missing destination path: {}: missing value", m.path),
         },
         Some(Op::Copy(c)) => match kind {
-            json_patch::PatchErrorKind::InvalidFromPointer => format!(
-                "copy operation does not apply: doc is missing from path: \"{}\": missing value",
-                c.from
-            ),
-            _ => format!(
-                "copy operation does not apply: doc is missing destination path: {}: missing value",
-                c.path
-            ),
+            json_patch::PatchErrorKind::InvalidFromPointer => {
+                format!("copy operation does not apply: doc is missing from path: \"{}\": missing value", c.from)
+            }
+            _ => format!("copy operation does not apply: doc is missing destination path: {}: missing value", c.path),
         },
         None => kind.to_string(),
     }
@@ -161,23 +133,11 @@ mod tests {
     fn merge_patch_rfc7386_examples() {
         let orig = json!({"a": "b", "c": {"d": "e", "f": "g"}});
         let patch = json!({"a": "z", "c": {"f": null}});
-        assert_eq!(
-            json_merge(&orig, &patch),
-            json!({"a": "z", "c": {"d": "e"}})
-        );
-        assert_eq!(
-            json_merge(&json!({"a": [1]}), &json!({"a": [2, 3]})),
-            json!({"a": [2, 3]})
-        );
+        assert_eq!(json_merge(&orig, &patch), json!({"a": "z", "c": {"d": "e"}}));
+        assert_eq!(json_merge(&json!({"a": [1]}), &json!({"a": [2, 3]})), json!({"a": [2, 3]}));
         assert_eq!(json_merge(&json!({"a": "b"}), &json!(["c"])), json!(["c"]));
-        assert_eq!(
-            json_merge(&json!([1]), &json!({"a": {"b": null, "c": 1}})),
-            json!({"a": {"c": 1}})
-        );
-        assert_eq!(
-            json_merge(&json!({"e": null}), &json!({"a": 1})),
-            json!({"e": null, "a": 1})
-        );
+        assert_eq!(json_merge(&json!([1]), &json!({"a": {"b": null, "c": 1}})), json!({"a": {"c": 1}}));
+        assert_eq!(json_merge(&json!({"e": null}), &json!({"a": 1})), json!({"e": null, "a": 1}));
     }
 
     #[test]
@@ -190,8 +150,7 @@ mod tests {
 
     #[test]
     fn json_patch_ops() {
-        let orig =
-            json!({"metadata": {"labels": {"a": "1"}}, "spec": {"replicas": 1, "list": [1, 2]}});
+        let orig = json!({"metadata": {"labels": {"a": "1"}}, "spec": {"replicas": 1, "list": [1, 2]}});
         let patch = json!([
             {"op": "replace", "path": "/spec/replicas", "value": 3},
             {"op": "add", "path": "/metadata/labels/b", "value": "2"},
@@ -200,39 +159,19 @@ mod tests {
             {"op": "test", "path": "/spec/replicas", "value": 3}
         ]);
         let out = json_patch(&orig, &patch).unwrap();
-        assert_eq!(
-            out,
-            json!({"metadata": {"labels": {"b": "2"}}, "spec": {"replicas": 3, "list": [1, 2, 3]}})
-        );
+        assert_eq!(out, json!({"metadata": {"labels": {"b": "2"}}, "spec": {"replicas": 3, "list": [1, 2, 3]}}));
     }
 
     #[test]
     fn json_patch_errors() {
         let orig = json!({"spec": {"replicas": 1}});
-        let e = json_patch(
-            &orig,
-            &json!([{"op": "test", "path": "/spec/replicas", "value": 2}]),
-        )
-        .unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "testing value /spec/replicas failed: test failed"
-        );
+        let e = json_patch(&orig, &json!([{"op": "test", "path": "/spec/replicas", "value": 2}])).unwrap_err();
+        assert_eq!(e.to_string(), "testing value /spec/replicas failed: test failed");
         assert_eq!(e.http_status(), 422);
         let e = json_patch(&orig, &json!([{"op": "remove", "path": "/spec/x"}])).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "remove operation does not apply: doc is missing path: \"/spec/x\": missing value"
-        );
-        let e = json_patch(
-            &orig,
-            &json!([{"op": "replace", "path": "/spec/x", "value": 1}]),
-        )
-        .unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "replace operation does not apply: doc is missing key: /spec/x: missing value"
-        );
+        assert_eq!(e.to_string(), "remove operation does not apply: doc is missing path: \"/spec/x\": missing value");
+        let e = json_patch(&orig, &json!([{"op": "replace", "path": "/spec/x", "value": 1}])).unwrap_err();
+        assert_eq!(e.to_string(), "replace operation does not apply: doc is missing key: /spec/x: missing value");
         let e = json_patch(&orig, &json!([{"op": "add", "path": "/a/b", "value": 1}])).unwrap_err();
         assert!(e.to_string().starts_with("add operation does not apply"));
         let e = json_patch(&orig, &json!({"op": "add"})).unwrap_err();

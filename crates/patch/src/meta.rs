@@ -49,15 +49,11 @@ impl FieldMeta {
     }
     /// True when `x-kubernetes-patch-strategy` contains `merge`.
     pub fn merges(&self) -> bool {
-        self.patch_strategy
-            .as_deref()
-            .is_some_and(|s| s.split(',').any(|p| p == "merge"))
+        self.patch_strategy.as_deref().is_some_and(|s| s.split(',').any(|p| p == "merge"))
     }
     /// True when `x-kubernetes-patch-strategy` contains `retainKeys`.
     pub fn retains_keys(&self) -> bool {
-        self.patch_strategy
-            .as_deref()
-            .is_some_and(|s| s.split(',').any(|p| p == "retainKeys"))
+        self.patch_strategy.as_deref().is_some_and(|s| s.split(',').any(|p| p == "retainKeys"))
     }
 }
 

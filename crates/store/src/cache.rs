@@ -47,12 +47,7 @@ impl<S: Store> WatchCache<S> {
         let (tx, seen) = watch::channel(rev);
         let stream = inner.watch("", rev).await?;
         tokio::spawn(follow(inner.clone(), state.clone(), tx, stream, capacity));
-        Ok(WatchCache {
-            inner,
-            state,
-            seen,
-            capacity,
-        })
+        Ok(WatchCache { inner, state, seen, capacity })
     }
 
     /// The events the cache keeps.
@@ -72,10 +67,7 @@ impl<S: Store> WatchCache<S> {
     /// Waits until the cache has applied `rev`.
     async fn wait_for(&self, rev: Revision) -> Result<(), StoreError> {
         let mut seen = self.seen.clone();
-        seen.wait_for(|r| *r >= rev)
-            .await
-            .map(|_| ())
-            .map_err(|_| StoreError::Closed)
+        seen.wait_for(|r| *r >= rev).await.map(|_| ()).map_err(|_| StoreError::Closed)
     }
 
     async fn written(&self, kv: KeyValue) -> Result<KeyValue, StoreError> {
@@ -84,14 +76,9 @@ impl<S: Store> WatchCache<S> {
     }
 }
 
-async fn load<S: Store + ?Sized>(
-    inner: &S,
-) -> Result<(BTreeMap<Arc<str>, KeyValue>, Revision), StoreError> {
+async fn load<S: Store + ?Sized>(inner: &S) -> Result<(BTreeMap<Arc<str>, KeyValue>, Revision), StoreError> {
     let mut data = BTreeMap::new();
-    let mut opts = ListOptions {
-        start_after: None,
-        limit: 10_000,
-    };
+    let mut opts = ListOptions { start_after: None, limit: 10_000 };
     let mut first_rev = None;
     loop {
         let page = inner.list("", opts.clone()).await?;
@@ -207,11 +194,7 @@ pub(crate) fn list_map(
         }
         items.push(kv.clone());
     }
-    ListResult {
-        items,
-        revision: rev,
-        more,
-    }
+    ListResult { items, revision: rev, more }
 }
 
 #[async_trait]
@@ -230,12 +213,7 @@ impl<S: Store> Store for WatchCache<S> {
         Ok(list_map(&st.data, prefix, &opts, st.rev))
     }
 
-    async fn update(
-        &self,
-        key: &str,
-        value: Bytes,
-        expected: Revision,
-    ) -> Result<KeyValue, StoreError> {
+    async fn update(&self, key: &str, value: Bytes, expected: Revision) -> Result<KeyValue, StoreError> {
         let kv = self.inner.update(key, value, expected).await?;
         self.written(kv).await
     }
@@ -302,12 +280,7 @@ mod tests {
 
     #[tokio::test]
     async fn conformance_over_memory() {
-        crate::testing::run_all(|| async {
-            WatchCache::new(Arc::new(MemoryStore::new()), 1000)
-                .await
-                .unwrap()
-        })
-        .await;
+        crate::testing::run_all(|| async { WatchCache::new(Arc::new(MemoryStore::new()), 1000).await.unwrap() }).await;
     }
 
     #[tokio::test]
@@ -315,10 +288,7 @@ mod tests {
         let inner = Arc::new(MemoryStore::new());
         let cache = WatchCache::new(inner.clone(), 2).await.unwrap();
         for i in 0..5 {
-            cache
-                .create(&format!("/a/{i}"), Bytes::from_static(b"x"))
-                .await
-                .unwrap();
+            cache.create(&format!("/a/{i}"), Bytes::from_static(b"x")).await.unwrap();
         }
         let mut w = cache.watch("/a/", 1).await.unwrap();
         let mut revs = Vec::new();

@@ -9,17 +9,10 @@ pub enum StoreError {
     NotFound(String),
     /// The compare-and-swap failed; carries the current value's revision.
     #[error("key {key:?} was modified: expected revision {expected}, found {actual}")]
-    Conflict {
-        key: String,
-        expected: Revision,
-        actual: Revision,
-    },
+    Conflict { key: String, expected: Revision, actual: Revision },
     /// The requested revision's history has been compacted away.
     #[error("required revision {requested} has been compacted (oldest available: {compacted})")]
-    Compacted {
-        requested: Revision,
-        compacted: Revision,
-    },
+    Compacted { requested: Revision, compacted: Revision },
     /// The requested revision is newer than the store's.
     #[error("revision {0} is in the future")]
     FutureRevision(Revision),

@@ -56,13 +56,7 @@ pub(crate) fn watch_stream(
     prefix: &str,
     after: Revision,
 ) -> WatchStream {
-    let st = State {
-        history: history.into(),
-        rx,
-        prefix: prefix.to_string(),
-        last: after,
-        done: false,
-    };
+    let st = State { history: history.into(), rx, prefix: prefix.to_string(), last: after, done: false };
     Box::pin(futures::stream::unfold(st, |mut st| async move {
         if st.done {
             return None;
@@ -108,10 +102,7 @@ mod tests {
 
     #[test]
     fn prefix_end_increments_last_ascii_byte() {
-        assert_eq!(
-            prefix_end("/registry/pods/").as_deref(),
-            Some("/registry/pods0")
-        );
+        assert_eq!(prefix_end("/registry/pods/").as_deref(), Some("/registry/pods0"));
         assert_eq!(prefix_end("").as_deref(), None);
     }
 }

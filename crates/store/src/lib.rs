@@ -49,12 +49,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Replaces `key` if its current `mod_revision` equals `expected` (0 = any);
     /// [`StoreError::Conflict`] otherwise, [`StoreError::NotFound`] when it does not exist.
-    async fn update(
-        &self,
-        key: &str,
-        value: Bytes,
-        expected: Revision,
-    ) -> Result<KeyValue, StoreError>;
+    async fn update(&self, key: &str, value: Bytes, expected: Revision) -> Result<KeyValue, StoreError>;
 
     /// Deletes `key` if its current `mod_revision` equals `expected` (0 = any). Returns the last
     /// value, with `mod_revision` set to the revision of the delete.

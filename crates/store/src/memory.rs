@@ -26,10 +26,7 @@ pub struct MemoryStore {
 
 impl Default for MemoryStore {
     fn default() -> Self {
-        MemoryStore {
-            state: Mutex::new(State::default()),
-            fanout: Fanout::new(),
-        }
+        MemoryStore { state: Mutex::new(State::default()), fanout: Fanout::new() }
     }
 }
 
@@ -57,21 +54,9 @@ impl Store for MemoryStore {
             return Err(StoreError::AlreadyExists(key.to_string()));
         }
         st.rev += 1;
-        let kv = KeyValue {
-            key: key.into(),
-            value,
-            create_revision: st.rev,
-            mod_revision: st.rev,
-        };
+        let kv = KeyValue { key: key.into(), value, create_revision: st.rev, mod_revision: st.rev };
         st.data.insert(kv.key.clone(), kv.clone());
-        self.record(
-            &mut st,
-            Event {
-                kind: EventKind::Created,
-                kv: kv.clone(),
-                prev: None,
-            },
-        );
+        self.record(&mut st, Event { kind: EventKind::Created, kv: kv.clone(), prev: None });
         Ok(kv)
     }
 
@@ -84,93 +69,42 @@ impl Store for MemoryStore {
         Ok(crate::cache::list_map(&st.data, prefix, &opts, st.rev))
     }
 
-    async fn update(
-        &self,
-        key: &str,
-        value: Bytes,
-        expected: Revision,
-    ) -> Result<KeyValue, StoreError> {
+    async fn update(&self, key: &str, value: Bytes, expected: Revision) -> Result<KeyValue, StoreError> {
         let mut st = self.lock();
-        let prev = st
-            .data
-            .get(key)
-            .cloned()
-            .ok_or_else(|| StoreError::NotFound(key.to_string()))?;
+        let prev = st.data.get(key).cloned().ok_or_else(|| StoreError::NotFound(key.to_string()))?;
         if expected != 0 && prev.mod_revision != expected {
-            return Err(StoreError::Conflict {
-                key: key.to_string(),
-                expected,
-                actual: prev.mod_revision,
-            });
+            return Err(StoreError::Conflict { key: key.to_string(), expected, actual: prev.mod_revision });
         }
         st.rev += 1;
-        let kv = KeyValue {
-            key: prev.key.clone(),
-            value,
-            create_revision: prev.create_revision,
-            mod_revision: st.rev,
-        };
+        let kv = KeyValue { key: prev.key.clone(), value, create_revision: prev.create_revision, mod_revision: st.rev };
         st.data.insert(kv.key.clone(), kv.clone());
-        self.record(
-            &mut st,
-            Event {
-                kind: EventKind::Updated,
-                kv: kv.clone(),
-                prev: Some(prev),
-            },
-        );
+        self.record(&mut st, Event { kind: EventKind::Updated, kv: kv.clone(), prev: Some(prev) });
         Ok(kv)
     }
 
     async fn delete(&self, key: &str, expected: Revision) -> Result<KeyValue, StoreError> {
         let mut st = self.lock();
-        let prev = st
-            .data
-            .get(key)
-            .cloned()
-            .ok_or_else(|| StoreError::NotFound(key.to_string()))?;
+        let prev = st.data.get(key).cloned().ok_or_else(|| StoreError::NotFound(key.to_string()))?;
         if expected != 0 && prev.mod_revision != expected {
-            return Err(StoreError::Conflict {
-                key: key.to_string(),
-                expected,
-                actual: prev.mod_revision,
-            });
+            return Err(StoreError::Conflict { key: key.to_string(), expected, actual: prev.mod_revision });
         }
         st.rev += 1;
         st.data.remove(key);
-        let kv = KeyValue {
-            mod_revision: st.rev,
-            ..prev.clone()
-        };
-        self.record(
-            &mut st,
-            Event {
-                kind: EventKind::Deleted,
-                kv: kv.clone(),
-                prev: Some(prev),
-            },
-        );
+        let kv = KeyValue { mod_revision: st.rev, ..prev.clone() };
+        self.record(&mut st, Event { kind: EventKind::Deleted, kv: kv.clone(), prev: Some(prev) });
         Ok(kv)
     }
 
     async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream, StoreError> {
         let st = self.lock();
         if after < st.compacted {
-            return Err(StoreError::Compacted {
-                requested: after,
-                compacted: st.compacted,
-            });
+            return Err(StoreError::Compacted { requested: after, compacted: st.compacted });
         }
         if after > st.rev {
             return Err(StoreError::FutureRevision(after));
         }
         let rx = self.fanout.subscribe();
-        let history = st
-            .log
-            .iter()
-            .filter(|e| e.revision() > after && e.kv.key.starts_with(prefix))
-            .cloned()
-            .collect();
+        let history = st.log.iter().filter(|e| e.revision() > after && e.kv.key.starts_with(prefix)).cloned().collect();
         Ok(watch_stream(history, rx, prefix, after))
     }
 

@@ -46,10 +46,7 @@ pub async fn create_and_get<S: Store>(s: &S) {
     assert_eq!(kv.create_revision, kv.mod_revision);
     assert!(kv.mod_revision > 0);
     assert_eq!(s.get("/a/x").await.unwrap(), Some(kv.clone()));
-    assert_eq!(
-        s.create("/a/x", b("2")).await,
-        Err(StoreError::AlreadyExists("/a/x".into()))
-    );
+    assert_eq!(s.create("/a/x", b("2")).await, Err(StoreError::AlreadyExists("/a/x".into())));
     assert_eq!(s.get("/a/x").await.unwrap().unwrap().value, b("1"));
 }
 
@@ -76,27 +73,18 @@ pub async fn update_compare_and_swap<S: Store>(s: &S) {
         other => panic!("expected conflict, got {other:?}"),
     }
     assert_eq!(s.get("/a/x").await.unwrap().unwrap().value, b("2"));
-    assert!(matches!(
-        s.update("/a/none", b("1"), 0).await,
-        Err(StoreError::NotFound(_))
-    ));
+    assert!(matches!(s.update("/a/none", b("1"), 0).await, Err(StoreError::NotFound(_))));
 }
 
 /// Delete honours the precondition and returns the last value at the delete's revision.
 pub async fn delete_compare_and_swap<S: Store>(s: &S) {
     let kv = s.create("/a/x", b("1")).await.unwrap();
-    assert!(matches!(
-        s.delete("/a/x", kv.mod_revision + 100).await,
-        Err(StoreError::Conflict { .. })
-    ));
+    assert!(matches!(s.delete("/a/x", kv.mod_revision + 100).await, Err(StoreError::Conflict { .. })));
     let del = s.delete("/a/x", kv.mod_revision).await.unwrap();
     assert_eq!(del.value, b("1"));
     assert!(del.mod_revision > kv.mod_revision);
     assert_eq!(s.get("/a/x").await.unwrap(), None);
-    assert!(matches!(
-        s.delete("/a/x", 0).await,
-        Err(StoreError::NotFound(_))
-    ));
+    assert!(matches!(s.delete("/a/x", 0).await, Err(StoreError::NotFound(_))));
     // The key can be created again, with a new create revision.
     let again = s.create("/a/x", b("2")).await.unwrap();
     assert!(again.create_revision > del.mod_revision);
@@ -113,44 +101,14 @@ pub async fn list_prefix_and_pagination<S: Store>(s: &S) {
     assert!(!all.more);
     assert_eq!(all.revision, s.current_revision().await.unwrap());
 
-    let p1 = s
-        .list(
-            "/p/",
-            ListOptions {
-                start_after: None,
-                limit: 3,
-            },
-        )
-        .await
-        .unwrap();
+    let p1 = s.list("/p/", ListOptions { start_after: None, limit: 3 }).await.unwrap();
     assert_eq!(p1.items.len(), 3);
     assert!(p1.more);
     let last = p1.items.last().unwrap().key.to_string();
-    let p2 = s
-        .list(
-            "/p/",
-            ListOptions {
-                start_after: Some(last),
-                limit: 3,
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        p2.items.iter().map(|kv| &*kv.key).collect::<Vec<_>>(),
-        ["/p/d"]
-    );
+    let p2 = s.list("/p/", ListOptions { start_after: Some(last), limit: 3 }).await.unwrap();
+    assert_eq!(p2.items.iter().map(|kv| &*kv.key).collect::<Vec<_>>(), ["/p/d"]);
     assert!(!p2.more);
-    let exact = s
-        .list(
-            "/p/",
-            ListOptions {
-                start_after: None,
-                limit: 4,
-            },
-        )
-        .await
-        .unwrap();
+    let exact = s.list("/p/", ListOptions { start_after: None, limit: 4 }).await.unwrap();
     assert!(!exact.more);
 }
 
@@ -171,10 +129,7 @@ pub async fn watch_history_then_live<S: Store>(s: &S) {
     assert!(e2.revision() > e1.revision());
     let c = s.create("/w/c", b("3")).await.unwrap();
     let e3 = next(&mut w).await;
-    assert_eq!(
-        (e3.kind, e3.revision()),
-        (EventKind::Created, c.mod_revision)
-    );
+    assert_eq!((e3.kind, e3.revision()), (EventKind::Created, c.mod_revision));
     assert!(e3.prev.is_none());
 
     // A watch from the current revision sees only what comes after.
@@ -199,30 +154,15 @@ pub async fn watch_filters_by_prefix<S: Store>(s: &S) {
 pub async fn watch_compacted_is_gone<S: Store>(s: &S) {
     let mut revs = Vec::new();
     for i in 0..4 {
-        revs.push(
-            s.create(&format!("/c/{i}"), b("x"))
-                .await
-                .unwrap()
-                .mod_revision,
-        );
+        revs.push(s.create(&format!("/c/{i}"), b("x")).await.unwrap().mod_revision);
     }
     s.compact(revs[2]).await.unwrap();
     assert_eq!(s.compacted_revision().await.unwrap(), revs[2]);
-    assert!(matches!(
-        s.watch("/c/", revs[0]).await,
-        Err(StoreError::Compacted { .. })
-    ));
+    assert!(matches!(s.watch("/c/", revs[0]).await, Err(StoreError::Compacted { .. })));
     let mut w = s.watch("/c/", revs[2]).await.unwrap();
     assert_eq!(next(&mut w).await.revision(), revs[3]);
     // Data itself is untouched by compaction.
-    assert_eq!(
-        s.list("/c/", ListOptions::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        4
-    );
+    assert_eq!(s.list("/c/", ListOptions::default()).await.unwrap().items.len(), 4);
 }
 
 /// Concurrent writers each get a distinct revision and all writes are visible.
@@ -236,12 +176,7 @@ pub async fn concurrent_writes_get_unique_revisions<S: Store>(s: S) {
         tasks.push(tokio::spawn(async move {
             let mut revs = Vec::new();
             for i in 0..25 {
-                revs.push(
-                    s.create(&format!("/cc/{t}-{i}"), b("x"))
-                        .await
-                        .unwrap()
-                        .mod_revision,
-                );
+                revs.push(s.create(&format!("/cc/{t}-{i}"), b("x")).await.unwrap().mod_revision);
             }
             revs
         }));
@@ -253,20 +188,10 @@ pub async fn concurrent_writes_get_unique_revisions<S: Store>(s: S) {
     all.sort();
     all.dedup();
     assert_eq!(all.len(), 200);
-    assert_eq!(
-        s.list("/cc/", ListOptions::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        200
-    );
+    assert_eq!(s.list("/cc/", ListOptions::default()).await.unwrap().items.len(), 200);
     let mut seen = Vec::new();
     for _ in 0..200 {
         seen.push(next(&mut w).await.revision());
     }
-    assert!(
-        seen.windows(2).all(|p| p[0] < p[1]),
-        "watch events in revision order"
-    );
+    assert!(seen.windows(2).all(|p| p[0] < p[1]), "watch events in revision order");
 }

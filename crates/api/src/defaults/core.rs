@@ -88,10 +88,7 @@ pub(super) fn default_service(obj: &mut Value) {
                     .and_then(|c| c.get("timeoutSeconds"))
                     .is_some_and(|t| !t.is_null());
                 if !has_timeout {
-                    spec.insert(
-                        "sessionAffinityConfig".into(),
-                        json!({"clientIP": {"timeoutSeconds": 10800}}),
-                    );
+                    spec.insert("sessionAffinityConfig".into(), json!({"clientIP": {"timeoutSeconds": 10800}}));
                 }
             }
             _ => {}
@@ -112,9 +109,8 @@ pub(super) fn default_service(obj: &mut Value) {
             }
         }
         let ty = str_of(spec, "type").to_string();
-        let externally_accessible = ty == "LoadBalancer"
-            || ty == "NodePort"
-            || (ty == "ClusterIP" && is_set(spec, "externalIPs"));
+        let externally_accessible =
+            ty == "LoadBalancer" || ty == "NodePort" || (ty == "ClusterIP" && is_set(spec, "externalIPs"));
         if externally_accessible {
             set_empty_str(spec, "externalTrafficPolicy", "Cluster");
         }
@@ -136,12 +132,8 @@ pub(super) fn default_service(obj: &mut Value) {
                 }
             }
             // initIPFamilyFields for a single-stack IPv4 cluster.
-            let headless_selectorless =
-                str_of(spec, "clusterIP") == "None" && !is_set(spec, "selector");
-            let families_len = spec
-                .get("ipFamilies")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
+            let headless_selectorless = str_of(spec, "clusterIP") == "None" && !is_set(spec, "selector");
+            let families_len = spec.get("ipFamilies").and_then(Value::as_array).map_or(0, Vec::len);
             if families_len == 2 || headless_selectorless {
                 set_nil(spec, "ipFamilyPolicy", "RequireDualStack");
             } else {

@@ -97,16 +97,10 @@ pub fn prepare_for_update(resource: &ResourceInfo, new: &mut Value, old: &Value)
         }
     }
     if tracks_generation(resource) {
-        let old_gen = old
-            .pointer("/metadata/generation")
-            .and_then(Value::as_i64)
-            .unwrap_or(0);
+        let old_gen = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
         let changed = new_map.get("spec") != old.get("spec");
         if let Some(meta) = child_obj(new_map, "metadata") {
-            meta.insert(
-                "generation".into(),
-                Value::from(if changed { old_gen + 1 } else { old_gen }),
-            );
+            meta.insert("generation".into(), Value::from(if changed { old_gen + 1 } else { old_gen }));
         }
     }
 }
@@ -140,10 +134,7 @@ pub fn prepare_for_status_update(resource: &ResourceInfo, new: &mut Value, old: 
 fn tracks_generation(resource: &ResourceInfo) -> bool {
     matches!(
         (resource.group, resource.kind),
-        (
-            "apps",
-            "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet"
-        ) | ("batch", "Job" | "CronJob")
+        ("apps", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet") | ("batch", "Job" | "CronJob")
     )
 }
 
@@ -151,10 +142,7 @@ fn tracks_generation(resource: &ResourceInfo) -> bool {
 
 /// The object under `key`, created (as `{}`) when missing or null; `None` when the field holds
 /// something other than an object.
-pub(crate) fn child_obj<'a>(
-    map: &'a mut Map<String, Value>,
-    key: &str,
-) -> Option<&'a mut Map<String, Value>> {
+pub(crate) fn child_obj<'a>(map: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut Map<String, Value>> {
     let slot = map.entry(key.to_string()).or_insert(Value::Null);
     if slot.is_null() {
         *slot = Value::Object(Map::new());
@@ -163,10 +151,7 @@ pub(crate) fn child_obj<'a>(
 }
 
 /// The object under `key` if present and an object (never creates it).
-pub(crate) fn existing_obj<'a>(
-    map: &'a mut Map<String, Value>,
-    key: &str,
-) -> Option<&'a mut Map<String, Value>> {
+pub(crate) fn existing_obj<'a>(map: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut Map<String, Value>> {
     map.get_mut(key).and_then(Value::as_object_mut)
 }
 

@@ -8,9 +8,7 @@ use regex::Regex;
 use serde_json::{json, Map, Value};
 
 use super::quantity::{canonicalize, canonicalize_list, Quantity};
-use super::{
-    child_obj, each_obj, existing_obj, is_set, set_empty_str, set_nil, set_zero_int, str_of,
-};
+use super::{child_obj, each_obj, existing_obj, is_set, set_empty_str, set_nil, set_zero_int, str_of};
 
 /// Defaults a whole Pod object.
 pub(super) fn default_pod(obj: &mut Value) {
@@ -92,11 +90,7 @@ fn default_pod_spec(spec: &mut Map<String, Value>) {
 /// `SetDefaults_Container` and the declarative defaults of its nested types.
 fn default_container(c: &mut Map<String, Value>) {
     if str_of(c, "imagePullPolicy").is_empty() {
-        let policy = if image_tag(str_of(c, "image")).as_deref() == Some("latest") {
-            "Always"
-        } else {
-            "IfNotPresent"
-        };
+        let policy = if image_tag(str_of(c, "image")).as_deref() == Some("latest") { "Always" } else { "IfNotPresent" };
         c.insert("imagePullPolicy".into(), Value::from(policy));
     }
     set_empty_str(c, "terminationMessagePath", "/dev/termination-log");
@@ -280,10 +274,9 @@ fn admission_defaults(spec: &mut Map<String, Value>) {
             }
         }
     }
-    for (tolerated, key) in [
-        (not_ready, "node.kubernetes.io/not-ready"),
-        (unreachable, "node.kubernetes.io/unreachable"),
-    ] {
+    for (tolerated, key) in
+        [(not_ready, "node.kubernetes.io/not-ready"), (unreachable, "node.kubernetes.io/unreachable")]
+    {
         if tolerated {
             continue;
         }
@@ -304,10 +297,7 @@ pub(super) fn default_pod_status(obj: &mut Value) {
         return;
     };
     let qos = map.get("spec").map(qos_class).unwrap_or("BestEffort");
-    let gated = map
-        .get("spec")
-        .and_then(Value::as_object)
-        .is_some_and(|s| is_set(s, "schedulingGates"));
+    let gated = map.get("spec").and_then(Value::as_object).is_some_and(|s| is_set(s, "schedulingGates"));
     let Some(status) = child_obj(map, "status") else {
         return;
     };
@@ -333,10 +323,8 @@ pub(crate) fn qos_class(spec: &Value) -> &'static str {
     let mut requests: BTreeMap<&str, i128> = BTreeMap::new();
     let mut limits: BTreeMap<&str, i128> = BTreeMap::new();
     let mut guaranteed = true;
-    let containers = ["containers", "initContainers"]
-        .into_iter()
-        .filter_map(|k| spec.get(k).and_then(Value::as_array))
-        .flatten();
+    let containers =
+        ["containers", "initContainers"].into_iter().filter_map(|k| spec.get(k).and_then(Value::as_array)).flatten();
     for c in containers {
         let res = c.get("resources");
         let list = |k: &str| res.and_then(|r| r.get(k)).and_then(Value::as_object);
@@ -371,10 +359,7 @@ pub(crate) fn qos_class(spec: &Value) -> &'static str {
     if requests.is_empty() && limits.is_empty() {
         return "BestEffort";
     }
-    if guaranteed
-        && requests.iter().all(|(k, v)| limits.get(k) == Some(v))
-        && requests.len() == limits.len()
-    {
+    if guaranteed && requests.iter().all(|(k, v)| limits.get(k) == Some(v)) && requests.len() == limits.len() {
         return "Guaranteed";
     }
     "Burstable"
@@ -417,10 +402,7 @@ mod tests {
         assert_eq!(image_tag("busybox:1.36").as_deref(), Some("1.36"));
         assert_eq!(image_tag("localhost:5000/app").as_deref(), Some("latest"));
         assert_eq!(image_tag("localhost:5000/app:v1").as_deref(), Some("v1"));
-        assert_eq!(
-            image_tag(&format!("nginx@sha256:{}", "a".repeat(64))).as_deref(),
-            Some("")
-        );
+        assert_eq!(image_tag(&format!("nginx@sha256:{}", "a".repeat(64))).as_deref(), Some(""));
         assert_eq!(image_tag("BusyBox"), None);
         assert_eq!(image_tag(""), None);
     }

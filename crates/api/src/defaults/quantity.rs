@@ -46,9 +46,7 @@ impl Quantity {
             b'-' => (true, &s[1..]),
             _ => (false, s),
         };
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
+        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
         let (num, suffix) = rest.split_at(num_end);
         if num.is_empty() || num == "." || num.matches('.').count() > 1 {
             return None;
@@ -82,18 +80,14 @@ impl Quantity {
         let digits = digits.trim_start_matches('0');
         let mut mantissa: i128 = 0;
         for c in digits.chars() {
-            mantissa = mantissa
-                .checked_mul(10)?
-                .checked_add(i128::from(c.to_digit(10)?))?;
+            mantissa = mantissa.checked_mul(10)?.checked_add(i128::from(c.to_digit(10)?))?;
         }
         mantissa = mantissa.checked_mul(1i128.checked_shl(pow2)?)?;
         let scale = exp10 - frac_part.len() as i32 + 9;
         let nanos = if scale >= 0 {
             mantissa.checked_mul(10i128.checked_pow(u32::try_from(scale).ok()?)?)?
         } else {
-            let div = 10i128
-                .checked_pow(u32::try_from(-scale).ok()?)
-                .unwrap_or(i128::MAX);
+            let div = 10i128.checked_pow(u32::try_from(-scale).ok()?).unwrap_or(i128::MAX);
             let q = mantissa / div;
             if mantissa % div != 0 {
                 q + 1
@@ -101,10 +95,7 @@ impl Quantity {
                 q
             }
         };
-        Some(Quantity {
-            nanos: if neg { -nanos } else { nanos },
-            format,
-        })
+        Some(Quantity { nanos: if neg { -nanos } else { nanos }, format })
     }
 
     /// Whether the quantity is negative.
@@ -133,10 +124,7 @@ impl Quantity {
         } else {
             self.nanos - r - MILLI
         };
-        Quantity {
-            nanos,
-            format: self.format,
-        }
+        Quantity { nanos, format: self.format }
     }
 
     /// The canonical string (`Quantity.String()`).
@@ -145,8 +133,7 @@ impl Quantity {
             return "0".to_string();
         }
         let mut format = self.format;
-        if format == Format::BinarySI && (self.nanos.abs() < 1024 * NANO || self.nanos % NANO != 0)
-        {
+        if format == Format::BinarySI && (self.nanos.abs() < 1024 * NANO || self.nanos % NANO != 0) {
             format = Format::DecimalSI;
         }
         if format == Format::BinarySI {

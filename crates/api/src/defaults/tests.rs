@@ -73,10 +73,7 @@ fn pod_defaulting_is_idempotent_and_fills_nested_defaults() {
     let c = &pod["spec"]["containers"][0];
     assert_eq!(c["imagePullPolicy"], "IfNotPresent");
     assert_eq!(c["ports"][0]["protocol"], "TCP");
-    assert_eq!(
-        c["resources"]["requests"],
-        json!({"cpu": "500m", "memory": "128Mi"})
-    );
+    assert_eq!(c["resources"]["requests"], json!({"cpu": "500m", "memory": "128Mi"}));
     assert_eq!(c["resources"]["limits"]["cpu"], "500m");
     assert_eq!(
         c["livenessProbe"],
@@ -111,10 +108,7 @@ fn deployment_defaults() {
         json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}})
     );
     let t = &spec["template"];
-    assert_eq!(
-        t["metadata"],
-        json!({"labels": {"app": "web"}, "creationTimestamp": null})
-    );
+    assert_eq!(t["metadata"], json!({"labels": {"app": "web"}, "creationTimestamp": null}));
     assert_eq!(t["spec"]["restartPolicy"], "Always");
     assert_eq!(t["spec"]["containers"][0]["imagePullPolicy"], "Always");
     assert!(t["spec"].get("enableServiceLinks").is_none());
@@ -125,29 +119,15 @@ fn deployment_defaults() {
 #[test]
 fn statefulset_daemonset_cronjob_defaults() {
     let tmpl = json!({"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "x:1"}]}});
-    let sts = create(
-        "apps",
-        "StatefulSet",
-        json!({"metadata": {"name": "s"}, "spec": {"template": tmpl}}),
-    );
+    let sts = create("apps", "StatefulSet", json!({"metadata": {"name": "s"}, "spec": {"template": tmpl}}));
     assert_eq!(sts["spec"]["podManagementPolicy"], "OrderedReady");
-    assert_eq!(
-        sts["spec"]["updateStrategy"],
-        json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
-    );
+    assert_eq!(sts["spec"]["updateStrategy"], json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}));
     assert_eq!(
         sts["spec"]["persistentVolumeClaimRetentionPolicy"],
         json!({"whenDeleted": "Retain", "whenScaled": "Retain"})
     );
-    assert_eq!(
-        sts["status"],
-        json!({"availableReplicas": 0, "replicas": 0})
-    );
-    let ds = create(
-        "apps",
-        "DaemonSet",
-        json!({"metadata": {"name": "d"}, "spec": {"template": tmpl}}),
-    );
+    assert_eq!(sts["status"], json!({"availableReplicas": 0, "replicas": 0}));
+    let ds = create("apps", "DaemonSet", json!({"metadata": {"name": "d"}, "spec": {"template": tmpl}}));
     assert_eq!(
         ds["spec"]["updateStrategy"],
         json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}})
@@ -162,10 +142,7 @@ fn statefulset_daemonset_cronjob_defaults() {
     assert_eq!(cj["spec"]["successfulJobsHistoryLimit"], 3);
     assert_eq!(cj["spec"]["failedJobsHistoryLimit"], 1);
     assert_eq!(cj["spec"]["suspend"], false);
-    assert_eq!(
-        cj["spec"]["jobTemplate"]["metadata"],
-        json!({"creationTimestamp": null})
-    );
+    assert_eq!(cj["spec"]["jobTemplate"]["metadata"], json!({"creationTimestamp": null}));
 }
 
 #[test]
@@ -183,10 +160,7 @@ fn job_defaults_and_generated_selector() {
     assert_eq!(spec["completionMode"], "NonIndexed");
     assert_eq!(spec["suspend"], false);
     assert_eq!(spec["podReplacementPolicy"], "TerminatingOrFailed");
-    assert_eq!(
-        spec["selector"],
-        json!({"matchLabels": {"batch.kubernetes.io/controller-uid": "u-1"}})
-    );
+    assert_eq!(spec["selector"], json!({"matchLabels": {"batch.kubernetes.io/controller-uid": "u-1"}}));
     let labels = json!({"batch.kubernetes.io/controller-uid": "u-1", "batch.kubernetes.io/job-name": "pi",
                         "controller-uid": "u-1", "job-name": "pi"});
     assert_eq!(spec["template"]["metadata"]["labels"], labels);
@@ -203,10 +177,7 @@ fn service_secret_namespace_defaults() {
     );
     assert_eq!(svc["spec"]["type"], "ClusterIP");
     assert_eq!(svc["spec"]["sessionAffinity"], "None");
-    assert_eq!(
-        svc["spec"]["ports"][0],
-        json!({"port": 80, "protocol": "TCP", "targetPort": 80})
-    );
+    assert_eq!(svc["spec"]["ports"][0], json!({"port": 80, "protocol": "TCP", "targetPort": 80}));
     assert_eq!(svc["spec"]["ipFamilyPolicy"], "SingleStack");
     assert_eq!(svc["spec"]["ipFamilies"], json!(["IPv4"]));
     assert_eq!(svc["spec"]["internalTrafficPolicy"], "Cluster");
@@ -220,10 +191,7 @@ fn service_secret_namespace_defaults() {
     let secret = create("", "Secret", json!({"metadata": {"name": "s"}}));
     assert_eq!(secret["type"], "Opaque");
     let ns = create("", "Namespace", json!({"metadata": {"name": "dev"}}));
-    assert_eq!(
-        ns["metadata"]["labels"],
-        json!({"kubernetes.io/metadata.name": "dev"})
-    );
+    assert_eq!(ns["metadata"]["labels"], json!({"kubernetes.io/metadata.name": "dev"}));
     assert_eq!(ns["spec"], json!({"finalizers": ["kubernetes"]}));
     assert_eq!(ns["status"], json!({"phase": "Active"}));
 }

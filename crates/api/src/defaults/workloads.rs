@@ -131,14 +131,8 @@ pub(super) fn default_job(obj: &mut Value) {
     }
     let (name, uid) = match map.get("metadata") {
         Some(m) => (
-            m.get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            m.get("uid")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
+            m.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
+            m.get("uid").and_then(Value::as_str).unwrap_or("").to_string(),
         ),
         None => (String::new(), String::new()),
     };
@@ -147,11 +141,8 @@ pub(super) fn default_job(obj: &mut Value) {
     };
     default_job_spec(spec);
     let manual = spec.get("manualSelector").and_then(Value::as_bool) == Some(true);
-    let user_template_labels = spec
-        .get("template")
-        .and_then(|t| t.get("metadata"))
-        .and_then(|m| m.get("labels"))
-        .cloned();
+    let user_template_labels =
+        spec.get("template").and_then(|t| t.get("metadata")).and_then(|m| m.get("labels")).cloned();
     if !uid.is_empty() && !manual {
         generate_selector(spec, &name, &uid);
     }
@@ -159,11 +150,7 @@ pub(super) fn default_job(obj: &mut Value) {
     // create (user labels) and again when reading back (generated labels).
     let labels = match user_template_labels {
         Some(Value::Object(l)) if !l.is_empty() => Some(Value::Object(l)),
-        _ => spec
-            .get("template")
-            .and_then(|t| t.get("metadata"))
-            .and_then(|m| m.get("labels"))
-            .cloned(),
+        _ => spec.get("template").and_then(|t| t.get("metadata")).and_then(|m| m.get("labels")).cloned(),
     };
     if let (Some(meta), Some(labels)) = (child_obj(map, "metadata"), labels) {
         if !is_set(meta, "labels") && labels.as_object().is_some_and(|l| !l.is_empty()) {
@@ -173,19 +160,14 @@ pub(super) fn default_job(obj: &mut Value) {
 }
 
 fn default_job_spec(spec: &mut Map<String, Value>) {
-    let unset =
-        |spec: &Map<String, Value>, k: &str| matches!(spec.get(k), None | Some(Value::Null));
+    let unset = |spec: &Map<String, Value>, k: &str| matches!(spec.get(k), None | Some(Value::Null));
     if unset(spec, "completions") && unset(spec, "parallelism") {
         spec.insert("completions".into(), json!(1));
         spec.insert("parallelism".into(), json!(1));
     }
     set_nil(spec, "parallelism", 1);
     if unset(spec, "backoffLimit") {
-        let limit = if unset(spec, "backoffLimitPerIndex") {
-            6
-        } else {
-            i64::from(i32::MAX)
-        };
+        let limit = if unset(spec, "backoffLimitPerIndex") { 6 } else { i64::from(i32::MAX) };
         spec.insert("backoffLimit".into(), json!(limit));
     }
     set_nil(spec, "completionMode", "NonIndexed");
@@ -198,42 +180,24 @@ fn default_job_spec(spec: &mut Map<String, Value>) {
             }
         }
     }
-    set_nil(
-        spec,
-        "podReplacementPolicy",
-        if has_failure_policy {
-            "Failed"
-        } else {
-            "TerminatingOrFailed"
-        },
-    );
+    set_nil(spec, "podReplacementPolicy", if has_failure_policy { "Failed" } else { "TerminatingOrFailed" });
     default_template_of(spec);
 }
 
 fn generate_selector(spec: &mut Map<String, Value>, name: &str, uid: &str) {
-    if let Some(labels) = child_obj(spec, "template")
-        .and_then(|t| child_obj(t, "metadata"))
-        .and_then(|m| child_obj(m, "labels"))
+    if let Some(labels) =
+        child_obj(spec, "template").and_then(|t| child_obj(t, "metadata")).and_then(|m| child_obj(m, "labels"))
     {
-        for key in [
-            "batch.kubernetes.io/controller-uid",
-            "batch.kubernetes.io/job-name",
-            "controller-uid",
-            "job-name",
-        ] {
+        for key in ["batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name", "controller-uid", "job-name"]
+        {
             if !labels.contains_key(key) {
-                let value = if key.ends_with("controller-uid") {
-                    uid
-                } else {
-                    name
-                };
+                let value = if key.ends_with("controller-uid") { uid } else { name };
                 labels.insert(key.into(), json!(value));
             }
         }
     }
     if let Some(ml) = child_obj(spec, "selector").and_then(|s| child_obj(s, "matchLabels")) {
-        ml.entry("batch.kubernetes.io/controller-uid")
-            .or_insert_with(|| json!(uid));
+        ml.entry("batch.kubernetes.io/controller-uid").or_insert_with(|| json!(uid));
     }
 }
 

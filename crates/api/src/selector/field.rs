@@ -36,13 +36,7 @@ impl FieldSelector {
 
     /// `fields.OneTermEqualSelector`: `field=value`.
     pub fn one_term_equal(field: &str, value: &str) -> Self {
-        FieldSelector {
-            terms: vec![FieldTerm {
-                field: field.into(),
-                value: value.into(),
-                negate: false,
-            }],
-        }
+        FieldSelector { terms: vec![FieldTerm { field: field.into(), value: value.into(), negate: false }] }
     }
 
     /// Parses the `fieldSelector` query syntax as `fields.ParseSelector` does (`a=b`, `a==b`,
@@ -63,10 +57,7 @@ impl FieldSelector {
 
     /// `RequiresExactMatch`: the value an `=` term on `field` demands, if any.
     pub fn requires_exact_match(&self, field: &str) -> Option<&str> {
-        self.terms
-            .iter()
-            .find(|t| !t.negate && t.field == field)
-            .map(|t| t.value.as_str())
+        self.terms.iter().find(|t| !t.negate && t.field == field).map(|t| t.value.as_str())
     }
 
     /// Checks every field label against the labels kube-apiserver accepts for the resource
@@ -139,23 +130,14 @@ fn unescape_value(s: &str) -> Result<Cow<'_, str>, String> {
         if in_slash {
             match c {
                 '\\' | ',' | '=' => out.push(c),
-                _ => {
-                    return Err(format!(
-                        "invalid field selector: invalid escape sequence: \\{c}"
-                    ))
-                }
+                _ => return Err(format!("invalid field selector: invalid escape sequence: \\{c}")),
             }
             in_slash = false;
             continue;
         }
         match c {
             '\\' => in_slash = true,
-            ',' | '=' => {
-                return Err(format!(
-                    "invalid field selector: unescaped character in value: {}",
-                    c as u32
-                ))
-            }
+            ',' | '=' => return Err(format!("invalid field selector: unescaped character in value: {}", c as u32)),
             _ => out.push(c),
         }
     }
@@ -209,16 +191,10 @@ fn parse(selector: &str) -> Result<FieldSelector, String> {
             continue;
         }
         let Some((lhs, op, rhs)) = split_term(part) else {
-            return Err(format!(
-                "invalid selector: '{selector}'; can't understand '{part}'"
-            ));
+            return Err(format!("invalid selector: '{selector}'; can't understand '{part}'"));
         };
         let value = unescape_value(rhs)?.into_owned();
-        terms.push(FieldTerm {
-            field: lhs.to_string(),
-            value,
-            negate: op == "!=",
-        });
+        terms.push(FieldTerm { field: lhs.to_string(), value, negate: op == "!=" });
     }
     Ok(FieldSelector { terms })
 }
@@ -284,19 +260,8 @@ fn convert(kind: Kind, label: &str) -> Result<&'static str, String> {
         Kind::Node => static_of(label, &["metadata.name", "spec.unschedulable"]),
         Kind::Namespace => static_of(label, &["status.phase", "metadata.name"]),
         Kind::Secret => static_of(label, &["type", "metadata.namespace", "metadata.name"]),
-        Kind::Service => static_of(
-            label,
-            &[
-                "metadata.namespace",
-                "metadata.name",
-                "spec.clusterIP",
-                "spec.type",
-            ],
-        ),
-        Kind::ReplicationController => static_of(
-            label,
-            &["metadata.name", "metadata.namespace", "status.replicas"],
-        ),
+        Kind::Service => static_of(label, &["metadata.namespace", "metadata.name", "spec.clusterIP", "spec.type"]),
+        Kind::ReplicationController => static_of(label, &["metadata.name", "metadata.namespace", "status.replicas"]),
         Kind::Event => static_of(
             label,
             &[
@@ -324,32 +289,16 @@ fn convert(kind: Kind, label: &str) -> Result<&'static str, String> {
             "regarding.resourceVersion" => Some("involvedObject.resourceVersion"),
             "regarding.fieldPath" => Some("involvedObject.fieldPath"),
             "reportingController" => Some("reportingComponent"),
-            _ => static_of(
-                label,
-                &[
-                    "reason",
-                    "source",
-                    "type",
-                    "metadata.namespace",
-                    "metadata.name",
-                ],
-            ),
+            _ => static_of(label, &["reason", "source", "type", "metadata.namespace", "metadata.name"]),
         },
-        Kind::Job => static_of(
-            label,
-            &["metadata.name", "metadata.namespace", "status.successful"],
-        ),
+        Kind::Job => static_of(label, &["metadata.name", "metadata.namespace", "status.successful"]),
         Kind::Default => static_of(label, &["metadata.name", "metadata.namespace"]),
     };
     canonical.ok_or_else(|| match kind {
-        Kind::Job => format!(
-            "field label {} not supported for batchv1.Job",
-            go_quote(label)
-        ),
-        Kind::Default => format!(
-            "{} is not a known field selector: only \"metadata.name\", \"metadata.namespace\"",
-            go_quote(label)
-        ),
+        Kind::Job => format!("field label {} not supported for batchv1.Job", go_quote(label)),
+        Kind::Default => {
+            format!("{} is not a known field selector: only \"metadata.name\", \"metadata.namespace\"", go_quote(label))
+        }
         _ => format!("field label not supported: {label}"),
     })
 }
@@ -371,11 +320,7 @@ fn str_at<'a>(obj: &'a Value, path: &[&str]) -> &'a str {
 }
 
 fn bool_str(v: Option<&Value>) -> Cow<'static, str> {
-    Cow::Borrowed(if v.and_then(Value::as_bool).unwrap_or(false) {
-        "true"
-    } else {
-        "false"
-    })
+    Cow::Borrowed(if v.and_then(Value::as_bool).unwrap_or(false) { "true" } else { "false" })
 }
 
 fn first_non_empty<'a>(a: &'a str, b: &'a str) -> &'a str {
@@ -392,9 +337,7 @@ fn field_value<'a>(kind: Kind, canonical: &str, obj: &'a Value) -> Cow<'a, str> 
     match (kind, canonical) {
         (_, "metadata.name") => s(&["metadata", "name"]),
         (_, "metadata.namespace") => s(&["metadata", "namespace"]),
-        (Kind::Pod, "spec.hostNetwork") => {
-            bool_str(obj.get("spec").and_then(|v| v.get("hostNetwork")))
-        }
+        (Kind::Pod, "spec.hostNetwork") => bool_str(obj.get("spec").and_then(|v| v.get("hostNetwork"))),
         (Kind::Pod, "status.podIP") => {
             let first = obj
                 .get("status")
@@ -406,29 +349,18 @@ fn field_value<'a>(kind: Kind, canonical: &str, obj: &'a Value) -> Cow<'a, str> 
         }
         // Accepted by the conversion func but never set by PodToSelectableFields.
         (Kind::Pod, "status.podIPs") => Cow::Borrowed(""),
-        (Kind::Node, "spec.unschedulable") => {
-            bool_str(obj.get("spec").and_then(|v| v.get("unschedulable")))
-        }
+        (Kind::Node, "spec.unschedulable") => bool_str(obj.get("spec").and_then(|v| v.get("unschedulable"))),
         (Kind::Job, "status.successful") => {
-            let n = obj
-                .get("status")
-                .and_then(|st| st.get("succeeded"))
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
+            let n = obj.get("status").and_then(|st| st.get("succeeded")).and_then(Value::as_i64).unwrap_or(0);
             Cow::Owned(n.to_string())
         }
         (Kind::ReplicationController, "status.replicas") => {
-            let n = obj
-                .get("status")
-                .and_then(|st| st.get("replicas"))
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
+            let n = obj.get("status").and_then(|st| st.get("replicas")).and_then(Value::as_i64).unwrap_or(0);
             Cow::Owned(n.to_string())
         }
-        (Kind::Event, "source") => Cow::Borrowed(first_non_empty(
-            str_at(obj, &["source", "component"]),
-            str_at(obj, &["reportingComponent"]),
-        )),
+        (Kind::Event, "source") => {
+            Cow::Borrowed(first_non_empty(str_at(obj, &["source", "component"]), str_at(obj, &["reportingComponent"])))
+        }
         (Kind::EventsV1, "source") => Cow::Borrowed(first_non_empty(
             str_at(obj, &["deprecatedSource", "component"]),
             str_at(obj, &["reportingController"]),

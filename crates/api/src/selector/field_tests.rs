@@ -61,82 +61,50 @@ fn validates_labels_per_resource() {
         "status.nominatedNodeName=n",
         "spec.restartPolicy=Always,spec.schedulerName=s,spec.serviceAccountName=d",
     ] {
-        sel(ok)
-            .validate_for(pods)
-            .unwrap_or_else(|e| panic!("{ok}: {e}"));
+        sel(ok).validate_for(pods).unwrap_or_else(|e| panic!("{ok}: {e}"));
     }
     let e = sel("spec.foo=1").validate_for(pods).unwrap_err();
-    assert_eq!(
-        (e.code, e.message.as_str()),
-        (400, "field label not supported: spec.foo")
-    );
+    assert_eq!((e.code, e.message.as_str()), (400, "field label not supported: spec.foo"));
 
     let events = res("", "events");
     sel("involvedObject.name=web,involvedObject.namespace=default,involvedObject.uid=u,involvedObject.kind=Pod")
         .validate_for(events)
         .unwrap();
-    sel("reason=x,type=Normal,source=kubelet,reportingComponent=k")
-        .validate_for(events)
-        .unwrap();
-    assert_eq!(
-        sel("message=whatever")
-            .validate_for(events)
-            .unwrap_err()
-            .message,
-        "field label not supported: message"
-    );
+    sel("reason=x,type=Normal,source=kubelet,reportingComponent=k").validate_for(events).unwrap();
+    assert_eq!(sel("message=whatever").validate_for(events).unwrap_err().message, "field label not supported: message");
 
     let ev1 = res("events.k8s.io", "events");
-    sel("regarding.name=web,reportingController=k,reason=r,type=t")
-        .validate_for(ev1)
-        .unwrap();
+    sel("regarding.name=web,reportingController=k,reason=r,type=t").validate_for(ev1).unwrap();
     assert!(sel("involvedObject.name=web").validate_for(ev1).is_err());
 
     let nodes = res("", "nodes");
-    sel("spec.unschedulable=false,metadata.name=n")
-        .validate_for(nodes)
-        .unwrap();
+    sel("spec.unschedulable=false,metadata.name=n").validate_for(nodes).unwrap();
     assert_eq!(
-        sel("metadata.namespace=x")
-            .validate_for(nodes)
-            .unwrap_err()
-            .message,
+        sel("metadata.namespace=x").validate_for(nodes).unwrap_err().message,
         "field label not supported: metadata.namespace"
     );
-    sel("status.phase=Active")
-        .validate_for(res("", "namespaces"))
-        .unwrap();
+    sel("status.phase=Active").validate_for(res("", "namespaces")).unwrap();
     sel("type=Opaque").validate_for(res("", "secrets")).unwrap();
-    sel("spec.type=ClusterIP,spec.clusterIP=None")
-        .validate_for(res("", "services"))
-        .unwrap();
-    sel("status.successful=1")
-        .validate_for(res("batch", "jobs"))
-        .unwrap();
+    sel("spec.type=ClusterIP,spec.clusterIP=None").validate_for(res("", "services")).unwrap();
+    sel("status.successful=1").validate_for(res("batch", "jobs")).unwrap();
     assert_eq!(
-        sel("status.succeeded=1")
-            .validate_for(res("batch", "jobs"))
-            .unwrap_err()
-            .message,
+        sel("status.succeeded=1").validate_for(res("batch", "jobs")).unwrap_err().message,
         "field label \"status.succeeded\" not supported for batchv1.Job"
     );
     let deploy = res("apps", "deployments");
-    sel("metadata.name=a,metadata.namespace=b")
-        .validate_for(deploy)
-        .unwrap();
+    sel("metadata.name=a,metadata.namespace=b").validate_for(deploy).unwrap();
     assert_eq!(
         sel("status.replicas=1").validate_for(deploy).unwrap_err().message,
         "\"status.replicas\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\""
     );
-    sel("metadata.name=a")
-        .validate_for(res("", "configmaps"))
-        .unwrap();
+    sel("metadata.name=a").validate_for(res("", "configmaps")).unwrap();
 }
 
 #[test]
 fn matches_pods_with_kubernetes_defaults() {
     let pods = res("", "pods");
-    let pending = json!({"metadata": {"name": "a", "namespace": "default"}, "spec": {}, "status": {"phase": "Pending"}});
+    let pending =
+        json!({"metadata": {"name": "a", "namespace": "default"}, "spec": {}, "status": {"phase": "Pending"}});
     let running = json!({
         "metadata": {"name": "b", "namespace": "default"},
         "spec": {"nodeName": "node-1", "hostNetwork": true, "restartPolicy": "Always"},
@@ -150,14 +118,8 @@ fn matches_pods_with_kubernetes_defaults() {
     assert!(m("spec.nodeName!=node-1", &pending));
     assert!(m("spec.hostNetwork=false", &pending));
     assert!(m("spec.hostNetwork=true", &running));
-    assert!(m(
-        "status.phase=Running,metadata.namespace=default",
-        &running
-    ));
-    assert!(!m(
-        "status.phase=Running,metadata.namespace=other",
-        &running
-    ));
+    assert!(m("status.phase=Running,metadata.namespace=default", &running));
+    assert!(!m("status.phase=Running,metadata.namespace=other", &running));
     assert!(m("status.podIP=10.0.0.5", &running));
     assert!(m("status.podIP=", &pending));
     assert!(m("status.podIPs=", &running));
@@ -200,8 +162,7 @@ fn matches_other_kinds() {
     assert!(sel("status.successful=0").matches(&json!({}), res("batch", "jobs")));
     let node = json!({"metadata": {"name": "n"}, "spec": {"unschedulable": true}});
     assert!(sel("spec.unschedulable=true").matches(&node, res("", "nodes")));
-    assert!(sel("spec.unschedulable=false")
-        .matches(&json!({"metadata": {"name": "m"}}), res("", "nodes")));
+    assert!(sel("spec.unschedulable=false").matches(&json!({"metadata": {"name": "m"}}), res("", "nodes")));
     let secret = json!({"metadata": {"name": "s", "namespace": "d"}, "type": "Opaque"});
     assert!(sel("type=Opaque").matches(&secret, res("", "secrets")));
     let ns = json!({"metadata": {"name": "d"}, "status": {"phase": "Terminating"}});
@@ -213,8 +174,5 @@ fn exact_match() {
     let s = sel("metadata.name=web,spec.nodeName!=x");
     assert_eq!(s.requires_exact_match("metadata.name"), Some("web"));
     assert_eq!(s.requires_exact_match("spec.nodeName"), None);
-    assert_eq!(
-        FieldSelector::one_term_equal("metadata.name", "a").to_string(),
-        "metadata.name=a"
-    );
+    assert_eq!(FieldSelector::one_term_equal("metadata.name", "a").to_string(), "metadata.name=a");
 }

@@ -142,19 +142,11 @@ impl Requirement {
         for (i, v) in values.iter().enumerate() {
             let msgs = label_value_errors(v);
             if !msgs.is_empty() {
-                errs.push(format!(
-                    "values[{i}][{key}]: Invalid value: {}: {}",
-                    go_quote(v),
-                    msgs.join("; ")
-                ));
+                errs.push(format!("values[{i}][{key}]: Invalid value: {}: {}", go_quote(v), msgs.join("; ")));
             }
         }
         if errs.is_empty() {
-            Ok(Requirement {
-                key: key.to_string(),
-                op,
-                values,
-            })
+            Ok(Requirement { key: key.to_string(), op, values })
         } else {
             Err(aggregate(errs))
         }
@@ -185,9 +177,7 @@ impl Requirement {
             Operator::In | Operator::Equals | Operator::DoubleEquals => {
                 labels.label(&self.key).is_some_and(|v| self.has_value(v))
             }
-            Operator::NotIn | Operator::NotEquals => {
-                labels.label(&self.key).is_none_or(|v| !self.has_value(v))
-            }
+            Operator::NotIn | Operator::NotEquals => labels.label(&self.key).is_none_or(|v| !self.has_value(v)),
             Operator::Exists => labels.label(&self.key).is_some(),
             Operator::DoesNotExist => labels.label(&self.key).is_none(),
             Operator::GreaterThan | Operator::LessThan => {
@@ -264,18 +254,12 @@ impl LabelSelector {
     /// A selector from requirements, sorted by key as Kubernetes does.
     pub(super) fn from_requirements(mut requirements: Vec<Requirement>) -> Self {
         requirements.sort_by(|a, b| a.key.cmp(&b.key));
-        LabelSelector {
-            requirements,
-            nothing: false,
-        }
+        LabelSelector { requirements, nothing: false }
     }
 
     /// The selector matching no object (`labels.Nothing()`).
     pub fn nothing() -> Self {
-        LabelSelector {
-            requirements: Vec::new(),
-            nothing: true,
-        }
+        LabelSelector { requirements: Vec::new(), nothing: true }
     }
 
     /// Parses the `labelSelector` query syntax exactly as `labels.Parse` does; errors are
@@ -320,11 +304,7 @@ impl LabelSelector {
         if self.requirements.is_empty() {
             return true;
         }
-        match obj
-            .get("metadata")
-            .and_then(|m| m.get("labels"))
-            .and_then(Value::as_object)
-        {
+        match obj.get("metadata").and_then(|m| m.get("labels")).and_then(Value::as_object) {
             Some(labels) => self.matches(labels),
             None => self.matches(&serde_json::Map::new()),
         }
@@ -368,31 +348,19 @@ fn from_label_selector(value: &Value) -> Result<LabelSelector, String> {
         requirements.push(Requirement::new(k, Operator::Equals, vec![v.to_string()])?);
     }
     for expr in exprs.into_iter().flatten() {
-        let op_str = expr
-            .get("operator")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let op_str = expr.get("operator").and_then(Value::as_str).unwrap_or_default();
         let op = match op_str {
             "In" => Operator::In,
             "NotIn" => Operator::NotIn,
             "Exists" => Operator::Exists,
             "DoesNotExist" => Operator::DoesNotExist,
-            other => {
-                return Err(format!(
-                    "{} is not a valid label selector operator",
-                    go_quote(other)
-                ))
-            }
+            other => return Err(format!("{} is not a valid label selector operator", go_quote(other))),
         };
         let key = expr.get("key").and_then(Value::as_str).unwrap_or_default();
         let values: Vec<String> = expr
             .get("values")
             .and_then(Value::as_array)
-            .map(|vs| {
-                vs.iter()
-                    .map(|v| v.as_str().unwrap_or_default().to_string())
-                    .collect()
-            })
+            .map(|vs| vs.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect())
             .unwrap_or_default();
         requirements.push(Requirement::new(key, op, values)?);
     }

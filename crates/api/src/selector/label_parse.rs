@@ -96,10 +96,7 @@ impl<'a> Lexer<'a> {
         }
         let lit = self.slice(start, end);
         let tok = string_to_token(lit.as_bytes()).unwrap_or(Token::Identifier);
-        Item {
-            tok,
-            lit: lit.into(),
-        }
+        Item { tok, lit: lit.into() }
     }
 
     fn scan_special_symbol(&mut self) -> Item<'a> {
@@ -124,17 +121,10 @@ impl<'a> Lexer<'a> {
             }
         }
         match last {
-            Some((tok, n)) => Item {
-                tok,
-                lit: String::from_utf8_lossy(&buffer[..n]).into_owned().into(),
-            },
+            Some((tok, n)) => Item { tok, lit: String::from_utf8_lossy(&buffer[..n]).into_owned().into() },
             None => Item {
                 tok: Token::Error,
-                lit: format!(
-                    "error expected: keyword found '{}'",
-                    String::from_utf8_lossy(&buffer)
-                )
-                .into(),
+                lit: format!("error expected: keyword found '{}'", String::from_utf8_lossy(&buffer)).into(),
             },
         }
     }
@@ -145,10 +135,7 @@ impl<'a> Lexer<'a> {
             ch = self.read();
         }
         if ch == 0 {
-            return Item {
-                tok: Token::EndOfString,
-                lit: "".into(),
-            };
+            return Item { tok: Token::EndOfString, lit: "".into() };
         }
         self.unread();
         if is_special(ch) {
@@ -173,10 +160,7 @@ struct Parser<'a> {
     position: usize,
 }
 
-const EOS: Item<'static> = Item {
-    tok: Token::EndOfString,
-    lit: std::borrow::Cow::Borrowed(""),
-};
+const EOS: Item<'static> = Item { tok: Token::EndOfString, lit: std::borrow::Cow::Borrowed("") };
 
 impl<'a> Parser<'a> {
     fn item(&self, at: usize, ctx: Context) -> (Token, &str) {
@@ -204,9 +188,7 @@ impl<'a> Parser<'a> {
             let (tok, lit) = self.lookahead(Context::Values);
             match tok {
                 Token::Identifier | Token::DoesNotExist => {
-                    let r = self
-                        .parse_requirement()
-                        .map_err(|e| format!("unable to parse requirement: {e}"))?;
+                    let r = self.parse_requirement().map_err(|e| format!("unable to parse requirement: {e}"))?;
                     reqs.push(r);
                     let (t, l) = self.consume(Context::Values);
                     match t {
@@ -214,20 +196,14 @@ impl<'a> Parser<'a> {
                         Token::Comma => {
                             let (t2, l2) = self.lookahead(Context::Values);
                             if t2 != Token::Identifier && t2 != Token::DoesNotExist {
-                                return Err(format!(
-                                    "found '{l2}', expected: identifier after ','"
-                                ));
+                                return Err(format!("found '{l2}', expected: identifier after ','"));
                             }
                         }
                         _ => return Err(format!("found '{l}', expected: ',' or 'end of string'")),
                     }
                 }
                 Token::EndOfString => return Ok(reqs),
-                _ => {
-                    return Err(format!(
-                        "found '{lit}', expected: !, identifier, or 'end of string'"
-                    ))
-                }
+                _ => return Err(format!("found '{lit}', expected: !, identifier, or 'end of string'")),
             }
         }
     }
@@ -275,11 +251,7 @@ impl<'a> Parser<'a> {
             Token::LessThan => Operator::LessThan,
             Token::NotIn => Operator::NotIn,
             Token::NotEquals => Operator::NotEquals,
-            _ => {
-                return Err(format!(
-                    "found '{lit}', expected: in, notin, =, ==, !=, gt, lt"
-                ))
-            }
+            _ => return Err(format!("found '{lit}', expected: in, notin, =, ==, !=, gt, lt")),
         })
     }
 
@@ -359,10 +331,7 @@ impl<'a> Parser<'a> {
 }
 
 pub(super) fn parse(selector: &str) -> Result<LabelSelector, String> {
-    let mut lexer = Lexer {
-        s: selector,
-        pos: 0,
-    };
+    let mut lexer = Lexer { s: selector, pos: 0 };
     let mut items = Vec::new();
     loop {
         let item = lexer.lex();

@@ -5,10 +5,7 @@ use serde_json::json;
 use super::*;
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 fn err(s: &str) -> String {
@@ -32,10 +29,7 @@ fn parses_every_operator_and_prints_canonically() {
         ("x>1", "x>1"),
         ("x<1", "x<1"),
         ("  b = 1 , a=2,c  ", "a=2,b=1,c"),
-        (
-            "x in (foo,,baz),y,z notin ()",
-            "x in (,baz,foo),y,z notin ()",
-        ),
+        ("x in (foo,,baz),y,z notin ()", "x in (,baz,foo),y,z notin ()"),
         ("x=", "x="),
         ("x=,y", "x=,y"),
         ("in in (in,notin)", "in in (in,notin)"),
@@ -55,44 +49,20 @@ fn parses_every_operator_and_prints_canonically() {
 
 #[test]
 fn parse_errors_match_kubernetes() {
-    assert_eq!(
-        err("x y"),
-        "unable to parse requirement: found 'y', expected: in, notin, =, ==, !=, gt, lt"
-    );
+    assert_eq!(err("x y"), "unable to parse requirement: found 'y', expected: in, notin, =, ==, !=, gt, lt");
     assert_eq!(err("x=a b"), "found 'b', expected: ',' or 'end of string'");
     assert_eq!(err("x=a,"), "found '', expected: identifier after ','");
-    assert_eq!(
-        err(",x"),
-        "found ',', expected: !, identifier, or 'end of string'"
-    );
+    assert_eq!(err(",x"), "found ',', expected: !, identifier, or 'end of string'");
     assert_eq!(
         err("component not in (a)"),
         "unable to parse requirement: found 'not', expected: in, notin, =, ==, !=, gt, lt"
     );
-    assert_eq!(
-        err("x in a"),
-        "unable to parse requirement: found 'a' expected: '('"
-    );
-    assert_eq!(
-        err("x in (a"),
-        "unable to parse requirement: found '', expected: ',' or ')'"
-    );
-    assert_eq!(
-        err("x in (a b)"),
-        "unable to parse requirement: found 'b', expected: ',' or ')'"
-    );
-    assert_eq!(
-        err("x in (="),
-        "unable to parse requirement: found '=', expected: ',', ')' or identifier"
-    );
-    assert_eq!(
-        err("x==="),
-        "unable to parse requirement: found '=', expected: identifier"
-    );
-    assert_eq!(
-        err("!"),
-        "unable to parse requirement: found '', expected: identifier"
-    );
+    assert_eq!(err("x in a"), "unable to parse requirement: found 'a' expected: '('");
+    assert_eq!(err("x in (a"), "unable to parse requirement: found '', expected: ',' or ')'");
+    assert_eq!(err("x in (a b)"), "unable to parse requirement: found 'b', expected: ',' or ')'");
+    assert_eq!(err("x in (="), "unable to parse requirement: found '=', expected: ',', ')' or identifier");
+    assert_eq!(err("x==="), "unable to parse requirement: found '=', expected: identifier");
+    assert_eq!(err("!"), "unable to parse requirement: found '', expected: identifier");
     assert_eq!(err("!x=a"), "found '=', expected: ',' or 'end of string'");
     assert_eq!(
         err("x>a"),
@@ -115,18 +85,16 @@ fn parse_errors_match_kubernetes() {
     let msg = err(&format!("x={}", "v".repeat(64)));
     assert_eq!(
         msg,
-        format!("unable to parse requirement: values[0][x]: Invalid value: \"{}\": must be no more than 63 characters", "v".repeat(64))
+        format!(
+            "unable to parse requirement: values[0][x]: Invalid value: \"{}\": must be no more than 63 characters",
+            "v".repeat(64)
+        )
     );
     let msg = err("x in (a!b)");
     // '!' is a special symbol, so the lexer stops at it.
-    assert_eq!(
-        msg,
-        "unable to parse requirement: found '!', expected: ',' or ')'"
-    );
+    assert_eq!(msg, "unable to parse requirement: found '!', expected: ',' or ')'");
     let msg = err("x in (-a,b-)");
-    assert!(msg.starts_with(
-        "unable to parse requirement: [values[0][x]: Invalid value: \"-a\": a valid label"
-    ));
+    assert!(msg.starts_with("unable to parse requirement: [values[0][x]: Invalid value: \"-a\": a valid label"));
     assert!(msg.contains(", values[1][x]: Invalid value: \"b-\""));
 }
 
@@ -165,9 +133,7 @@ fn matches_json_objects_and_maps() {
     assert!(s.matches_object(&pod));
     assert!(s.matches(pod["metadata"]["labels"].as_object().unwrap()));
     assert!(!s.matches_object(&json!({"metadata": {"name": "q"}})));
-    assert!(LabelSelector::parse("!app")
-        .unwrap()
-        .matches_object(&json!({})));
+    assert!(LabelSelector::parse("!app").unwrap().matches_object(&json!({})));
     let pairs: &[(&str, &str)] = &[("app", "web")];
     assert!(s.matches(pairs));
 }
@@ -197,22 +163,9 @@ fn from_metav1_label_selector() {
         ]
     }))
     .unwrap();
-    assert_eq!(
-        s.to_string(),
-        "app=web,env,!gone,tier in (a,b),x notin (q),z=1"
-    );
-    assert!(s.matches(&labels(&[
-        ("app", "web"),
-        ("z", "1"),
-        ("tier", "a"),
-        ("env", "")
-    ])));
-    assert!(!s.matches(&labels(&[
-        ("app", "web"),
-        ("z", "1"),
-        ("tier", "c"),
-        ("env", "")
-    ])));
+    assert_eq!(s.to_string(), "app=web,env,!gone,tier in (a,b),x notin (q),z=1");
+    assert!(s.matches(&labels(&[("app", "web"), ("z", "1"), ("tier", "a"), ("env", "")])));
+    assert!(!s.matches(&labels(&[("app", "web"), ("z", "1"), ("tier", "c"), ("env", "")])));
 
     let null = LabelSelector::from_label_selector(&json!(null)).unwrap();
     assert!(null.is_nothing() && !null.is_empty());
@@ -221,16 +174,15 @@ fn from_metav1_label_selector() {
     let all = LabelSelector::from_label_selector(&json!({})).unwrap();
     assert!(all.is_empty() && all.matches(&labels(&[])));
 
-    let e = LabelSelector::from_label_selector(
-        &json!({"matchExpressions": [{"key": "a", "operator": "Foo"}]}),
-    )
-    .unwrap_err();
+    let e = LabelSelector::from_label_selector(&json!({"matchExpressions": [{"key": "a", "operator": "Foo"}]}))
+        .unwrap_err();
     assert_eq!(e.message, "\"Foo\" is not a valid label selector operator");
-    let e = LabelSelector::from_label_selector(
-        &json!({"matchExpressions": [{"key": "a", "operator": "In"}]}),
-    )
-    .unwrap_err();
-    assert_eq!(e.message, "values: Invalid value: []string(nil): for 'in', 'notin' operators, values set can't be empty");
+    let e =
+        LabelSelector::from_label_selector(&json!({"matchExpressions": [{"key": "a", "operator": "In"}]})).unwrap_err();
+    assert_eq!(
+        e.message,
+        "values: Invalid value: []string(nil): for 'in', 'notin' operators, values set can't be empty"
+    );
     let e = LabelSelector::from_label_selector(
         &json!({"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x", "y"]}]}),
     )
@@ -240,24 +192,13 @@ fn from_metav1_label_selector() {
         "values: Invalid value: []string{\"x\", \"y\"}: values set must be empty for exists and does not exist"
     );
     let e = LabelSelector::from_label_selector(&json!({"matchLabels": {"a b": "c"}})).unwrap_err();
-    assert!(
-        e.message
-            .starts_with("key: Invalid value: \"a b\": name part must consist"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.starts_with("key: Invalid value: \"a b\": name part must consist"), "{}", e.message);
 }
 
 #[test]
 fn odd_input_never_panics() {
-    for s in [
-        "(", ")", "=", "!=", "==", ">", "<", "\0", "a\0b", "é=ü", "a in (", "a in ()", "!!a", ",,",
-        "a,,b",
-    ] {
+    for s in ["(", ")", "=", "!=", "==", ">", "<", "\0", "a\0b", "é=ü", "a in (", "a in ()", "!!a", ",,", "a,,b"] {
         let _ = LabelSelector::parse(s);
     }
-    assert_eq!(
-        LabelSelector::parse("a in ()").unwrap().to_string(),
-        "a in ()"
-    );
+    assert_eq!(LabelSelector::parse("a in ()").unwrap().to_string(), "a in ()");
 }

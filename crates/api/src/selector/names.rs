@@ -14,8 +14,7 @@ fn is_qualified_name_body(s: &str) -> bool {
         (Some(f), Some(l)) => {
             f.is_ascii_alphanumeric()
                 && l.is_ascii_alphanumeric()
-                && b.iter()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+                && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
         }
         _ => false,
     }
@@ -28,9 +27,7 @@ fn is_dns1123_subdomain_body(s: &str) -> bool {
             let b = l.as_bytes();
             let alnum = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
             match (b.first(), b.last()) {
-                (Some(f), Some(e)) => {
-                    alnum(f) && alnum(e) && b.iter().all(|c| alnum(c) || *c == b'-')
-                }
+                (Some(f), Some(e)) => alnum(f) && alnum(e) && b.iter().all(|c| alnum(c) || *c == b'-'),
                 _ => false,
             }
         })
@@ -88,13 +85,7 @@ pub(super) fn label_value_errors(value: &str) -> Vec<String> {
 /// `validateLabelKey` with the given field path (`<nil>` for the parser's nil path).
 pub(super) fn validate_label_key(key: &str, path: &str) -> Option<String> {
     let errs = qualified_name_errors(key);
-    (!errs.is_empty()).then(|| {
-        format!(
-            "{path}: Invalid value: {}: {}",
-            go_quote(key),
-            errs.join("; ")
-        )
-    })
+    (!errs.is_empty()).then(|| format!("{path}: Invalid value: {}: {}", go_quote(key), errs.join("; ")))
 }
 
 /// `%#v` of a `[]string`.

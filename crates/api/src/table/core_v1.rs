@@ -8,28 +8,22 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::format::{
-    age, arr_at, at, first_non_empty, format_labels, int_at, is_set, join_host_port, map_at,
-    map_len, name, str_at, time_at, translate_timestamp_since,
+    age, arr_at, at, first_non_empty, format_labels, int_at, is_set, join_host_port, map_at, map_len, name, str_at,
+    time_at, translate_timestamp_since,
 };
 
 /// Name, Status, Roles, Age, Version, Internal-IP, External-IP, OS-Image, Kernel-Version,
 /// Container-Runtime.
 pub(super) fn node(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
     // conditionMap: the last condition of a type wins.
-    let ready = arr_at(obj, &["status", "conditions"])
-        .iter()
-        .rev()
-        .find(|c| str_at(c, &["type"]) == "Ready");
+    let ready = arr_at(obj, &["status", "conditions"]).iter().rev().find(|c| str_at(c, &["type"]) == "Ready");
     let mut status: Vec<&str> = Vec::with_capacity(2);
     match ready {
         Some(c) if str_at(c, &["status"]) == "True" => status.push("Ready"),
         Some(_) => status.push("NotReady"),
         None => status.push("Unknown"),
     }
-    if at(obj, &["spec", "unschedulable"])
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-    {
+    if at(obj, &["spec", "unschedulable"]).and_then(Value::as_bool).unwrap_or(false) {
         status.push("SchedulingDisabled");
     }
 
@@ -45,11 +39,7 @@ pub(super) fn node(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
             }
         }
     }
-    let roles = if roles.is_empty() {
-        "<none>".to_string()
-    } else {
-        roles.into_iter().collect::<Vec<_>>().join(",")
-    };
+    let roles = if roles.is_empty() { "<none>".to_string() } else { roles.into_iter().collect::<Vec<_>>().join(",") };
 
     let address = |type_: &str| {
         arr_at(obj, &["status", "addresses"])
@@ -81,11 +71,7 @@ pub(super) fn node(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
 
 /// Name, Status, Age.
 pub(super) fn namespace(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
-    vec![
-        json!(name(obj)),
-        json!(str_at(obj, &["status", "phase"])),
-        json!(age(obj, now)),
-    ]
+    vec![json!(name(obj)), json!(str_at(obj, &["status", "phase"])), json!(age(obj, now))]
 }
 
 /// Where an event's fields live: core/v1 `Event` or events.k8s.io/v1 `Event` (the apiserver
@@ -143,24 +129,10 @@ pub(super) fn event(obj: &Value, now: DateTime<Utc>, f: &EventFields) -> Vec<Val
     }
     let kind = str_at(obj, &[f.involved, "kind"]).to_lowercase();
     let involved_name = str_at(obj, &[f.involved, "name"]);
-    let target = if involved_name.is_empty() {
-        kind
-    } else {
-        format!("{kind}/{involved_name}")
-    };
-    let component = first_non_empty(
-        str_at(obj, &[f.source, "component"]),
-        str_at(obj, &[f.reporting_controller]),
-    );
-    let instance = first_non_empty(
-        str_at(obj, &[f.source, "host"]),
-        str_at(obj, &["reportingInstance"]),
-    );
-    let source = if instance.is_empty() {
-        component.to_string()
-    } else {
-        format!("{component}, {instance}")
-    };
+    let target = if involved_name.is_empty() { kind } else { format!("{kind}/{involved_name}") };
+    let component = first_non_empty(str_at(obj, &[f.source, "component"]), str_at(obj, &[f.reporting_controller]));
+    let instance = first_non_empty(str_at(obj, &[f.source, "host"]), str_at(obj, &["reportingInstance"]));
+    let source = if instance.is_empty() { component.to_string() } else { format!("{component}, {instance}") };
     vec![
         json!(last),
         json!(str_at(obj, &["type"])),
@@ -190,20 +162,12 @@ pub(super) fn secret(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
         .filter(|(k, _)| !data.is_some_and(|d| d.contains_key(k.as_str())))
         .count();
     let n = data.map_or(0, |d| d.len()) + extra;
-    vec![
-        json!(name(obj)),
-        json!(str_at(obj, &["type"])),
-        json!(n),
-        json!(age(obj, now)),
-    ]
+    vec![json!(name(obj)), json!(str_at(obj, &["type"])), json!(n), json!(age(obj, now))]
 }
 
 /// `getServiceExternalIP` (wide: load-balancer addresses are not clipped).
 fn service_external_ip(obj: &Value) -> String {
-    let external_ips: Vec<&str> = arr_at(obj, &["spec", "externalIPs"])
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let external_ips: Vec<&str> = arr_at(obj, &["spec", "externalIPs"]).iter().filter_map(Value::as_str).collect();
     match str_at(obj, &["spec", "type"]) {
         "ClusterIP" | "NodePort" => {
             if external_ips.is_empty() {
@@ -319,27 +283,15 @@ fn format_endpoints(obj: &Value) -> String {
 
 /// Name, Endpoints, Age.
 pub(super) fn endpoints(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
-    vec![
-        json!(name(obj)),
-        json!(format_endpoints(obj)),
-        json!(age(obj, now)),
-    ]
+    vec![json!(name(obj)), json!(format_endpoints(obj)), json!(age(obj, now))]
 }
 
 /// Name, Secrets, Age.
 pub(super) fn service_account(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
-    vec![
-        json!(name(obj)),
-        json!(arr_at(obj, &["secrets"]).len()),
-        json!(age(obj, now)),
-    ]
+    vec![json!(name(obj)), json!(arr_at(obj, &["secrets"]).len()), json!(age(obj, now))]
 }
 
 /// Name, Holder, Age.
 pub(super) fn lease(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
-    vec![
-        json!(name(obj)),
-        json!(str_at(obj, &["spec", "holderIdentity"])),
-        json!(age(obj, now)),
-    ]
+    vec![json!(name(obj)), json!(str_at(obj, &["spec", "holderIdentity"])), json!(age(obj, now))]
 }

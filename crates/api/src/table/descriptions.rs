@@ -44,15 +44,13 @@ pub(crate) const JOB_SUCCEEDED: &str =
     "The number of pods which reached phase Succeeded. The value increases monotonically for a given spec. However, it may decrease in reaction to scale down of elastic indexed jobs.";
 pub(crate) const JOB_SELECTOR: &str =
     "A label query over pods that should match the pod count. Normally, the system sets this field for you. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors";
-pub(crate) const CJ_SCHEDULE: &str =
-    "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron.";
+pub(crate) const CJ_SCHEDULE: &str = "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron.";
 pub(crate) const CJ_TIMEZONE: &str =
     "The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones. If not specified, this will default to the time zone of the kube-controller-manager process. The set of valid time zone names and the time zone offset is loaded from the system-wide time zone database by the API server during CronJob validation and the controller manager during execution. If no system-wide time zone database can be found a bundled version of the database is used instead. If the time zone name becomes invalid during the lifetime of a CronJob or due to a change in host configuration, the controller will stop creating new new Jobs and will create a system event with the reason UnknownTimeZone. More information can be found in https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#time-zones";
 pub(crate) const CJ_SUSPEND: &str =
     "This flag tells the controller to suspend subsequent executions, it does not apply to already started executions.  Defaults to false.";
 pub(crate) const CJ_ACTIVE: &str = "A list of pointers to currently running jobs.";
-pub(crate) const CJ_LAST_SCHEDULE: &str =
-    "Information when was the last time the job was successfully scheduled.";
+pub(crate) const CJ_LAST_SCHEDULE: &str = "Information when was the last time the job was successfully scheduled.";
 pub(crate) const SVC_TYPE: &str =
     "type determines how the Service is exposed. Defaults to ClusterIP. Valid options are ExternalName, ClusterIP, NodePort, and LoadBalancer. \"ClusterIP\" allocates a cluster-internal IP address for load-balancing to endpoints. Endpoints are determined by the selector or if that is not specified, by manual construction of an Endpoints object or EndpointSlice objects. If clusterIP is \"None\", no virtual IP is allocated and the endpoints are published as a set of endpoints rather than a virtual IP. \"NodePort\" builds on ClusterIP and allocates a port on every node which routes to the same endpoints as the clusterIP. \"LoadBalancer\" builds on NodePort and creates an external load-balancer (if supported in the current cloud) which routes to the same endpoints as the clusterIP. \"ExternalName\" aliases this service to the specified externalName. Several other fields do not apply to ExternalName services. More info: https://kubernetes.io/docs/concepts/services-networking/service/#publishing-services-service-types";
 pub(crate) const SVC_CLUSTER_IP: &str =
@@ -70,14 +68,11 @@ pub(crate) const NODE_ADDRESSES: &str =
     "List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses Note: This field is declared as mergeable, but the merge key is not sufficiently unique, which can cause data corruption when it is merged. Callers should instead use a full-replacement patch. See https://pr.k8s.io/79391 for an example. Consumers should assume that addresses can change during the lifetime of a Node. However, there are some exceptions where this may not be possible, such as Pods that inherit a Node's address in its own status or consumers of the downward API (status.hostIP).";
 pub(crate) const NODE_OS_IMAGE: &str =
     "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).";
-pub(crate) const NODE_KERNEL: &str =
-    "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).";
+pub(crate) const NODE_KERNEL: &str = "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).";
 pub(crate) const NODE_RUNTIME: &str =
     "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).";
-pub(crate) const EV_LAST: &str =
-    "The time at which the most recent occurrence of this event was recorded.";
-pub(crate) const EV_TYPE: &str =
-    "Type of this event (Normal, Warning), new types could be added in the future";
+pub(crate) const EV_LAST: &str = "The time at which the most recent occurrence of this event was recorded.";
+pub(crate) const EV_TYPE: &str = "Type of this event (Normal, Warning), new types could be added in the future";
 pub(crate) const EV_REASON: &str =
     "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.";
 pub(crate) const EV_OBJECT: &str = "The object that this event is about.";

@@ -91,10 +91,7 @@ pub(crate) fn opt_int_at(obj: &Value, path: &[&str]) -> Option<i64> {
 
 /// Array at a path, empty when absent.
 pub(crate) fn arr_at<'a>(obj: &'a Value, path: &[&str]) -> &'a [Value] {
-    at(obj, path)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
+    at(obj, path).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
 }
 
 /// Map at a path.
@@ -132,11 +129,8 @@ pub(crate) fn age(obj: &Value, now: DateTime<Utc>) -> String {
 
 /// `labels.FormatLabels`: `k=v` sorted and comma-joined, `<none>` when empty.
 pub(crate) fn format_labels(map: Option<&Map<String, Value>>) -> String {
-    let mut pairs: Vec<String> = map
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-        .collect();
+    let mut pairs: Vec<String> =
+        map.into_iter().flatten().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect();
     if pairs.is_empty() {
         return "<none>".to_string();
     }

@@ -3,9 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::format::{
-    age, arr_at, at, int_at, is_set, name, str_at, time_at, translate_timestamp_since,
-};
+use super::format::{age, arr_at, at, int_at, is_set, name, str_at, time_at, translate_timestamp_since};
 
 /// `node.NodeUnreachablePodReason`.
 const NODE_UNREACHABLE_POD_REASON: &str = "NodeLost";
@@ -28,17 +26,12 @@ fn is_restartable_init(init_containers: &[Value], name: &str) -> bool {
 }
 
 fn has_condition_true(conditions: &[Value], type_: &str) -> bool {
-    conditions
-        .iter()
-        .any(|c| str_at(c, &["type"]) == type_ && str_at(c, &["status"]) == "True")
+    conditions.iter().any(|c| str_at(c, &["type"]) == type_ && str_at(c, &["status"]) == "True")
 }
 
 /// `isPodInitializedConditionTrue`: the first `Initialized` condition decides.
 fn is_initialized(conditions: &[Value]) -> bool {
-    conditions
-        .iter()
-        .find(|c| str_at(c, &["type"]) == "Initialized")
-        .is_some_and(|c| str_at(c, &["status"]) == "True")
+    conditions.iter().find(|c| str_at(c, &["type"]) == "Initialized").is_some_and(|c| str_at(c, &["status"]) == "True")
 }
 
 fn last_terminated(status: &Value) -> Option<DateTime<Utc>> {
@@ -65,11 +58,7 @@ pub(super) fn row(pod: &Value, now: DateTime<Utc>) -> Vec<Value> {
 
     let phase = str_at(pod, &["status", "phase"]);
     let status_reason = str_at(pod, &["status", "reason"]);
-    let mut reason = if status_reason.is_empty() {
-        phase.to_string()
-    } else {
-        status_reason.to_string()
-    };
+    let mut reason = if status_reason.is_empty() { phase.to_string() } else { status_reason.to_string() };
 
     for c in conditions {
         if str_at(c, &["type"]) == "PodScheduled" && str_at(c, &["reason"]) == "SchedulingGated" {
@@ -77,16 +66,10 @@ pub(super) fn row(pod: &Value, now: DateTime<Utc>) -> Vec<Value> {
         }
     }
 
-    total_containers += init_containers
-        .iter()
-        .filter(|c| str_at(c, &["restartPolicy"]) == "Always")
-        .count();
+    total_containers += init_containers.iter().filter(|c| str_at(c, &["restartPolicy"]) == "Always").count();
 
     let mut initializing = false;
-    for (i, cs) in arr_at(pod, &["status", "initContainerStatuses"])
-        .iter()
-        .enumerate()
-    {
+    for (i, cs) in arr_at(pod, &["status", "initContainerStatuses"]).iter().enumerate() {
         let restart_count = int_at(cs, &["restartCount"]);
         restarts += restart_count;
         let terminated_date = last_terminated(cs);
@@ -98,9 +81,7 @@ pub(super) fn row(pod: &Value, now: DateTime<Utc>) -> Vec<Value> {
         }
         let terminated = at(cs, &["state", "terminated"]).filter(|v| !v.is_null());
         let waiting = at(cs, &["state", "waiting"]).filter(|v| !v.is_null());
-        let started = at(cs, &["started"])
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let started = at(cs, &["started"]).and_then(Value::as_bool).unwrap_or(false);
         if terminated.is_some_and(|t| int_at(t, &["exitCode"]) == 0) {
             continue;
         }
@@ -122,9 +103,8 @@ pub(super) fn row(pod: &Value, now: DateTime<Utc>) -> Vec<Value> {
             } else {
                 format!("Init:{r}")
             };
-        } else if let Some(r) = waiting
-            .map(|w| str_at(w, &["reason"]))
-            .filter(|r| !r.is_empty() && *r != "PodInitializing")
+        } else if let Some(r) =
+            waiting.map(|w| str_at(w, &["reason"])).filter(|r| !r.is_empty() && *r != "PodInitializing")
         {
             reason = format!("Init:{r}");
         } else {
@@ -141,9 +121,7 @@ pub(super) fn row(pod: &Value, now: DateTime<Utc>) -> Vec<Value> {
         for cs in arr_at(pod, &["status", "containerStatuses"]).iter().rev() {
             restarts += int_at(cs, &["restartCount"]);
             last_restart = later(last_restart, last_terminated(cs));
-            let waiting_reason = at(cs, &["state", "waiting"])
-                .filter(|v| !v.is_null())
-                .map(|w| str_at(w, &["reason"]));
+            let waiting_reason = at(cs, &["state", "waiting"]).filter(|v| !v.is_null()).map(|w| str_at(w, &["reason"]));
             let terminated = at(cs, &["state", "terminated"]).filter(|v| !v.is_null());
             let running = is_set(cs, &["state", "running"]);
             let ready = at(cs, &["ready"]).and_then(Value::as_bool).unwrap_or(false);
@@ -165,12 +143,7 @@ pub(super) fn row(pod: &Value, now: DateTime<Utc>) -> Vec<Value> {
         }
         // Back to "Running" if at least one container still reports running.
         if reason == "Completed" && has_running {
-            reason = if has_condition_true(conditions, "Ready") {
-                "Running"
-            } else {
-                "NotReady"
-            }
-            .to_string();
+            reason = if has_condition_true(conditions, "Ready") { "Running" } else { "NotReady" }.to_string();
         }
     }
 
@@ -183,10 +156,7 @@ pub(super) fn row(pod: &Value, now: DateTime<Utc>) -> Vec<Value> {
     }
 
     let restarts_str = match last_restart {
-        Some(t) if restarts != 0 => format!(
-            "{restarts} ({} ago)",
-            translate_timestamp_since(Some(t), now)
-        ),
+        Some(t) if restarts != 0 => format!("{restarts} ({} ago)", translate_timestamp_since(Some(t), now)),
         _ => restarts.to_string(),
     };
 
@@ -210,10 +180,7 @@ pub(super) fn row(pod: &Value, now: DateTime<Utc>) -> Vec<Value> {
             .iter()
             .filter(|g| {
                 let t = str_at(g, &["conditionType"]);
-                conditions
-                    .iter()
-                    .find(|c| str_at(c, &["type"]) == t)
-                    .is_some_and(|c| str_at(c, &["status"]) == "True")
+                conditions.iter().find(|c| str_at(c, &["type"]) == t).is_some_and(|c| str_at(c, &["status"]) == "True")
             })
             .count();
         format!("{true_conditions}/{}", gates.len())

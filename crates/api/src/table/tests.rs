@@ -5,16 +5,12 @@ use super::*;
 use crate::resources::lookup;
 
 fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z").unwrap().with_timezone(&Utc)
 }
 
 /// RFC 3339 time `secs` seconds before `now()`.
 fn ago(secs: i64) -> String {
-    (now() - TimeDelta::seconds(secs))
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    (now() - TimeDelta::seconds(secs)).format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 fn res(group: &str, plural: &str) -> &'static ResourceInfo {
@@ -73,17 +69,7 @@ fn pod_columns_are_kubernetes_columns() {
     let names: Vec<&str> = columns(res("", "pods")).iter().map(|c| c.name).collect();
     assert_eq!(
         names,
-        [
-            "Name",
-            "Ready",
-            "Status",
-            "Restarts",
-            "Age",
-            "IP",
-            "Node",
-            "Nominated Node",
-            "Readiness Gates"
-        ]
+        ["Name", "Ready", "Status", "Restarts", "Age", "IP", "Node", "Nominated Node", "Readiness Gates"]
     );
     let defs = column_definitions_json(res("", "pods"));
     assert_eq!(defs[0]["format"], "name");
@@ -91,10 +77,7 @@ fn pod_columns_are_kubernetes_columns() {
     assert_eq!(defs[5]["priority"], 1);
     assert_eq!(defs[3]["type"], "string");
     assert_eq!(defs[1]["format"], "");
-    assert!(defs[0]["description"]
-        .as_str()
-        .unwrap()
-        .starts_with("Name must be unique"));
+    assert!(defs[0]["description"].as_str().unwrap().starts_with("Name must be unique"));
 }
 
 #[test]
@@ -124,10 +107,7 @@ fn running_pod_row() {
 
 #[test]
 fn pod_status_column_states() {
-    assert_eq!(
-        pod_status_cell(&pod(json!({"phase": "Pending"}))),
-        "Pending"
-    );
+    assert_eq!(pod_status_cell(&pod(json!({"phase": "Pending"}))), "Pending");
     // Waiting reason.
     let p = pod(json!({"phase": "Pending", "containerStatuses": [
         {"name": "app", "ready": false, "restartCount": 0, "state": {"waiting": {"reason": "ContainerCreating"}}}]}));
@@ -152,10 +132,7 @@ fn pod_status_column_states() {
         {"name": "app", "restartCount": 0, "state": {"terminated": {"exitCode": 2}}}]}));
     assert_eq!(pod_status_cell(&p), "ExitCode:2");
     // Evicted: status.reason wins over the phase.
-    assert_eq!(
-        pod_status_cell(&pod(json!({"phase": "Failed", "reason": "Evicted"}))),
-        "Evicted"
-    );
+    assert_eq!(pod_status_cell(&pod(json!({"phase": "Failed", "reason": "Evicted"}))), "Evicted");
     // Scheduling gates.
     let p = pod(
         json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "SchedulingGated"}]}),
@@ -166,18 +143,13 @@ fn pod_status_column_states() {
 #[test]
 fn pod_init_container_states() {
     let with_init = |init_statuses: Value, conditions: Value| {
-        let mut p = pod(
-            json!({"phase": "Pending", "initContainerStatuses": init_statuses, "conditions": conditions,
-            "containerStatuses": [{"name": "app", "ready": false, "restartCount": 0, "state": {"waiting": {"reason": "PodInitializing"}}}]}),
-        );
+        let mut p = pod(json!({"phase": "Pending", "initContainerStatuses": init_statuses, "conditions": conditions,
+            "containerStatuses": [{"name": "app", "ready": false, "restartCount": 0, "state": {"waiting": {"reason": "PodInitializing"}}}]}));
         p["spec"]["initContainers"] =
             json!([{"name": "init1", "image": "busybox"}, {"name": "init2", "image": "busybox"}]);
         p
     };
-    let p = with_init(
-        json!([{"name": "init1", "restartCount": 0, "state": {"running": {}}}]),
-        json!([]),
-    );
+    let p = with_init(json!([{"name": "init1", "restartCount": 0, "state": {"running": {}}}]), json!([]));
     assert_eq!(pod_status_cell(&p), "Init:0/2");
     let p = with_init(
         json!([{"name": "init1", "restartCount": 0, "state": {"terminated": {"exitCode": 0}}},
@@ -193,10 +165,8 @@ fn pod_init_container_states() {
     let c = cells("", "pods", &p);
     assert_eq!(c[2], "Init:CrashLoopBackOff");
     assert_eq!(c[3], "4 (60s ago)");
-    let p = with_init(
-        json!([{"name": "init1", "restartCount": 0, "state": {"terminated": {"exitCode": 3}}}]),
-        json!([]),
-    );
+    let p =
+        with_init(json!([{"name": "init1", "restartCount": 0, "state": {"terminated": {"exitCode": 3}}}]), json!([]));
     assert_eq!(pod_status_cell(&p), "Init:ExitCode:3");
     let p = with_init(
         json!([{"name": "init1", "restartCount": 0, "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}]),
@@ -223,8 +193,7 @@ fn sidecar_init_containers_count_as_containers() {
         "conditions": [{"type": "Initialized", "status": "True"}, {"type": "Ready", "status": "True"}],
         "initContainerStatuses": [{"name": "proxy", "ready": true, "started": true, "restartCount": 2, "state": {"running": {}}}],
         "containerStatuses": [{"name": "app", "ready": true, "restartCount": 1, "state": {"running": {}}}]}));
-    p["spec"]["initContainers"] =
-        json!([{"name": "proxy", "image": "envoy", "restartPolicy": "Always"}]);
+    p["spec"]["initContainers"] = json!([{"name": "proxy", "image": "envoy", "restartPolicy": "Always"}]);
     let c = cells("", "pods", &p);
     assert_eq!(c[1], "2/2");
     assert_eq!(c[2], "Running");
@@ -242,10 +211,7 @@ fn terminating_and_node_lost_pods() {
     let mut done = pod(json!({"phase": "Succeeded"}));
     done["metadata"]["deletionTimestamp"] = json!(ago(1));
     assert_eq!(pod_status_cell(&done), "Succeeded");
-    assert_eq!(
-        row_conditions(res("", "pods"), &done).unwrap()[0]["reason"],
-        "Succeeded"
-    );
+    assert_eq!(row_conditions(res("", "pods"), &done).unwrap()[0]["reason"], "Succeeded");
     assert!(row_conditions(res("", "pods"), &p).is_none());
 }
 
@@ -276,11 +242,7 @@ fn odd_pods_never_panic() {
         assert_eq!(c[4], "<unknown>");
     }
     for r in crate::resources::RESOURCES {
-        let _ = row(
-            r,
-            &json!({"spec": null, "status": {"conditions": [1, "x", null]}}),
-            now(),
-        );
+        let _ = row(r, &json!({"spec": null, "status": {"conditions": [1, "x", null]}}), now());
     }
 }
 
@@ -373,24 +335,14 @@ fn job_and_cronjob_rows() {
     );
     let running = json!({"metadata": {"name": "p"}, "spec": {"parallelism": 3}, "status": {"startTime": ago(90)}});
     let c = cells("batch", "jobs", &running);
-    assert_eq!(
-        (c[1].as_str(), c[2].as_str(), c[3].as_str()),
-        (Some("Running"), Some("0/1 of 3"), Some("90s"))
-    );
+    assert_eq!((c[1].as_str(), c[2].as_str(), c[3].as_str()), (Some("Running"), Some("0/1 of 3"), Some("90s")));
     assert_eq!(cells("batch", "jobs", &json!({}))[3], "");
     let cj = json!({"metadata": {"name": "c"}, "spec": {"schedule": "*/1 * * * *", "suspend": false,
         "jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "x", "image": "y"}]}}}}},
         "status": {"active": [{"name": "c-1"}], "lastScheduleTime": ago(45)}});
     assert_eq!(
         cells("batch", "cronjobs", &cj)[..6],
-        [
-            json!("c"),
-            json!("*/1 * * * *"),
-            json!("<none>"),
-            json!("False"),
-            json!(1),
-            json!("45s")
-        ]
+        [json!("c"), json!("*/1 * * * *"), json!("<none>"), json!("False"), json!(1), json!("45s")]
     );
 }
 
@@ -436,18 +388,7 @@ fn event_rows_core_and_events_v1() {
     let names: Vec<&str> = columns(res("", "events")).iter().map(|c| c.name).collect();
     assert_eq!(
         names,
-        [
-            "Last Seen",
-            "Type",
-            "Reason",
-            "Object",
-            "Subobject",
-            "Source",
-            "Message",
-            "First Seen",
-            "Count",
-            "Name"
-        ]
+        ["Last Seen", "Type", "Reason", "Object", "Subobject", "Source", "Message", "First Seen", "Count", "Name"]
     );
     assert_eq!(
         cells("", "events", &e),
@@ -477,10 +418,7 @@ fn event_rows_core_and_events_v1() {
     let series = json!({"metadata": {"name": "s"}, "involvedObject": {"kind": "Pod", "name": "p"}, "eventTime": ago(900),
         "series": {"count": 7, "lastObservedTime": "2024-05-01T11:58:00.000000Z"}});
     let c = cells("", "events", &series);
-    assert_eq!(
-        (c[0].as_str(), c[7].as_str(), c[8].as_i64()),
-        (Some("2m"), Some("15m"), Some(7))
-    );
+    assert_eq!((c[0].as_str(), c[7].as_str(), c[8].as_i64()), (Some("2m"), Some("15m"), Some(7)));
     assert_eq!(cells("", "events", &json!({}))[0], "<unknown>");
 }
 
@@ -507,26 +445,16 @@ fn service_and_endpoints_rows() {
         (c[3].as_str(), c[4].as_str(), c[6].as_str()),
         (Some("1.2.3.4,a.example"), Some("<none>"), Some("<none>"))
     );
+    assert_eq!(cells("", "services", &json!({"spec": {"type": "LoadBalancer"}}))[3], "<pending>");
     assert_eq!(
-        cells("", "services", &json!({"spec": {"type": "LoadBalancer"}}))[3],
-        "<pending>"
-    );
-    assert_eq!(
-        cells(
-            "",
-            "services",
-            &json!({"spec": {"type": "ExternalName", "externalName": "db.example"}})
-        )[3],
+        cells("", "services", &json!({"spec": {"type": "ExternalName", "externalName": "db.example"}}))[3],
         "db.example"
     );
     assert_eq!(cells("", "services", &json!({}))[2], "<none>");
 
     let ep = json!({"metadata": {"name": "web"}, "subsets": [
         {"addresses": [{"ip": "10.0.0.1"}, {"ip": "10.0.0.2"}, {"ip": "fd00::3"}], "ports": [{"port": 80}, {"port": 443}]}]});
-    assert_eq!(
-        cells("", "endpoints", &ep)[1],
-        "10.0.0.1:80,10.0.0.2:80,[fd00::3]:80 + 3 more..."
-    );
+    assert_eq!(cells("", "endpoints", &ep)[1], "10.0.0.1:80,10.0.0.2:80,[fd00::3]:80 + 3 more...");
     assert_eq!(cells("", "endpoints", &json!({"subsets": []}))[1], "<none>");
     let headless = json!({"subsets": [{"addresses": [{"ip": "10.0.0.1"}]}]});
     assert_eq!(cells("", "endpoints", &headless)[1], "10.0.0.1");
@@ -536,28 +464,22 @@ fn service_and_endpoints_rows() {
 fn small_core_rows() {
     let cm = json!({"metadata": {"name": "cfg"}, "data": {"a": "1", "b": "2"}, "binaryData": {"c": "AA=="}});
     assert_eq!(cells("", "configmaps", &cm)[1], 3);
-    let s = json!({"metadata": {"name": "s"}, "type": "Opaque", "data": {"a": "MQ=="}, "stringData": {"a": "x", "b": "y"}});
+    let s =
+        json!({"metadata": {"name": "s"}, "type": "Opaque", "data": {"a": "MQ=="}, "stringData": {"a": "x", "b": "y"}});
     assert_eq!(cells("", "secrets", &s)[1..3], [json!("Opaque"), json!(2)]);
     let sa = json!({"metadata": {"name": "default"}, "secrets": [{"name": "t"}]});
     assert_eq!(cells("", "serviceaccounts", &sa)[1], 1);
-    let ns = json!({"metadata": {"name": "default", "creationTimestamp": ago(10 * 86400)}, "status": {"phase": "Active"}});
-    assert_eq!(
-        cells("", "namespaces", &ns),
-        vec![json!("default"), json!("Active"), json!("10d")]
-    );
-    let lease =
-        json!({"metadata": {"name": "kube-scheduler"}, "spec": {"holderIdentity": "skiff_1"}});
+    let ns =
+        json!({"metadata": {"name": "default", "creationTimestamp": ago(10 * 86400)}, "status": {"phase": "Active"}});
+    assert_eq!(cells("", "namespaces", &ns), vec![json!("default"), json!("Active"), json!("10d")]);
+    let lease = json!({"metadata": {"name": "kube-scheduler"}, "spec": {"holderIdentity": "skiff_1"}});
     assert_eq!(cells("coordination.k8s.io", "leases", &lease)[1], "skiff_1");
     assert_eq!(cells("coordination.k8s.io", "leases", &json!({}))[1], "");
 }
 
 #[test]
 fn default_table_for_resources_without_printer() {
-    let fake = ResourceInfo {
-        group: "example.com",
-        plural: "widgets",
-        ..*res("", "configmaps")
-    };
+    let fake = ResourceInfo { group: "example.com", plural: "widgets", ..*res("", "configmaps") };
     assert!(!has_printer(&fake));
     let defs = column_definitions_json(&fake);
     assert_eq!(defs[0]["name"], "Name");
@@ -565,11 +487,7 @@ fn default_table_for_resources_without_printer() {
         defs[1],
         json!({"name": "Created At", "type": "date", "format": "", "description": descriptions::CREATED, "priority": 0})
     );
-    let c = row(
-        &fake,
-        &json!({"metadata": {"name": "w", "creationTimestamp": "2024-05-01T13:00:00+01:00"}}),
-        now(),
-    );
+    let c = row(&fake, &json!({"metadata": {"name": "w", "creationTimestamp": "2024-05-01T13:00:00+01:00"}}), now());
     assert_eq!(c, vec![json!("w"), json!("2024-05-01T12:00:00Z")]);
     assert_eq!(row(&fake, &json!({}), now())[1], "0001-01-01T00:00:00Z");
     for r in crate::resources::RESOURCES {

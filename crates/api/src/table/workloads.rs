@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::format::{
-    age, arr_at, at, format_label_selector, format_labels, int_at, is_set, layout_container_cells,
-    map_at, name, opt_int_at, selector_string, str_at, time_at, translate_timestamp_since,
+    age, arr_at, at, format_label_selector, format_labels, int_at, is_set, layout_container_cells, map_at, name,
+    opt_int_at, selector_string, str_at, time_at, translate_timestamp_since,
 };
 use super::human_duration;
 
@@ -21,11 +21,7 @@ pub(super) fn deployment(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
     let (names, images) = layout_container_cells(template_containers(obj, &["spec", "template"]));
     vec![
         json!(name(obj)),
-        json!(format!(
-            "{}/{}",
-            int_at(obj, &["status", "readyReplicas"]),
-            int_at(obj, &["spec", "replicas"])
-        )),
+        json!(format!("{}/{}", int_at(obj, &["status", "readyReplicas"]), int_at(obj, &["spec", "replicas"]))),
         json!(int_at(obj, &["status", "updatedReplicas"])),
         json!(int_at(obj, &["status", "availableReplicas"])),
         json!(age(obj, now)),
@@ -55,11 +51,7 @@ pub(super) fn stateful_set(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
     let (names, images) = layout_container_cells(template_containers(obj, &["spec", "template"]));
     vec![
         json!(name(obj)),
-        json!(format!(
-            "{}/{}",
-            int_at(obj, &["status", "readyReplicas"]),
-            int_at(obj, &["spec", "replicas"])
-        )),
+        json!(format!("{}/{}", int_at(obj, &["status", "readyReplicas"]), int_at(obj, &["spec", "replicas"]))),
         json!(age(obj, now)),
         json!(names),
         json!(images),
@@ -77,10 +69,7 @@ pub(super) fn daemon_set(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
         json!(int_at(obj, &["status", "numberReady"])),
         json!(int_at(obj, &["status", "updatedNumberScheduled"])),
         json!(int_at(obj, &["status", "numberAvailable"])),
-        json!(format_labels(map_at(
-            obj,
-            &["spec", "template", "spec", "nodeSelector"]
-        ))),
+        json!(format_labels(map_at(obj, &["spec", "template", "spec", "nodeSelector"]))),
         json!(age(obj, now)),
         json!(names),
         json!(images),
@@ -90,10 +79,7 @@ pub(super) fn daemon_set(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
 
 /// `hasJobCondition`: the first condition of the type decides.
 fn has_job_condition(conditions: &[Value], type_: &str) -> bool {
-    conditions
-        .iter()
-        .find(|c| str_at(c, &["type"]) == type_)
-        .is_some_and(|c| str_at(c, &["status"]) == "True")
+    conditions.iter().find(|c| str_at(c, &["type"]) == type_).is_some_and(|c| str_at(c, &["status"]) == "True")
 }
 
 /// Name, Status, Completions, Duration, Age, Containers, Images, Selector.
@@ -110,10 +96,7 @@ pub(super) fn job(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
             }
         }
     };
-    let duration = match (
-        time_at(obj, &["status", "startTime"]),
-        time_at(obj, &["status", "completionTime"]),
-    ) {
+    let duration = match (time_at(obj, &["status", "startTime"]), time_at(obj, &["status", "completionTime"])) {
         (None, _) => String::new(),
         (Some(start), None) => human_duration(now.signed_duration_since(start)),
         (Some(start), Some(end)) => human_duration(end.signed_duration_since(start)),
@@ -152,18 +135,14 @@ pub(super) fn cron_job(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
     } else {
         "<none>".to_string()
     };
-    let time_zone = at(obj, &["spec", "timeZone"])
-        .and_then(Value::as_str)
-        .unwrap_or("<none>");
+    let time_zone = at(obj, &["spec", "timeZone"]).and_then(Value::as_str).unwrap_or("<none>");
     let suspend = match at(obj, &["spec", "suspend"]).and_then(Value::as_bool) {
         Some(true) => "True",
         Some(false) => "False",
         None => "<unset>",
     };
-    let (names, images) = layout_container_cells(template_containers(
-        obj,
-        &["spec", "jobTemplate", "spec", "template"],
-    ));
+    let (names, images) =
+        layout_container_cells(template_containers(obj, &["spec", "jobTemplate", "spec", "template"]));
     vec![
         json!(name(obj)),
         json!(str_at(obj, &["spec", "schedule"])),
@@ -174,9 +153,6 @@ pub(super) fn cron_job(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
         json!(age(obj, now)),
         json!(names),
         json!(images),
-        json!(format_label_selector(at(
-            obj,
-            &["spec", "jobTemplate", "spec", "selector"]
-        ))),
+        json!(format_label_selector(at(obj, &["spec", "jobTemplate", "spec", "selector"]))),
     ]
 }

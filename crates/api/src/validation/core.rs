@@ -4,9 +4,7 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
-use super::meta::{
-    config_key, dns1123_label, dns1123_subdomain, invalid_raw, port_num, too_long, validate_labels,
-};
+use super::meta::{config_key, dns1123_label, dns1123_subdomain, invalid_raw, port_num, too_long, validate_labels};
 use super::pod::{validate_port_num_or_name, validate_protocol};
 use crate::Cause;
 
@@ -23,13 +21,8 @@ fn s<'a>(m: &'a Obj, k: &str) -> &'a str {
 pub(crate) fn validate_service(spec: &Obj, out: &mut Vec<Cause>) {
     let ty = s(spec, "type");
     let headless = s(spec, "clusterIP") == "None";
-    let ports: Vec<&Obj> = spec
-        .get("ports")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_object)
-        .collect();
+    let ports: Vec<&Obj> =
+        spec.get("ports").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_object).collect();
     if ports.is_empty() && !headless && ty != "ExternalName" {
         out.push(Cause::required("spec.ports"));
     }
@@ -39,11 +32,7 @@ pub(crate) fn validate_service(spec: &Obj, out: &mut Vec<Cause>) {
             out.push(Cause::required("spec.externalName"));
         } else {
             for msg in dns1123_subdomain(name.trim_end_matches('.')) {
-                out.push(Cause::invalid(
-                    "spec.externalName",
-                    &Value::from(name),
-                    &msg,
-                ));
+                out.push(Cause::invalid("spec.externalName", &Value::from(name), &msg));
             }
         }
     }
@@ -56,11 +45,7 @@ pub(crate) fn validate_service(spec: &Obj, out: &mut Vec<Cause>) {
             out.push(Cause::required(format!("{path}.name")));
         } else if !name.is_empty() {
             for msg in dns1123_label(name) {
-                out.push(Cause::invalid(
-                    format!("{path}.name"),
-                    &Value::from(name),
-                    &msg,
-                ));
+                out.push(Cause::invalid(format!("{path}.name"), &Value::from(name), &msg));
             }
             if !names.insert(name) {
                 out.push(Cause::duplicate(format!("{path}.name"), &Value::from(name)));
@@ -68,11 +53,7 @@ pub(crate) fn validate_service(spec: &Obj, out: &mut Vec<Cause>) {
         }
         let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
         for msg in port_num(port) {
-            out.push(Cause::invalid(
-                format!("{path}.port"),
-                &Value::from(port),
-                &msg,
-            ));
+            out.push(Cause::invalid(format!("{path}.port"), &Value::from(port), &msg));
         }
         validate_protocol(p, &path, out);
         if let Some(tp) = p.get("targetPort") {
@@ -87,11 +68,7 @@ pub(crate) fn validate_service(spec: &Obj, out: &mut Vec<Cause>) {
                 ));
             } else {
                 for msg in port_num(node_port) {
-                    out.push(Cause::invalid(
-                        format!("{path}.nodePort"),
-                        &Value::from(node_port),
-                        &msg,
-                    ));
+                    out.push(Cause::invalid(format!("{path}.nodePort"), &Value::from(node_port), &msg));
                 }
             }
         }
@@ -100,27 +77,17 @@ pub(crate) fn validate_service(spec: &Obj, out: &mut Vec<Cause>) {
             let rendered = format!(
                 "core.ServicePort{{Name:\"\", Protocol:{protocol:?}, AppProtocol:(*string)(nil), Port:{port}, TargetPort:intstr.IntOrString{{Type:0, IntVal:0, StrVal:\"\"}}, NodePort:0}}"
             );
-            out.push(Cause::new(
-                "FieldValueDuplicate",
-                &path,
-                format!("Duplicate value: {rendered}"),
-            ));
+            out.push(Cause::new("FieldValueDuplicate", &path, format!("Duplicate value: {rendered}")));
         }
     }
     validate_labels(spec.get("selector"), "spec.selector", out);
     match s(spec, "sessionAffinity") {
         "None" | "ClientIP" => {}
         "" => out.push(Cause::required("spec.sessionAffinity")),
-        other => out.push(Cause::not_supported(
-            "spec.sessionAffinity",
-            &Value::from(other),
-            &["ClientIP", "None"],
-        )),
+        other => out.push(Cause::not_supported("spec.sessionAffinity", &Value::from(other), &["ClientIP", "None"])),
     }
-    if let Some(t) = spec
-        .get("sessionAffinityConfig")
-        .and_then(|c| c.pointer("/clientIP/timeoutSeconds"))
-        .and_then(Value::as_i64)
+    if let Some(t) =
+        spec.get("sessionAffinityConfig").and_then(|c| c.pointer("/clientIP/timeoutSeconds")).and_then(Value::as_i64)
     {
         if !(1..=86400).contains(&t) {
             out.push(Cause::invalid(
@@ -146,28 +113,19 @@ pub(crate) fn validate_service(spec: &Obj, out: &mut Vec<Cause>) {
             &format!("may not be set to 'None' for {ty} services"),
         ));
     }
-    for (key, allowed) in [
-        ("externalTrafficPolicy", ["Cluster", "Local"]),
-        ("internalTrafficPolicy", ["Cluster", "Local"]),
-    ] {
+    for (key, allowed) in
+        [("externalTrafficPolicy", ["Cluster", "Local"]), ("internalTrafficPolicy", ["Cluster", "Local"])]
+    {
         if let Some(v) = spec.get(key).and_then(Value::as_str) {
             if !allowed.contains(&v) {
-                out.push(Cause::not_supported(
-                    format!("spec.{key}"),
-                    &Value::from(v),
-                    &allowed,
-                ));
+                out.push(Cause::not_supported(format!("spec.{key}"), &Value::from(v), &allowed));
             }
         }
     }
     if let Some(p) = spec.get("ipFamilyPolicy").and_then(Value::as_str) {
         let allowed = ["SingleStack", "PreferDualStack", "RequireDualStack"];
         if !allowed.contains(&p) {
-            out.push(Cause::not_supported(
-                "spec.ipFamilyPolicy",
-                &Value::from(p),
-                &allowed,
-            ));
+            out.push(Cause::not_supported("spec.ipFamilyPolicy", &Value::from(p), &allowed));
         }
     }
 }
@@ -177,11 +135,7 @@ pub(crate) fn validate_service_update(new: &Obj, old: &Obj, out: &mut Vec<Cause>
     let (n, o) = (s(new, "clusterIP"), s(old, "clusterIP"));
     let to_external = s(new, "type") == "ExternalName";
     if !o.is_empty() && n != o && !to_external {
-        out.push(invalid_raw(
-            "spec.clusterIPs[0]",
-            &format!("[]string{{{n:?}}}"),
-            "may not change once set",
-        ));
+        out.push(invalid_raw("spec.clusterIPs[0]", &format!("[]string{{{n:?}}}"), "may not change once set"));
     }
 }
 
@@ -192,11 +146,7 @@ pub(crate) fn validate_configmap(obj: &Obj, out: &mut Vec<Cause>) {
     let mut total = 0usize;
     for (k, v) in data.into_iter().flatten() {
         for msg in config_key(k) {
-            out.push(Cause::invalid(
-                format!("data[{k}]"),
-                &Value::from(k.as_str()),
-                &msg,
-            ));
+            out.push(Cause::invalid(format!("data[{k}]"), &Value::from(k.as_str()), &msg));
         }
         if binary.is_some_and(|b| b.contains_key(k)) {
             out.push(Cause::invalid(
@@ -209,11 +159,7 @@ pub(crate) fn validate_configmap(obj: &Obj, out: &mut Vec<Cause>) {
     }
     for (k, v) in binary.into_iter().flatten() {
         for msg in config_key(k) {
-            out.push(Cause::invalid(
-                format!("binaryData[{k}]"),
-                &Value::from(k.as_str()),
-                &msg,
-            ));
+            out.push(Cause::invalid(format!("binaryData[{k}]"), &Value::from(k.as_str()), &msg));
         }
         if data.is_some_and(|d| d.contains_key(k)) {
             out.push(Cause::invalid(
@@ -239,27 +185,17 @@ fn base64_len(s: &str) -> usize {
 pub(crate) fn validate_secret(obj: &Obj, out: &mut Vec<Cause>) {
     let data = obj.get("data").and_then(Value::as_object);
     let string_data = obj.get("stringData").and_then(Value::as_object);
-    let has = |k: &str| {
-        data.is_some_and(|d| d.contains_key(k)) || string_data.is_some_and(|d| d.contains_key(k))
-    };
+    let has = |k: &str| data.is_some_and(|d| d.contains_key(k)) || string_data.is_some_and(|d| d.contains_key(k));
     let mut total = 0usize;
     for (k, v) in data.into_iter().flatten() {
         for msg in config_key(k) {
-            out.push(Cause::invalid(
-                format!("data[{k}]"),
-                &Value::from(k.as_str()),
-                &msg,
-            ));
+            out.push(Cause::invalid(format!("data[{k}]"), &Value::from(k.as_str()), &msg));
         }
         total += v.as_str().map_or(0, base64_len);
     }
     for (k, v) in string_data.into_iter().flatten() {
         for msg in config_key(k) {
-            out.push(Cause::invalid(
-                format!("stringData[{k}]"),
-                &Value::from(k.as_str()),
-                &msg,
-            ));
+            out.push(Cause::invalid(format!("stringData[{k}]"), &Value::from(k.as_str()), &msg));
         }
         if !data.is_some_and(|d| d.contains_key(k)) {
             total += v.as_str().map_or(0, str::len);
@@ -277,9 +213,7 @@ pub(crate) fn validate_secret(obj: &Obj, out: &mut Vec<Cause>) {
                 .and_then(Value::as_str)
                 .is_some_and(|n| !n.is_empty());
             if !has_name {
-                out.push(Cause::required(
-                    "metadata.annotations[kubernetes.io/service-account.name]",
-                ));
+                out.push(Cause::required("metadata.annotations[kubernetes.io/service-account.name]"));
             }
             &[]
         }
@@ -306,27 +240,15 @@ pub(crate) fn validate_secret(obj: &Obj, out: &mut Vec<Cause>) {
 /// Secret/ConfigMap updates: `type` is immutable, and nothing may change once `immutable` is set.
 pub(crate) fn validate_data_update(kind: &str, new: &Obj, old: &Obj, out: &mut Vec<Cause>) {
     if kind == "Secret" && s(new, "type") != s(old, "type") {
-        out.push(Cause::invalid(
-            "type",
-            &Value::from(s(new, "type")),
-            "field is immutable",
-        ));
+        out.push(Cause::invalid("type", &Value::from(s(new, "type")), "field is immutable"));
     }
     if old.get("immutable").and_then(Value::as_bool) == Some(true) {
         if new.get("immutable").and_then(Value::as_bool) != Some(true) {
-            out.push(Cause::forbidden(
-                "immutable",
-                "field is immutable when `immutable` is set",
-            ));
+            out.push(Cause::forbidden("immutable", "field is immutable when `immutable` is set"));
         }
         for key in ["data", "binaryData", "stringData"] {
-            if new.get(key).filter(|v| !v.is_null()) != old.get(key).filter(|v| !v.is_null())
-                && key != "stringData"
-            {
-                out.push(Cause::forbidden(
-                    key,
-                    "field is immutable when `immutable` is set",
-                ));
+            if new.get(key).filter(|v| !v.is_null()) != old.get(key).filter(|v| !v.is_null()) && key != "stringData" {
+                out.push(Cause::forbidden(key, "field is immutable when `immutable` is set"));
             }
         }
     }

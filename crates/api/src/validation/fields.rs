@@ -19,10 +19,7 @@ use crate::{ApiError, ResourceInfo};
 const QUANTITY_DEF: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
 
 fn schema_for<T: JsonSchema>() -> Value {
-    SchemaSettings::draft2020_12()
-        .into_generator()
-        .root_schema_for::<T>()
-        .to_value()
+    SchemaSettings::draft2020_12().into_generator().root_schema_for::<T>().to_value()
 }
 
 /// The cached root schema (with its `$defs`) of a served kind, keyed by OpenAPI definition name.
@@ -72,27 +69,15 @@ pub fn check_fields(resource: &ResourceInfo, obj: &Value) -> Result<Vec<String>,
     };
     let defs = root.get("$defs").and_then(Value::as_object);
     let struct_name = short_name(resource.definition);
-    let mut walker = Walker {
-        defs,
-        unknown: Vec::new(),
-        go_path: Vec::new(),
-    };
+    let mut walker = Walker { defs, unknown: Vec::new(), go_path: Vec::new() };
     let mut path = String::new();
-    walker
-        .walk(
-            root,
-            obj,
-            &mut path,
-            struct_name,
-            &go_type_of_def(resource.definition),
-        )
-        .map_err(|e| {
-            ApiError::bad_request(format!(
-                "{kind} in version {version:?} cannot be handled as a {kind}: {e}",
-                kind = resource.kind,
-                version = resource.version
-            ))
-        })?;
+    walker.walk(root, obj, &mut path, struct_name, &go_type_of_def(resource.definition)).map_err(|e| {
+        ApiError::bad_request(format!(
+            "{kind} in version {version:?} cannot be handled as a {kind}: {e}",
+            kind = resource.kind,
+            version = resource.version
+        ))
+    })?;
     Ok(walker.unknown)
 }
 
@@ -126,9 +111,7 @@ impl<'s> Walker<'s> {
             let Some(r) = schema.get("$ref").and_then(Value::as_str) else {
                 break;
             };
-            let key = r
-                .trim_start_matches("#/$defs/")
-                .trim_start_matches("#/definitions/");
+            let key = r.trim_start_matches("#/$defs/").trim_start_matches("#/definitions/");
             match self.defs.and_then(|d| d.get_key_value(key)) {
                 Some((k, s)) => {
                     name = Some(k.as_str());
@@ -160,12 +143,7 @@ impl<'s> Walker<'s> {
             },
             Some("number") => "float64".into(),
             Some("boolean") => "bool".into(),
-            Some("array") => format!(
-                "[]{}",
-                schema
-                    .get("items")
-                    .map_or("interface {}".into(), |i| self.go_type(i))
-            ),
+            Some("array") => format!("[]{}", schema.get("items").map_or("interface {}".into(), |i| self.go_type(i))),
             Some("object") => match schema.get("additionalProperties") {
                 Some(ap) if ap.is_object() => format!("map[string]{}", self.go_type(ap)),
                 _ => "map[string]interface {}".into(),
@@ -183,10 +161,7 @@ impl<'s> Walker<'s> {
             Value::Object(_) => "object".to_string(),
             Value::Null => "null".to_string(),
         };
-        let what = if matches!(value, Value::Number(_))
-            && !go_type.starts_with("int")
-            && !go_type.starts_with("uint")
-        {
+        let what = if matches!(value, Value::Number(_)) && !go_type.starts_with("int") && !go_type.starts_with("uint") {
             "number".to_string()
         } else {
             what
@@ -215,18 +190,12 @@ impl<'s> Walker<'s> {
         let (schema, def_name) = self.resolve(schema);
         if def_name == Some(QUANTITY_DEF) {
             return match value {
-                Value::String(_) | Value::Number(_) if Quantity::from_value(value).is_some() => {
-                    Ok(())
-                }
+                Value::String(_) | Value::Number(_) if Quantity::from_value(value).is_some() => Ok(()),
                 Value::String(_) | Value::Number(_) => Err(QUANTITY_ERROR.to_string()),
                 _ => Err(self.type_error(value, struct_name, "resource.Quantity")),
             };
         }
-        if schema
-            .get("x-kubernetes-int-or-string")
-            .and_then(Value::as_bool)
-            == Some(true)
-        {
+        if schema.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true) {
             return match value {
                 Value::String(_) => Ok(()),
                 Value::Number(n) if n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()) => Ok(()),
@@ -237,9 +206,9 @@ impl<'s> Walker<'s> {
         match (ty, value) {
             (None, _) => Ok(()),
             (Some("string"), Value::String(s)) => match schema.get("format").and_then(Value::as_str) {
-                Some("date-time") if chrono::DateTime::parse_from_rfc3339(s).is_err() => Err(format!(
-                    "parsing time {s:?} as \"2006-01-02T15:04:05Z07:00\": cannot parse {s:?} as \"2006\""
-                )),
+                Some("date-time") if chrono::DateTime::parse_from_rfc3339(s).is_err() => {
+                    Err(format!("parsing time {s:?} as \"2006-01-02T15:04:05Z07:00\": cannot parse {s:?} as \"2006\""))
+                }
                 Some("byte") => match base64_error(s) {
                     Some(at) => Err(format!("illegal base64 data at input byte {at}")),
                     None => Ok(()),
@@ -341,9 +310,7 @@ fn base64_error(s: &str) -> Option<usize> {
             // Padding must complete the final quantum.
             let data: usize = bytes[..i].iter().filter(|c| is_alpha(**c)).count();
             let pad = bytes[i..].iter().filter(|c| **c == b'=').count();
-            let rest_ok = bytes[i..]
-                .iter()
-                .all(|c| *c == b'=' || *c == b'\r' || *c == b'\n');
+            let rest_ok = bytes[i..].iter().all(|c| *c == b'=' || *c == b'\r' || *c == b'\n');
             if !rest_ok || (data % 4) + pad != 4 || data % 4 < 2 {
                 return Some(i);
             }

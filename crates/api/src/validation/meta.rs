@@ -9,8 +9,7 @@ use serde_json::{Map, Value};
 use crate::{Cause, ResourceInfo};
 
 const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
-const DNS1123_SUBDOMAIN_FMT: &str =
-    r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+const DNS1123_SUBDOMAIN_FMT: &str = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
 const DNS1035_LABEL_FMT: &str = "[a-z]([-a-z0-9]*[a-z0-9])?";
 const QUALIFIED_NAME_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
 const LABEL_VALUE_FMT: &str = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
@@ -34,10 +33,7 @@ fn full_match(pattern: &'static str, value: &str) -> bool {
         .filter_map(|p| Regex::new(&format!("^(?:{p})$")).ok().map(|r| (p, r)))
         .collect()
     });
-    cache
-        .iter()
-        .find(|(p, _)| *p == pattern)
-        .is_some_and(|(_, r)| r.is_match(value))
+    cache.iter().find(|(p, _)| *p == pattern).is_some_and(|(_, r)| r.is_match(value))
 }
 
 fn regex_error(msg: &str, fmt: &str, examples: &[&str]) -> String {
@@ -45,10 +41,7 @@ fn regex_error(msg: &str, fmt: &str, examples: &[&str]) -> String {
     if ex.is_empty() {
         format!("{msg} (regex used for validation is '{fmt}')")
     } else {
-        format!(
-            "{msg} (e.g. {}, regex used for validation is '{fmt}')",
-            ex.join(",  or ")
-        )
+        format!("{msg} (e.g. {}, regex used for validation is '{fmt}')", ex.join(",  or "))
     }
 }
 
@@ -194,11 +187,7 @@ pub(crate) fn port_name(value: &str) -> Vec<String> {
     if value.len() > 15 {
         errs.push(max_len_error(15));
     }
-    if value.is_empty()
-        || !value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
         errs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".into());
     }
     if !value.bytes().any(|b| b.is_ascii_lowercase()) {
@@ -242,11 +231,7 @@ impl NameRule {
 
     /// Validates a name, or a generateName prefix (`prefix`: a trailing `-` is allowed).
     pub(crate) fn check(self, name: &str, prefix: bool) -> Vec<String> {
-        let name = if prefix {
-            name.strip_suffix('-').unwrap_or(name)
-        } else {
-            name
-        };
+        let name = if prefix { name.strip_suffix('-').unwrap_or(name) } else { name };
         match self {
             NameRule::Subdomain => dns1123_subdomain(name),
             NameRule::Label => dns1123_label(name),
@@ -262,10 +247,8 @@ pub(crate) fn go_string_map(v: Option<&Value>) -> String {
         Some(m) => {
             let mut entries: Vec<(&String, &Value)> = m.iter().collect();
             entries.sort_by(|a, b| a.0.cmp(b.0));
-            let body: Vec<String> = entries
-                .iter()
-                .map(|(k, v)| format!("{:?}:{:?}", k, v.as_str().unwrap_or_default()))
-                .collect();
+            let body: Vec<String> =
+                entries.iter().map(|(k, v)| format!("{:?}:{:?}", k, v.as_str().unwrap_or_default())).collect();
             format!("map[string]string{{{}}}", body.join(", "))
         }
     }
@@ -273,29 +256,17 @@ pub(crate) fn go_string_map(v: Option<&Value>) -> String {
 
 /// `field.Invalid` with a value pre-rendered in Go syntax.
 pub(crate) fn invalid_raw(field: impl Into<String>, rendered: &str, detail: &str) -> Cause {
-    Cause::new(
-        "FieldValueInvalid",
-        field,
-        format!("Invalid value: {rendered}: {detail}"),
-    )
+    Cause::new("FieldValueInvalid", field, format!("Invalid value: {rendered}: {detail}"))
 }
 
 /// `field.Required` with a detail.
 pub(crate) fn required_detail(field: impl Into<String>, detail: &str) -> Cause {
-    Cause::new(
-        "FieldValueRequired",
-        field,
-        format!("Required value: {detail}"),
-    )
+    Cause::new("FieldValueRequired", field, format!("Required value: {detail}"))
 }
 
 /// `field.TooLong`.
 pub(crate) fn too_long(field: impl Into<String>, max: usize) -> Cause {
-    Cause::new(
-        "FieldValueTooLong",
-        field,
-        format!("Too long: may not be more than {max} bytes"),
-    )
+    Cause::new("FieldValueTooLong", field, format!("Too long: may not be more than {max} bytes"))
 }
 
 /// `ValidateLabels`.
@@ -332,33 +303,19 @@ pub(crate) fn validate_annotations(annotations: Option<&Value>, path: &str, out:
 }
 
 /// `ValidateObjectMeta` for an object of `resource` (`path` is `metadata` or a template's).
-pub(crate) fn validate_object_meta(
-    resource: &ResourceInfo,
-    meta: Option<&Value>,
-    out: &mut Vec<Cause>,
-) {
+pub(crate) fn validate_object_meta(resource: &ResourceInfo, meta: Option<&Value>, out: &mut Vec<Cause>) {
     let empty = Map::new();
     let meta = meta.and_then(Value::as_object).unwrap_or(&empty);
     let rule = NameRule::for_resource(resource);
     let name = meta.get("name").and_then(Value::as_str).unwrap_or("");
-    let generate = meta
-        .get("generateName")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let generate = meta.get("generateName").and_then(Value::as_str).unwrap_or("");
     if !generate.is_empty() {
         for msg in rule.check(generate, true) {
-            out.push(Cause::invalid(
-                "metadata.generateName",
-                &Value::from(generate),
-                &msg,
-            ));
+            out.push(Cause::invalid("metadata.generateName", &Value::from(generate), &msg));
         }
     }
     if name.is_empty() {
-        out.push(required_detail(
-            "metadata.name",
-            "name or generateName is required",
-        ));
+        out.push(required_detail("metadata.name", "name or generateName is required"));
     } else {
         for msg in rule.check(name, false) {
             out.push(Cause::invalid("metadata.name", &Value::from(name), &msg));
@@ -374,18 +331,11 @@ pub(crate) fn validate_object_meta(
             }
         }
     } else if !ns.is_empty() {
-        out.push(Cause::forbidden(
-            "metadata.namespace",
-            "not allowed on this type",
-        ));
+        out.push(Cause::forbidden("metadata.namespace", "not allowed on this type"));
     }
     if let Some(g) = meta.get("generation").and_then(Value::as_i64) {
         if g < 0 {
-            out.push(Cause::invalid(
-                "metadata.generation",
-                &Value::from(g),
-                "must be greater than or equal to 0",
-            ));
+            out.push(Cause::invalid("metadata.generation", &Value::from(g), "must be greater than or equal to 0"));
         }
     }
     validate_labels(meta.get("labels"), "metadata.labels", out);
@@ -416,25 +366,13 @@ fn validate_owner_references(refs: Option<&Value>, out: &mut Vec<Cause>) {
             ));
         }
         if get("kind").is_empty() {
-            out.push(Cause::invalid(
-                "metadata.ownerReferences.kind",
-                &Value::from(""),
-                "must not be empty",
-            ));
+            out.push(Cause::invalid("metadata.ownerReferences.kind", &Value::from(""), "must not be empty"));
         }
         if get("name").is_empty() {
-            out.push(Cause::invalid(
-                "metadata.ownerReferences.name",
-                &Value::from(""),
-                "must not be empty",
-            ));
+            out.push(Cause::invalid("metadata.ownerReferences.name", &Value::from(""), "must not be empty"));
         }
         if get("uid").is_empty() {
-            out.push(Cause::invalid(
-                "metadata.ownerReferences.uid",
-                &Value::from(""),
-                "must not be empty",
-            ));
+            out.push(Cause::invalid("metadata.ownerReferences.uid", &Value::from(""), "must not be empty"));
         }
         if r.get("controller").and_then(Value::as_bool) == Some(true) {
             controllers += 1;
@@ -451,11 +389,7 @@ fn validate_owner_references(refs: Option<&Value>, out: &mut Vec<Cause>) {
 
 /// `ValidateObjectMetaUpdate`: name, namespace, uid and creationTimestamp are immutable
 /// (resourceVersion rules are enforced by the server, not here).
-pub(crate) fn validate_object_meta_update(
-    new: Option<&Value>,
-    old: Option<&Value>,
-    out: &mut Vec<Cause>,
-) {
+pub(crate) fn validate_object_meta_update(new: Option<&Value>, old: Option<&Value>, out: &mut Vec<Cause>) {
     for key in ["name", "namespace", "uid", "creationTimestamp"] {
         let n = new.and_then(|m| m.get(key)).filter(|v| !v.is_null());
         let o = old.and_then(|m| m.get(key)).filter(|v| !v.is_null());
@@ -464,11 +398,7 @@ pub(crate) fn validate_object_meta_update(
             continue;
         }
         if n != o {
-            out.push(Cause::invalid(
-                format!("metadata.{key}"),
-                n.unwrap_or(&Value::from("")),
-                "field is immutable",
-            ));
+            out.push(Cause::invalid(format!("metadata.{key}"), n.unwrap_or(&Value::from("")), "field is immutable"));
         }
     }
 }
@@ -484,10 +414,7 @@ mod tests {
             vec!["a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"]
         );
         assert!(dns1123_subdomain("a.b-c").is_empty());
-        assert_eq!(
-            dns1123_subdomain(&"a".repeat(254))[0],
-            "must be no more than 253 characters"
-        );
+        assert_eq!(dns1123_subdomain(&"a".repeat(254))[0], "must be no more than 253 characters");
     }
 
     #[test]
@@ -503,31 +430,21 @@ mod tests {
         assert!(qualified_name("app.kubernetes.io/name").is_empty());
         assert!(qualified_name("app").is_empty());
         assert_eq!(qualified_name("a/b/c").len(), 1);
-        assert!(qualified_name("Bad_Prefix/x")[0]
-            .starts_with("prefix part a lowercase RFC 1123 subdomain"));
+        assert!(qualified_name("Bad_Prefix/x")[0].starts_with("prefix part a lowercase RFC 1123 subdomain"));
         assert_eq!(qualified_name("-x")[0], "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')");
     }
 
     #[test]
     fn port_names() {
         assert!(port_name("http").is_empty());
-        assert_eq!(
-            port_name("a--b"),
-            vec!["must not contain consecutive hyphens"]
-        );
-        assert_eq!(
-            port_name("80"),
-            vec!["must contain at least one letter (a-z)"]
-        );
+        assert_eq!(port_name("a--b"), vec!["must not contain consecutive hyphens"]);
+        assert_eq!(port_name("80"), vec!["must contain at least one letter (a-z)"]);
     }
 
     #[test]
     fn go_map_rendering() {
         let v = serde_json::json!({"b": "2", "a": "1"});
-        assert_eq!(
-            go_string_map(Some(&v)),
-            "map[string]string{\"a\":\"1\", \"b\":\"2\"}"
-        );
+        assert_eq!(go_string_map(Some(&v)), "map[string]string{\"a\":\"1\", \"b\":\"2\"}");
         assert_eq!(go_string_map(None), "map[string]string(nil)");
     }
 }

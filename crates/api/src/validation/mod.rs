@@ -45,18 +45,10 @@ pub fn validate_create(resource: &ResourceInfo, obj: &Value) -> Vec<Cause> {
         ("batch", "Job") => {
             let manual = spec.get("manualSelector").and_then(Value::as_bool) == Some(true);
             let has_uid = obj.pointer("/metadata/uid").is_some_and(|u| !u.is_null());
-            workloads::validate_job_spec(
-                spec,
-                "spec",
-                manual || has_uid || spec.contains_key("selector"),
-                &mut out,
-            );
+            workloads::validate_job_spec(spec, "spec", manual || has_uid || spec.contains_key("selector"), &mut out);
         }
         ("batch", "CronJob") => {
-            let name = obj
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
             workloads::validate_cronjob(spec, name, &mut out);
         }
         ("coordination.k8s.io", "Lease") => core::validate_lease(spec_of(obj), &mut out),
@@ -75,20 +67,12 @@ pub fn validate_update(resource: &ResourceInfo, new: &Value, old: &Value) -> Vec
     let new_obj = new.as_object().unwrap_or(&empty);
     let old_obj = old.as_object().unwrap_or(&empty);
     match (resource.group, resource.kind) {
-        ("", "Pod") => {
-            pod_extra::validate_pod_spec_update(new.get("spec"), old.get("spec"), &mut out)
+        ("", "Pod") => pod_extra::validate_pod_spec_update(new.get("spec"), old.get("spec"), &mut out),
+        ("", "Service") => {
+            core::validate_service_update(spec_of(new).unwrap_or(&empty), spec_of(old).unwrap_or(&empty), &mut out)
         }
-        ("", "Service") => core::validate_service_update(
-            spec_of(new).unwrap_or(&empty),
-            spec_of(old).unwrap_or(&empty),
-            &mut out,
-        ),
-        ("", kind @ ("Secret" | "ConfigMap")) => {
-            core::validate_data_update(kind, new_obj, old_obj, &mut out)
-        }
-        ("apps", kind) | ("batch", kind) => {
-            workloads::validate_workload_update(kind, new_obj, old_obj, &mut out)
-        }
+        ("", kind @ ("Secret" | "ConfigMap")) => core::validate_data_update(kind, new_obj, old_obj, &mut out),
+        ("apps", kind) | ("batch", kind) => workloads::validate_workload_update(kind, new_obj, old_obj, &mut out),
         _ => {}
     }
     out
@@ -100,11 +84,7 @@ pub fn validate_status_update(resource: &ResourceInfo, new: &Value, old: &Value)
     let mut out = Vec::new();
     meta::validate_object_meta_update(new.get("metadata"), old.get("metadata"), &mut out);
     meta::validate_labels(new.pointer("/metadata/labels"), "metadata.labels", &mut out);
-    meta::validate_annotations(
-        new.pointer("/metadata/annotations"),
-        "metadata.annotations",
-        &mut out,
-    );
+    meta::validate_annotations(new.pointer("/metadata/annotations"), "metadata.annotations", &mut out);
     let Some(status) = new.get("status").and_then(Value::as_object) else {
         return out;
     };
@@ -124,16 +104,9 @@ pub fn validate_status_update(resource: &ResourceInfo, new: &Value, old: &Value)
             if let Some(phase) = status.get("phase").and_then(Value::as_str) {
                 let allowed = ["Pending", "Running", "Succeeded", "Failed", "Unknown"];
                 if !allowed.contains(&phase) {
-                    out.push(Cause::not_supported(
-                        "status.phase",
-                        &Value::from(phase),
-                        &allowed,
-                    ));
+                    out.push(Cause::not_supported("status.phase", &Value::from(phase), &allowed));
                 }
-                let old_phase = old
-                    .pointer("/status/phase")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
+                let old_phase = old.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
                 if matches!(old_phase, "Succeeded" | "Failed") && phase != old_phase {
                     out.push(Cause::forbidden(
                         "status.phase",
@@ -149,10 +122,7 @@ pub fn validate_status_update(resource: &ResourceInfo, new: &Value, old: &Value)
 
 /// Turns causes into the 422 error for an object of `resource` (`name` from the object).
 pub fn invalid_error(resource: &ResourceInfo, obj: &Value, causes: Vec<Cause>) -> ApiError {
-    let name = obj
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
     ApiError::invalid(resource.group, resource.kind, name, causes)
 }
 

@@ -5,9 +5,7 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
-use super::meta::{
-    dns1123_label, dns1123_subdomain, port_name, port_num, qualified_name, required_detail,
-};
+use super::meta::{dns1123_label, dns1123_subdomain, port_name, port_num, qualified_name, required_detail};
 use crate::defaults::quantity::Quantity;
 use crate::Cause;
 
@@ -21,21 +19,13 @@ fn arr<'a>(m: &'a Obj, k: &str) -> impl Iterator<Item = (usize, &'a Obj)> {
     m.get(k)
         .and_then(Value::as_array)
         .into_iter()
-        .flat_map(|a| {
-            a.iter()
-                .enumerate()
-                .filter_map(|(i, v)| v.as_object().map(|o| (i, o)))
-        })
+        .flat_map(|a| a.iter().enumerate().filter_map(|(i, v)| v.as_object().map(|o| (i, o))))
 }
 
 fn nonneg(m: &Obj, k: &str, path: &str, out: &mut Vec<Cause>) {
     if let Some(n) = m.get(k).and_then(Value::as_i64) {
         if n < 0 {
-            out.push(Cause::invalid(
-                format!("{path}.{k}"),
-                &Value::from(n),
-                "must be greater than or equal to 0",
-            ));
+            out.push(Cause::invalid(format!("{path}.{k}"), &Value::from(n), "must be greater than or equal to 0"));
         }
     }
 }
@@ -89,20 +79,13 @@ pub(crate) fn validate_pod_spec(spec: Option<&Value>, path: &str, out: &mut Vec<
         }
         match s(c, "restartPolicy") {
             "" | "Always" => {}
-            other => out.push(Cause::not_supported(
-                format!("{p}.restartPolicy"),
-                &Value::from(other),
-                &["Always"],
-            )),
+            other => out.push(Cause::not_supported(format!("{p}.restartPolicy"), &Value::from(other), &["Always"])),
         }
     }
     for (i, c) in arr(spec, "ephemeralContainers") {
         let name = s(c, "name");
         if !name.is_empty() && (names.contains(name) || init_names.contains(name)) {
-            out.push(Cause::duplicate(
-                format!("{path}.ephemeralContainers[{i}].name"),
-                &Value::from(name),
-            ));
+            out.push(Cause::duplicate(format!("{path}.ephemeralContainers[{i}].name"), &Value::from(name)));
         }
     }
 
@@ -125,21 +108,11 @@ pub(crate) fn validate_pod_spec(spec: Option<&Value>, path: &str, out: &mut Vec<
         )),
     }
     if s(spec, "dnsPolicy") == "None" && spec.get("dnsConfig").is_none_or(Value::is_null) {
-        out.push(required_detail(
-            format!("{path}.dnsConfig"),
-            "must provide `dnsConfig` when `dnsPolicy` is None",
-        ));
+        out.push(required_detail(format!("{path}.dnsConfig"), "must provide `dnsConfig` when `dnsPolicy` is None"));
     }
-    super::meta::validate_labels(
-        spec.get("nodeSelector"),
-        &format!("{path}.nodeSelector"),
-        out,
-    );
+    super::meta::validate_labels(spec.get("nodeSelector"), &format!("{path}.nodeSelector"), out);
     for (key, check) in [
-        (
-            "serviceAccountName",
-            dns1123_subdomain as fn(&str) -> Vec<String>,
-        ),
+        ("serviceAccountName", dns1123_subdomain as fn(&str) -> Vec<String>),
         ("nodeName", dns1123_subdomain),
         ("hostname", dns1123_label),
         ("subdomain", dns1123_label),
@@ -148,11 +121,7 @@ pub(crate) fn validate_pod_spec(spec: Option<&Value>, path: &str, out: &mut Vec<
         let v = s(spec, key);
         if !v.is_empty() {
             for msg in check(v) {
-                out.push(Cause::invalid(
-                    format!("{path}.{key}"),
-                    &Value::from(v),
-                    &msg,
-                ));
+                out.push(Cause::invalid(format!("{path}.{key}"), &Value::from(v), &msg));
             }
         }
     }
@@ -174,16 +143,10 @@ pub(crate) fn validate_pod_spec(spec: Option<&Value>, path: &str, out: &mut Vec<
             ));
         }
     }
-    super::pod_extra::validate_tolerations(
-        spec.get("tolerations"),
-        &format!("{path}.tolerations"),
-        out,
-    );
+    super::pod_extra::validate_tolerations(spec.get("tolerations"), &format!("{path}.tolerations"), out);
     for (i, g) in arr(spec, "imagePullSecrets") {
         if s(g, "name").is_empty() {
-            out.push(Cause::required(format!(
-                "{path}.imagePullSecrets[{i}].name"
-            )));
+            out.push(Cause::required(format!("{path}.imagePullSecrets[{i}].name")));
         }
     }
 }
@@ -194,18 +157,14 @@ fn validate_volumes<'a>(spec: &'a Obj, path: &str, out: &mut Vec<Cause>) -> Hash
     for (i, v) in arr(spec, "volumes") {
         let p = format!("{path}[{i}]");
         let mut errs = Vec::new();
-        let sources: Vec<&String> = v
-            .iter()
-            .filter(|(k, val)| *k != "name" && !val.is_null())
-            .map(|(k, _)| k)
-            .collect();
+        let sources: Vec<&String> =
+            v.iter().filter(|(k, val)| *k != "name" && !val.is_null()).map(|(k, _)| k).collect();
         match sources.as_slice() {
             [] => errs.push(required_detail(&p, "must specify a volume type")),
             [_] => {}
-            [_, second, ..] => errs.push(Cause::forbidden(
-                format!("{p}.{second}"),
-                "may not specify more than 1 volume type",
-            )),
+            [_, second, ..] => {
+                errs.push(Cause::forbidden(format!("{p}.{second}"), "may not specify more than 1 volume type"))
+            }
         }
         validate_volume_source(v, &p, &mut errs);
         let name = s(v, "name");
@@ -213,11 +172,7 @@ fn validate_volumes<'a>(spec: &'a Obj, path: &str, out: &mut Vec<Cause>) -> Hash
             errs.push(Cause::required(format!("{p}.name")));
         } else {
             for msg in dns1123_label(name) {
-                errs.push(Cause::invalid(
-                    format!("{p}.name"),
-                    &Value::from(name),
-                    &msg,
-                ));
+                errs.push(Cause::invalid(format!("{p}.name"), &Value::from(name), &msg));
             }
         }
         if names.contains(name) {
@@ -237,11 +192,7 @@ fn validate_volume_source(v: &Obj, p: &str, out: &mut Vec<Cause>) {
     let mode_check = |src: &Obj, sp: &str, out: &mut Vec<Cause>| {
         if let Some(m) = src.get("defaultMode").and_then(Value::as_i64) {
             if !(0..=0o777).contains(&m) {
-                out.push(Cause::invalid(
-                    format!("{sp}.defaultMode"),
-                    &Value::from(m),
-                    FILE_MODE,
-                ));
+                out.push(Cause::invalid(format!("{sp}.defaultMode"), &Value::from(m), FILE_MODE));
             }
         }
     };
@@ -264,31 +215,17 @@ fn validate_volume_source(v: &Obj, p: &str, out: &mut Vec<Cause>) {
         if s(src, "path").is_empty() {
             out.push(Cause::required(format!("{sp}.path")));
         }
-        const TYPES: [&str; 8] = [
-            "",
-            "DirectoryOrCreate",
-            "Directory",
-            "FileOrCreate",
-            "File",
-            "Socket",
-            "CharDevice",
-            "BlockDevice",
-        ];
+        const TYPES: [&str; 8] =
+            ["", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice", "BlockDevice"];
         if let Some(t) = src.get("type").and_then(Value::as_str) {
             if !TYPES.contains(&t) {
-                out.push(Cause::not_supported(
-                    format!("{sp}.type"),
-                    &Value::from(t),
-                    &TYPES,
-                ));
+                out.push(Cause::not_supported(format!("{sp}.type"), &Value::from(t), &TYPES));
             }
         }
     }
     if let Some(src) = v.get("persistentVolumeClaim").and_then(Value::as_object) {
         if s(src, "claimName").is_empty() {
-            out.push(Cause::required(format!(
-                "{p}.persistentVolumeClaim.claimName"
-            )));
+            out.push(Cause::required(format!("{p}.persistentVolumeClaim.claimName")));
         }
     }
     if let Some(src) = v.get("emptyDir").and_then(Value::as_object) {
@@ -311,11 +248,7 @@ fn validate_container(c: &Obj, p: &str, volumes: &HashSet<&str>, out: &mut Vec<C
         out.push(Cause::required(format!("{p}.name")));
     } else {
         for msg in dns1123_label(name) {
-            out.push(Cause::invalid(
-                format!("{p}.name"),
-                &Value::from(name),
-                &msg,
-            ));
+            out.push(Cause::invalid(format!("{p}.name"), &Value::from(name), &msg));
         }
     }
     if s(c, "image").is_empty() {
@@ -359,40 +292,24 @@ fn validate_ports(c: &Obj, path: &str, out: &mut Vec<Cause>) {
             let msgs = port_name(name);
             if !msgs.is_empty() {
                 for msg in msgs {
-                    out.push(Cause::invalid(
-                        format!("{p}.name"),
-                        &Value::from(name),
-                        &msg,
-                    ));
+                    out.push(Cause::invalid(format!("{p}.name"), &Value::from(name), &msg));
                 }
             } else if !names.insert(name) {
                 out.push(Cause::duplicate(format!("{p}.name"), &Value::from(name)));
             }
         }
-        match port
-            .get("containerPort")
-            .and_then(Value::as_i64)
-            .unwrap_or(0)
-        {
+        match port.get("containerPort").and_then(Value::as_i64).unwrap_or(0) {
             0 => out.push(Cause::required(format!("{p}.containerPort"))),
             n => {
                 for msg in port_num(n) {
-                    out.push(Cause::invalid(
-                        format!("{p}.containerPort"),
-                        &Value::from(n),
-                        &msg,
-                    ));
+                    out.push(Cause::invalid(format!("{p}.containerPort"), &Value::from(n), &msg));
                 }
             }
         }
         let host = port.get("hostPort").and_then(Value::as_i64).unwrap_or(0);
         if host != 0 {
             for msg in port_num(host) {
-                out.push(Cause::invalid(
-                    format!("{p}.hostPort"),
-                    &Value::from(host),
-                    &msg,
-                ));
+                out.push(Cause::invalid(format!("{p}.hostPort"), &Value::from(host), &msg));
             }
         }
         validate_protocol(port, &p, out);
@@ -404,11 +321,7 @@ pub(crate) fn validate_protocol(port: &Obj, p: &str, out: &mut Vec<Cause>) {
     match s(port, "protocol") {
         "TCP" | "UDP" | "SCTP" => {}
         "" => out.push(Cause::required(format!("{p}.protocol"))),
-        other => out.push(Cause::not_supported(
-            format!("{p}.protocol"),
-            &Value::from(other),
-            &["SCTP", "TCP", "UDP"],
-        )),
+        other => out.push(Cause::not_supported(format!("{p}.protocol"), &Value::from(other), &["SCTP", "TCP", "UDP"])),
     }
 }
 
@@ -467,25 +380,13 @@ fn validate_volume_mounts(c: &Obj, path: &str, volumes: &HashSet<&str>, out: &mu
             out.push(Cause::required(format!("{p}.mountPath")));
         }
         if !mount_points.insert(mount_path) {
-            out.push(Cause::invalid(
-                format!("{p}.mountPath"),
-                &Value::from(mount_path),
-                "must be unique",
-            ));
+            out.push(Cause::invalid(format!("{p}.mountPath"), &Value::from(mount_path), "must be unique"));
         }
         let sub = s(m, "subPath");
         if sub.starts_with('/') {
-            out.push(Cause::invalid(
-                format!("{p}.subPath"),
-                &Value::from(sub),
-                "must be a relative path",
-            ));
+            out.push(Cause::invalid(format!("{p}.subPath"), &Value::from(sub), "must be a relative path"));
         } else if sub.split('/').any(|part| part == "..") {
-            out.push(Cause::invalid(
-                format!("{p}.subPath"),
-                &Value::from(sub),
-                "must not contain '..'",
-            ));
+            out.push(Cause::invalid(format!("{p}.subPath"), &Value::from(sub), "must not contain '..'"));
         }
     }
 }
@@ -499,14 +400,9 @@ fn validate_resources(res: &Obj, path: &str, out: &mut Vec<Cause>) {
     let limits = res.get("limits").and_then(Value::as_object);
     let requests = res.get("requests").and_then(Value::as_object);
     let check_name = |name: &str, p: &str, out: &mut Vec<Cause>| {
-        let standard = matches!(name, "cpu" | "memory" | "ephemeral-storage")
-            || name.starts_with("hugepages-");
+        let standard = matches!(name, "cpu" | "memory" | "ephemeral-storage") || name.starts_with("hugepages-");
         if !name.contains('/') && !standard {
-            out.push(Cause::invalid(
-                p,
-                &Value::from(name),
-                "must be a standard resource for containers",
-            ));
+            out.push(Cause::invalid(p, &Value::from(name), "must be a standard resource for containers"));
         } else if name.contains('/') {
             for msg in qualified_name(name) {
                 out.push(Cause::invalid(p, &Value::from(name), &msg));
@@ -516,11 +412,7 @@ fn validate_resources(res: &Obj, path: &str, out: &mut Vec<Cause>) {
     let check_quantity = |q: &Value, p: &str, out: &mut Vec<Cause>| -> Option<Quantity> {
         let parsed = Quantity::from_value(q)?;
         if parsed.is_negative() {
-            out.push(Cause::invalid(
-                p,
-                &Value::from(parsed.canonical()),
-                "must be greater than or equal to 0",
-            ));
+            out.push(Cause::invalid(p, &Value::from(parsed.canonical()), "must be greater than or equal to 0"));
         }
         Some(parsed)
     };
@@ -536,10 +428,7 @@ fn validate_resources(res: &Obj, path: &str, out: &mut Vec<Cause>) {
             continue;
         };
         let overcommit = is_native(name) && !name.starts_with("hugepages-");
-        match limits
-            .and_then(|l| l.get(name))
-            .and_then(Quantity::from_value)
-        {
+        match limits.and_then(|l| l.get(name)).and_then(Quantity::from_value) {
             Some(lim) => {
                 if req.nanos() != lim.nanos() && !overcommit {
                     out.push(Cause::invalid(
@@ -551,17 +440,12 @@ fn validate_resources(res: &Obj, path: &str, out: &mut Vec<Cause>) {
                     out.push(Cause::invalid(
                         format!("{path}.requests"),
                         &Value::from(req.canonical()),
-                        &format!(
-                            "must be less than or equal to {name} limit of {}",
-                            lim.canonical()
-                        ),
+                        &format!("must be less than or equal to {name} limit of {}", lim.canonical()),
                     ));
                 }
             }
-            None if !overcommit => out.push(required_detail(
-                format!("{path}.limits"),
-                "Limit must be set for non overcommitable resources",
-            )),
+            None if !overcommit => out
+                .push(required_detail(format!("{path}.limits"), "Limit must be set for non overcommitable resources")),
             None => {}
         }
     }
@@ -574,23 +458,13 @@ fn validate_probes(c: &Obj, p: &str, out: &mut Vec<Cause>) {
         };
         let pp = format!("{p}.{key}");
         validate_handler(probe, &pp, true, out);
-        for f in [
-            "initialDelaySeconds",
-            "timeoutSeconds",
-            "periodSeconds",
-            "successThreshold",
-            "failureThreshold",
-        ] {
+        for f in ["initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"] {
             nonneg(probe, f, &pp, out);
         }
         if key != "readinessProbe" {
             if let Some(st) = probe.get("successThreshold").and_then(Value::as_i64) {
                 if st != 1 {
-                    out.push(Cause::invalid(
-                        format!("{pp}.successThreshold"),
-                        &Value::from(st),
-                        "must be 1",
-                    ));
+                    out.push(Cause::invalid(format!("{pp}.successThreshold"), &Value::from(st), "must be 1"));
                 }
             }
         }
@@ -605,22 +479,13 @@ fn validate_probes(c: &Obj, p: &str, out: &mut Vec<Cause>) {
 }
 
 fn validate_handler(h: &Obj, p: &str, probe: bool, out: &mut Vec<Cause>) {
-    let kinds: &[&str] = if probe {
-        &["exec", "httpGet", "tcpSocket", "grpc"]
-    } else {
-        &["exec", "httpGet", "tcpSocket", "sleep"]
-    };
-    let set: Vec<&&str> = kinds
-        .iter()
-        .filter(|k| h.get(**k).is_some_and(|v| !v.is_null()))
-        .collect();
+    let kinds: &[&str] =
+        if probe { &["exec", "httpGet", "tcpSocket", "grpc"] } else { &["exec", "httpGet", "tcpSocket", "sleep"] };
+    let set: Vec<&&str> = kinds.iter().filter(|k| h.get(**k).is_some_and(|v| !v.is_null())).collect();
     if set.is_empty() {
         out.push(required_detail(p, "must specify a handler type"));
     } else if set.len() > 1 {
-        out.push(Cause::forbidden(
-            format!("{p}.{}", set[1]),
-            "may not specify more than 1 handler type",
-        ));
+        out.push(Cause::forbidden(format!("{p}.{}", set[1]), "may not specify more than 1 handler type"));
     }
     for key in ["httpGet", "tcpSocket"] {
         if let Some(port) = h.get(key).and_then(|a| a.get("port")) {

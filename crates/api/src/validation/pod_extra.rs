@@ -45,11 +45,7 @@ pub(crate) fn validate_tolerations(tols: Option<&Value>, path: &str, out: &mut V
         match op {
             "" | "Equal" => {
                 for msg in label_value(value) {
-                    out.push(Cause::invalid(
-                        format!("{p}.operator"),
-                        &Value::from(value),
-                        &msg,
-                    ));
+                    out.push(Cause::invalid(format!("{p}.operator"), &Value::from(value), &msg));
                 }
             }
             "Exists" => {
@@ -61,11 +57,7 @@ pub(crate) fn validate_tolerations(tols: Option<&Value>, path: &str, out: &mut V
                     ));
                 }
             }
-            other => out.push(Cause::not_supported(
-                format!("{p}.operator"),
-                &Value::from(other),
-                &["Equal", "Exists"],
-            )),
+            other => out.push(Cause::not_supported(format!("{p}.operator"), &Value::from(other), &["Equal", "Exists"])),
         }
         if !matches!(effect, "" | "NoSchedule" | "PreferNoSchedule" | "NoExecute") {
             out.push(Cause::not_supported(
@@ -80,20 +72,13 @@ pub(crate) fn validate_tolerations(tols: Option<&Value>, path: &str, out: &mut V
 const UPDATABLE: &str = "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";
 
 /// `ValidatePodUpdate`'s spec rules (the new pod is validated separately).
-pub(crate) fn validate_pod_spec_update(
-    new: Option<&Value>,
-    old: Option<&Value>,
-    out: &mut Vec<Cause>,
-) {
+pub(crate) fn validate_pod_spec_update(new: Option<&Value>, old: Option<&Value>, out: &mut Vec<Cause>) {
     let empty = Obj::new();
     let new = new.and_then(Value::as_object).unwrap_or(&empty);
     let old = old.and_then(Value::as_object).unwrap_or(&empty);
     let count = |m: &Obj, k: &str| m.get(k).and_then(Value::as_array).map_or(0, Vec::len);
     if count(new, "containers") != count(old, "containers") {
-        out.push(Cause::forbidden(
-            "spec.containers",
-            "pod updates may not add or remove containers",
-        ));
+        out.push(Cause::forbidden("spec.containers", "pod updates may not add or remove containers"));
         return;
     }
     match (
@@ -126,9 +111,7 @@ pub(crate) fn validate_pod_spec_update(
     // Munge the mutable fields of the new spec back to the old values, then compare.
     let mut munged = new.clone();
     for key in ["containers", "initContainers"] {
-        if let (Some(Value::Array(nc)), Some(Value::Array(oc))) =
-            (munged.get_mut(key), old.get(key))
-        {
+        if let (Some(Value::Array(nc)), Some(Value::Array(oc))) = (munged.get_mut(key), old.get(key)) {
             for (n, o) in nc.iter_mut().zip(oc) {
                 if let (Some(n), Some(o)) = (n.as_object_mut(), o.as_object()) {
                     match o.get("image") {
@@ -145,12 +128,8 @@ pub(crate) fn validate_pod_spec_update(
             None => munged.remove(key),
         };
     }
-    let old_grace = old
-        .get("terminationGracePeriodSeconds")
-        .and_then(Value::as_i64);
-    let new_grace = new
-        .get("terminationGracePeriodSeconds")
-        .and_then(Value::as_i64);
+    let old_grace = old.get("terminationGracePeriodSeconds").and_then(Value::as_i64);
+    let new_grace = new.get("terminationGracePeriodSeconds").and_then(Value::as_i64);
     if old_grace.is_some_and(|g| g < 0) && new_grace == Some(1) {
         if let Some(g) = old.get("terminationGracePeriodSeconds") {
             munged.insert("terminationGracePeriodSeconds".into(), g.clone());
@@ -159,10 +138,7 @@ pub(crate) fn validate_pod_spec_update(
     if &munged != old {
         out.push(Cause::forbidden(
             "spec",
-            &format!(
-                "pod updates may not change fields other than {UPDATABLE}\n{}",
-                spec_diff(old, &munged)
-            ),
+            &format!("pod updates may not change fields other than {UPDATABLE}\n{}", spec_diff(old, &munged)),
         ));
     }
     // Only additions to tolerations (tolerationSeconds may change).
@@ -173,19 +149,9 @@ pub(crate) fn validate_pod_spec_update(
         }
         t
     };
-    let new_tols: Vec<Value> = new
-        .get("tolerations")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(strip)
-        .collect();
-    for o in old
-        .get("tolerations")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    let new_tols: Vec<Value> =
+        new.get("tolerations").and_then(Value::as_array).into_iter().flatten().map(strip).collect();
+    for o in old.get("tolerations").and_then(Value::as_array).into_iter().flatten() {
         if !new_tols.contains(&strip(o)) {
             out.push(Cause::forbidden(
                 "spec.tolerations",
@@ -204,9 +170,7 @@ fn spec_diff(old: &Obj, new: &Obj) -> String {
     let mut out = String::from("  core.PodSpec{\n");
     let go_name = |k: &str| {
         let mut c = k.chars();
-        c.next()
-            .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-            .unwrap_or_default()
+        c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
     };
     for k in keys {
         let (o, n) = (old.get(k), new.get(k));

@@ -17,20 +17,13 @@ fn lines(causes: &[Cause]) -> Vec<String> {
 }
 
 fn pod(containers: Value) -> Value {
-    defaulted(
-        "",
-        "Pod",
-        json!({"metadata": {"name": "p", "namespace": "default"}, "spec": {"containers": containers}}),
-    )
+    defaulted("", "Pod", json!({"metadata": {"name": "p", "namespace": "default"}, "spec": {"containers": containers}}))
 }
 
 #[test]
 fn valid_contract_pod_passes() {
     let p = pod(json!([{"name": "myapp-container", "image": "busybox", "command": ["sh"]}]));
-    assert_eq!(
-        lines(&validate_create(lookup_kind("", "Pod").unwrap(), &p)),
-        Vec::<String>::new()
-    );
+    assert_eq!(lines(&validate_create(lookup_kind("", "Pod").unwrap(), &p)), Vec::<String>::new());
 }
 
 #[test]
@@ -41,19 +34,11 @@ fn invalid_names() {
     assert_eq!(errs, vec!["metadata.name: Invalid value: \"My_Pod\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"]);
     p["metadata"] = json!({"namespace": "default"});
     let errs = lines(&validate_create(lookup_kind("", "Pod").unwrap(), &p));
-    assert_eq!(
-        errs,
-        vec!["metadata.name: Required value: name or generateName is required"]
-    );
-    let svc =
-        json!({"metadata": {"name": "1svc", "namespace": "d"}, "spec": {"ports": [{"port": 80}]}});
+    assert_eq!(errs, vec!["metadata.name: Required value: name or generateName is required"]);
+    let svc = json!({"metadata": {"name": "1svc", "namespace": "d"}, "spec": {"ports": [{"port": 80}]}});
     let svc = defaulted("", "Service", svc);
     let errs = lines(&validate_create(lookup_kind("", "Service").unwrap(), &svc));
-    assert!(
-        errs[0]
-            .starts_with("metadata.name: Invalid value: \"1svc\": a DNS-1035 label must consist"),
-        "{errs:?}"
-    );
+    assert!(errs[0].starts_with("metadata.name: Invalid value: \"1svc\": a DNS-1035 label must consist"), "{errs:?}");
 }
 
 #[test]
@@ -62,29 +47,21 @@ fn missing_image_and_duplicate_container_names() {
     let errs = lines(&validate_create(lookup_kind("", "Pod").unwrap(), &p));
     assert_eq!(
         errs,
-        vec![
-            "spec.containers[0].image: Required value",
-            "spec.containers[1].name: Duplicate value: \"a\""
-        ]
+        vec!["spec.containers[0].image: Required value", "spec.containers[1].name: Duplicate value: \"a\""]
     );
     let mut p = pod(json!([{"name": "a", "image": "x"}]));
     p["spec"]["initContainers"] = json!([{"name": "a", "image": "y", "imagePullPolicy": "IfNotPresent",
         "terminationMessagePolicy": "File"}]);
     let errs = lines(&validate_create(lookup_kind("", "Pod").unwrap(), &p));
-    assert_eq!(
-        errs,
-        vec!["spec.initContainers[0].name: Duplicate value: \"a\""]
-    );
+    assert_eq!(errs, vec!["spec.initContainers[0].name: Duplicate value: \"a\""]);
 }
 
 #[test]
 fn enums_ports_mounts_resources() {
-    let mut p = pod(
-        json!([{"name": "a", "image": "x", "imagePullPolicy": "Sometimes",
+    let mut p = pod(json!([{"name": "a", "image": "x", "imagePullPolicy": "Sometimes",
         "ports": [{"containerPort": 70000, "name": "web"}, {"containerPort": 81, "name": "web"}],
         "volumeMounts": [{"name": "nope", "mountPath": "/x"}],
-        "resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}}]),
-    );
+        "resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}}]));
     p["spec"]["restartPolicy"] = json!("Sometimes");
     let errs = lines(&validate_create(lookup_kind("", "Pod").unwrap(), &p));
     assert_eq!(
@@ -108,10 +85,7 @@ fn unknown_fields_and_type_errors() {
         "spec": {"foo": 1, "containers": [{"name": "c", "image": "x", "imagePullPolicyy": "Always", "resources": {}}]}});
     assert_eq!(
         check_fields(pods, &obj).unwrap(),
-        vec![
-            "unknown field \"spec.foo\"",
-            "unknown field \"spec.containers[0].imagePullPolicyy\""
-        ]
+        vec!["unknown field \"spec.foo\"", "unknown field \"spec.containers[0].imagePullPolicyy\""]
     );
     let ok = json!({"metadata": {"name": "p", "creationTimestamp": null}, "status": {},
         "spec": {"containers": [{"name": "c", "image": "x", "resources": {"limits": {"cpu": 1}}}]}});
@@ -120,13 +94,13 @@ fn unknown_fields_and_type_errors() {
     let err = check_fields(pods, &bad).unwrap_err();
     assert_eq!(err.code, 400);
     assert_eq!(err.message, "Pod in version \"v1\" cannot be handled as a Pod: json: cannot unmarshal string into Go struct field ContainerPort.spec.containers.ports.containerPort of type int32");
-    let bad_q =
-        json!({"spec": {"containers": [{"name": "c", "resources": {"limits": {"cpu": "lots"}}}]}});
-    assert!(check_fields(pods, &bad_q).unwrap_err().message.ends_with("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
+    let bad_q = json!({"spec": {"containers": [{"name": "c", "resources": {"limits": {"cpu": "lots"}}}]}});
+    assert!(check_fields(pods, &bad_q)
+        .unwrap_err()
+        .message
+        .ends_with("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
     let secrets = lookup_kind("", "Secret").unwrap();
-    assert!(check_fields(secrets, &json!({"data": {"k": "aGVsbG8="}}))
-        .unwrap()
-        .is_empty());
+    assert!(check_fields(secrets, &json!({"data": {"k": "aGVsbG8="}})).unwrap().is_empty());
     assert!(check_fields(secrets, &json!({"data": {"k": "not base64!"}})).is_err());
 }
 
@@ -170,10 +144,7 @@ fn deployment_selector_mismatch_and_immutability() {
     );
     let old = deployment(json!({"app": "web"}), json!({"app": "web"}));
     assert!(validate_create(deps, &old).is_empty());
-    let new = deployment(
-        json!({"app": "web", "x": "y"}),
-        json!({"app": "web", "x": "y"}),
-    );
+    let new = deployment(json!({"app": "web", "x": "y"}), json!({"app": "web", "x": "y"}));
     assert_eq!(
         lines(&validate_update(deps, &new, &old)),
         vec!["spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"web\", \"x\":\"y\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable"]
@@ -206,8 +177,5 @@ fn job_and_configmap_rules() {
         vec!["data[bad key]: Invalid value: \"bad key\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"]
     );
     let big = json!({"metadata": {"name": "c", "namespace": "d"}, "data": {"k": "x".repeat(1024 * 1024 + 1)}});
-    assert_eq!(
-        lines(&validate_create(cms, &big)),
-        vec![": Too long: may not be more than 1048576 bytes"]
-    );
+    assert_eq!(lines(&validate_create(cms, &big)), vec![": Too long: may not be more than 1048576 bytes"]);
 }

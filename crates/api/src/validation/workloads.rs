@@ -3,9 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::meta::{
-    go_string_map, invalid_raw, qualified_name, validate_annotations, validate_labels,
-};
+use super::meta::{go_string_map, invalid_raw, qualified_name, validate_annotations, validate_labels};
 use super::pod::validate_pod_spec;
 use crate::Cause;
 
@@ -14,11 +12,7 @@ type Obj = Map<String, Value>;
 fn nonneg(spec: &Obj, key: &str, path: &str, out: &mut Vec<Cause>) {
     if let Some(n) = spec.get(key).and_then(Value::as_i64) {
         if n < 0 {
-            out.push(Cause::invalid(
-                format!("{path}.{key}"),
-                &Value::from(n),
-                "must be greater than or equal to 0",
-            ));
+            out.push(Cause::invalid(format!("{path}.{key}"), &Value::from(n), "must be greater than or equal to 0"));
         }
     }
 }
@@ -26,10 +20,7 @@ fn nonneg(spec: &Obj, key: &str, path: &str, out: &mut Vec<Cause>) {
 /// Go's `%#v` of a `v1.LabelSelector` (as in `field is immutable` messages).
 pub(crate) fn go_label_selector(sel: Option<&Value>) -> String {
     let ml = go_string_map(sel.and_then(|s| s.get("matchLabels")));
-    let exprs = match sel
-        .and_then(|s| s.get("matchExpressions"))
-        .and_then(Value::as_array)
-    {
+    let exprs = match sel.and_then(|s| s.get("matchExpressions")).and_then(Value::as_array) {
         None => "[]v1.LabelSelectorRequirement(nil)".to_string(),
         Some(a) => {
             let items: Vec<String> = a
@@ -40,10 +31,7 @@ pub(crate) fn go_label_selector(sel: Option<&Value>) -> String {
                         None => "[]string(nil)".to_string(),
                         Some(v) => format!(
                             "[]string{{{}}}",
-                            v.iter()
-                                .map(|x| format!("{:?}", x.as_str().unwrap_or("")))
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            v.iter().map(|x| format!("{:?}", x.as_str().unwrap_or(""))).collect::<Vec<_>>().join(", ")
                         ),
                     };
                     format!(
@@ -62,53 +50,30 @@ pub(crate) fn go_label_selector(sel: Option<&Value>) -> String {
 /// Whether a label selector matches a label set (`metav1.LabelSelectorAsSelector` + `Matches`).
 fn selector_matches(sel: &Obj, labels: Option<&Obj>) -> bool {
     let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
-    let ml_ok = sel
-        .get("matchLabels")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .all(|(k, v)| get(k) == v.as_str());
-    let exprs_ok = sel
-        .get("matchExpressions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .all(|e| {
-            let key = e.get("key").and_then(Value::as_str).unwrap_or("");
-            let values: Vec<&str> = e
-                .get("values")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            match e.get("operator").and_then(Value::as_str).unwrap_or("") {
-                "In" => get(key).is_some_and(|v| values.contains(&v)),
-                "NotIn" => get(key).is_none_or(|v| !values.contains(&v)),
-                "Exists" => get(key).is_some(),
-                "DoesNotExist" => get(key).is_none(),
-                _ => false,
-            }
-        });
+    let ml_ok =
+        sel.get("matchLabels").and_then(Value::as_object).into_iter().flatten().all(|(k, v)| get(k) == v.as_str());
+    let exprs_ok = sel.get("matchExpressions").and_then(Value::as_array).into_iter().flatten().all(|e| {
+        let key = e.get("key").and_then(Value::as_str).unwrap_or("");
+        let values: Vec<&str> =
+            e.get("values").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        match e.get("operator").and_then(Value::as_str).unwrap_or("") {
+            "In" => get(key).is_some_and(|v| values.contains(&v)),
+            "NotIn" => get(key).is_none_or(|v| !values.contains(&v)),
+            "Exists" => get(key).is_some(),
+            "DoesNotExist" => get(key).is_none(),
+            _ => false,
+        }
+    });
     ml_ok && exprs_ok
 }
 
 /// `ValidateLabelSelector`.
 fn validate_selector(sel: &Obj, path: &str, out: &mut Vec<Cause>) {
     validate_labels(sel.get("matchLabels"), &format!("{path}.matchLabels"), out);
-    for (i, e) in sel
-        .get("matchExpressions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    for (i, e) in sel.get("matchExpressions").and_then(Value::as_array).into_iter().flatten().enumerate() {
         let p = format!("{path}.matchExpressions[{i}]");
         let op = e.get("operator").and_then(Value::as_str).unwrap_or("");
-        let n_values = e
-            .get("values")
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
+        let n_values = e.get("values").and_then(Value::as_array).map_or(0, Vec::len);
         match op {
             "In" | "NotIn" if n_values == 0 => out.push(super::meta::required_detail(
                 format!("{p}.values"),
@@ -119,11 +84,9 @@ fn validate_selector(sel: &Obj, path: &str, out: &mut Vec<Cause>) {
                 "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
             )),
             "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
-            other => out.push(Cause::invalid(
-                format!("{p}.operator"),
-                &Value::from(other),
-                "not a valid selector operator",
-            )),
+            other => {
+                out.push(Cause::invalid(format!("{p}.operator"), &Value::from(other), "not a valid selector operator"))
+            }
         }
         let key = e.get("key").and_then(Value::as_str).unwrap_or("");
         for msg in qualified_name(key) {
@@ -154,14 +117,8 @@ pub(crate) fn validate_selector_and_template(
         None => out.push(Cause::required(format!("{path}.selector"))),
         Some(sel) => {
             validate_selector(sel, &format!("{path}.selector"), out);
-            let empty = sel
-                .get("matchLabels")
-                .and_then(Value::as_object)
-                .is_none_or(Map::is_empty)
-                && sel
-                    .get("matchExpressions")
-                    .and_then(Value::as_array)
-                    .is_none_or(Vec::is_empty);
+            let empty = sel.get("matchLabels").and_then(Value::as_object).is_none_or(Map::is_empty)
+                && sel.get("matchExpressions").and_then(Value::as_array).is_none_or(Vec::is_empty);
             if empty {
                 out.push(invalid_raw(
                     format!("{path}.selector"),
@@ -171,13 +128,7 @@ pub(crate) fn validate_selector_and_template(
             }
         }
     }
-    validate_template(
-        spec.get("template"),
-        sel,
-        &format!("{path}.template"),
-        template_kind,
-        out,
-    );
+    validate_template(spec.get("template"), sel, &format!("{path}.template"), template_kind, out);
 }
 
 /// `ValidatePodTemplateSpecForReplicaSet` / the Job equivalent.
@@ -194,10 +145,9 @@ pub(crate) fn validate_template(
     };
     let labels = t.get("metadata").and_then(|m| m.get("labels"));
     if let Some(sel) = sel {
-        let non_empty = sel.values().any(|v| {
-            v.as_object().is_some_and(|o| !o.is_empty())
-                || v.as_array().is_some_and(|a| !a.is_empty())
-        });
+        let non_empty = sel
+            .values()
+            .any(|v| v.as_object().is_some_and(|o| !o.is_empty()) || v.as_array().is_some_and(|a| !a.is_empty()));
         if non_empty && !selector_matches(sel, labels.and_then(Value::as_object)) {
             out.push(invalid_raw(
                 format!("{path}.metadata.labels"),
@@ -207,17 +157,10 @@ pub(crate) fn validate_template(
         }
     }
     validate_labels(labels, &format!("{path}.labels"), out);
-    validate_annotations(
-        t.get("metadata").and_then(|m| m.get("annotations")),
-        &format!("{path}.annotations"),
-        out,
-    );
+    validate_annotations(t.get("metadata").and_then(|m| m.get("annotations")), &format!("{path}.annotations"), out);
     let spec = t.get("spec");
     validate_pod_spec(spec, &format!("{path}.spec"), out);
-    let restart = spec
-        .and_then(|s| s.get("restartPolicy"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let restart = spec.and_then(|s| s.get("restartPolicy")).and_then(Value::as_str).unwrap_or("");
     match template_kind {
         TemplateKind::Service => {
             if restart != "Always" {
@@ -227,10 +170,7 @@ pub(crate) fn validate_template(
                     &["Always"],
                 ));
             }
-            if spec
-                .and_then(|s| s.get("activeDeadlineSeconds"))
-                .is_some_and(|v| !v.is_null())
-            {
+            if spec.and_then(|s| s.get("activeDeadlineSeconds")).is_some_and(|v| !v.is_null()) {
                 out.push(Cause::forbidden(
                     format!("{path}.spec.activeDeadlineSeconds"),
                     "activeDeadlineSeconds in ReplicaSet is not Supported",
@@ -277,18 +217,11 @@ pub(crate) fn validate_deployment(spec: &Obj, out: &mut Vec<Cause>) {
             )),
         }
     }
-    for k in [
-        "minReadySeconds",
-        "revisionHistoryLimit",
-        "progressDeadlineSeconds",
-    ] {
+    for k in ["minReadySeconds", "revisionHistoryLimit", "progressDeadlineSeconds"] {
         nonneg(spec, k, "spec", out);
     }
     if let Some(pd) = spec.get("progressDeadlineSeconds").and_then(Value::as_i64) {
-        let min_ready = spec
-            .get("minReadySeconds")
-            .and_then(Value::as_i64)
-            .unwrap_or(0);
+        let min_ready = spec.get("minReadySeconds").and_then(Value::as_i64).unwrap_or(0);
         if pd <= min_ready {
             out.push(Cause::invalid(
                 "spec.progressDeadlineSeconds",
@@ -303,10 +236,7 @@ pub(crate) fn validate_deployment(spec: &Obj, out: &mut Vec<Cause>) {
 fn int_or_percent(v: &Value) -> Option<(i64, bool)> {
     match v {
         Value::Number(n) => n.as_i64().map(|n| (n, false)),
-        Value::String(s) => s
-            .strip_suffix('%')
-            .and_then(|p| p.parse().ok())
-            .map(|n| (n, true)),
+        Value::String(s) => s.strip_suffix('%').and_then(|p| p.parse().ok()).map(|n| (n, true)),
         _ => None,
     }
 }
@@ -325,18 +255,10 @@ fn validate_rolling_update(ru: &Obj, path: &str, out: &mut Vec<Cause>) {
             }
             Some((n, pct)) => {
                 if n < 0 {
-                    out.push(Cause::invalid(
-                        format!("{path}.{key}"),
-                        v,
-                        "must be greater than or equal to 0",
-                    ));
+                    out.push(Cause::invalid(format!("{path}.{key}"), v, "must be greater than or equal to 0"));
                 }
                 if pct && n > 100 && key == "maxUnavailable" {
-                    out.push(Cause::invalid(
-                        format!("{path}.{key}"),
-                        v,
-                        "must not be greater than 100%",
-                    ));
+                    out.push(Cause::invalid(format!("{path}.{key}"), v, "must not be greater than 100%"));
                 }
                 vals.push(Some(n));
             }
@@ -360,11 +282,7 @@ pub(crate) fn validate_replicaset(spec: &Obj, out: &mut Vec<Cause>) {
 
 /// `ValidateStatefulSetSpec`.
 pub(crate) fn validate_statefulset(spec: &Obj, out: &mut Vec<Cause>) {
-    match spec
-        .get("podManagementPolicy")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-    {
+    match spec.get("podManagementPolicy").and_then(Value::as_str).unwrap_or("") {
         "OrderedReady" | "Parallel" => {}
         "" => out.push(super::meta::required_detail("spec.podManagementPolicy", "")),
         other => out.push(Cause::invalid(
@@ -376,11 +294,7 @@ pub(crate) fn validate_statefulset(spec: &Obj, out: &mut Vec<Cause>) {
     if let Some(us) = spec.get("updateStrategy").and_then(Value::as_object) {
         match us.get("type").and_then(Value::as_str).unwrap_or("") {
             "RollingUpdate" => {
-                if let Some(p) = us
-                    .get("rollingUpdate")
-                    .and_then(|r| r.get("partition"))
-                    .and_then(Value::as_i64)
-                {
+                if let Some(p) = us.get("rollingUpdate").and_then(|r| r.get("partition")).and_then(Value::as_i64) {
                     if p < 0 {
                         out.push(Cause::invalid(
                             "spec.updateStrategy.rollingUpdate.partition",
@@ -435,18 +349,8 @@ pub(crate) fn validate_daemonset(spec: &Obj, out: &mut Vec<Cause>) {
 }
 
 /// `ValidateJobSpec` at `path` (`spec` or `spec.jobTemplate.spec`).
-pub(crate) fn validate_job_spec(
-    spec: &Obj,
-    path: &str,
-    generated_selector: bool,
-    out: &mut Vec<Cause>,
-) {
-    for k in [
-        "parallelism",
-        "completions",
-        "backoffLimit",
-        "ttlSecondsAfterFinished",
-    ] {
+pub(crate) fn validate_job_spec(spec: &Obj, path: &str, generated_selector: bool, out: &mut Vec<Cause>) {
+    for k in ["parallelism", "completions", "backoffLimit", "ttlSecondsAfterFinished"] {
         nonneg(spec, k, path, out);
     }
     if let Some(ads) = spec.get("activeDeadlineSeconds").and_then(Value::as_i64) {
@@ -479,33 +383,17 @@ pub(crate) fn validate_job_spec(
         if sel.is_none() {
             out.push(Cause::required(format!("{path}.selector")));
         }
-        validate_template(
-            spec.get("template"),
-            sel,
-            &format!("{path}.template"),
-            TemplateKind::Batch,
-            out,
-        );
+        validate_template(spec.get("template"), sel, &format!("{path}.template"), TemplateKind::Batch, out);
     } else {
         // Job templates inside CronJobs have no selector yet.
-        validate_template(
-            spec.get("template"),
-            None,
-            &format!("{path}.template"),
-            TemplateKind::Batch,
-            out,
-        );
+        validate_template(spec.get("template"), None, &format!("{path}.template"), TemplateKind::Batch, out);
     }
 }
 
 /// `ValidateCronJobSpec`.
 pub(crate) fn validate_cronjob(spec: &Obj, name: &str, out: &mut Vec<Cause>) {
     if name.len() > 52 {
-        out.push(Cause::invalid(
-            "metadata.name",
-            &Value::from(name),
-            "must be no more than 52 characters",
-        ));
+        out.push(Cause::invalid("metadata.name", &Value::from(name), "must be no more than 52 characters"));
     }
     match spec.get("schedule").and_then(Value::as_str).unwrap_or("") {
         "" => out.push(Cause::required("spec.schedule")),
@@ -515,11 +403,7 @@ pub(crate) fn validate_cronjob(spec: &Obj, name: &str, out: &mut Vec<Cause>) {
             }
         }
     }
-    match spec
-        .get("concurrencyPolicy")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-    {
+    match spec.get("concurrencyPolicy").and_then(Value::as_str).unwrap_or("") {
         "Allow" | "Forbid" | "Replace" => {}
         "" => out.push(Cause::required("spec.concurrencyPolicy")),
         other => out.push(Cause::not_supported(
@@ -528,18 +412,10 @@ pub(crate) fn validate_cronjob(spec: &Obj, name: &str, out: &mut Vec<Cause>) {
             &["Allow", "Forbid", "Replace"],
         )),
     }
-    for k in [
-        "startingDeadlineSeconds",
-        "successfulJobsHistoryLimit",
-        "failedJobsHistoryLimit",
-    ] {
+    for k in ["startingDeadlineSeconds", "successfulJobsHistoryLimit", "failedJobsHistoryLimit"] {
         nonneg(spec, k, "spec", out);
     }
-    match spec
-        .get("jobTemplate")
-        .and_then(|j| j.get("spec"))
-        .and_then(Value::as_object)
-    {
+    match spec.get("jobTemplate").and_then(|j| j.get("spec")).and_then(Value::as_object) {
         Some(js) => validate_job_spec(js, "spec.jobTemplate.spec", false, out),
         None => out.push(Cause::required("spec.jobTemplate.spec.template")),
     }
@@ -554,23 +430,17 @@ fn check_schedule(sched: &str) -> Result<(), String> {
         .map_or(s, |rest| rest.split_once(' ').map_or("", |(_, r)| r.trim()));
     if s.starts_with('@') {
         return match s {
-            "@yearly" | "@annually" | "@monthly" | "@weekly" | "@daily" | "@midnight"
-            | "@hourly" => Ok(()),
+            "@yearly" | "@annually" | "@monthly" | "@weekly" | "@daily" | "@midnight" | "@hourly" => Ok(()),
             _ if s.starts_with("@every ") => Ok(()),
             _ => Err(format!("unrecognized descriptor: {s}")),
         };
     }
     let fields: Vec<&str> = s.split_whitespace().collect();
     if fields.len() != 5 {
-        return Err(format!(
-            "expected exactly 5 fields, found {}: {s}",
-            fields.len()
-        ));
+        return Err(format!("expected exactly 5 fields, found {}: {s}", fields.len()));
     }
-    let ok = fields.iter().all(|f| {
-        f.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '*' | '/' | ',' | '-' | '?'))
-    });
+    let ok =
+        fields.iter().all(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '*' | '/' | ',' | '-' | '?')));
     if ok {
         Ok(())
     } else {
@@ -581,17 +451,12 @@ fn check_schedule(sched: &str) -> Result<(), String> {
 /// Immutability rules of workload updates (apps/v1 selectors, Job template, StatefulSet spec).
 pub(crate) fn validate_workload_update(kind: &str, new: &Obj, old: &Obj, out: &mut Vec<Cause>) {
     let (ns, os) = (new.get("spec"), old.get("spec"));
-    let get =
-        |v: Option<&Value>, k: &str| v.and_then(|s| s.get(k)).cloned().filter(|v| !v.is_null());
+    let get = |v: Option<&Value>, k: &str| v.and_then(|s| s.get(k)).cloned().filter(|v| !v.is_null());
     match kind {
         "Deployment" | "ReplicaSet" | "DaemonSet" => {
             let (a, b) = (get(ns, "selector"), get(os, "selector"));
             if a != b {
-                out.push(invalid_raw(
-                    "spec.selector",
-                    &go_label_selector(a.as_ref()),
-                    "field is immutable",
-                ));
+                out.push(invalid_raw("spec.selector", &go_label_selector(a.as_ref()), "field is immutable"));
             }
         }
         "StatefulSet" => {
@@ -622,30 +487,17 @@ pub(crate) fn validate_workload_update(kind: &str, new: &Obj, old: &Obj, out: &m
         "Job" => {
             let (a, b) = (get(ns, "selector"), get(os, "selector"));
             if a != b {
-                out.push(invalid_raw(
-                    "spec.selector",
-                    &go_label_selector(a.as_ref()),
-                    "field is immutable",
-                ));
+                out.push(invalid_raw("spec.selector", &go_label_selector(a.as_ref()), "field is immutable"));
             }
             // Scheduling directives of a suspended job may change; anything else is immutable.
             if get(ns, "template") != get(os, "template") {
-                out.push(invalid_raw(
-                    "spec.template",
-                    "core.PodTemplateSpec{...}",
-                    "field is immutable",
-                ));
+                out.push(invalid_raw("spec.template", "core.PodTemplateSpec{...}", "field is immutable"));
             }
             if get(ns, "completionMode") != get(os, "completionMode") {
                 let v = get(ns, "completionMode").unwrap_or(Value::Null);
-                out.push(Cause::invalid(
-                    "spec.completionMode",
-                    &v,
-                    "field is immutable",
-                ));
+                out.push(Cause::invalid("spec.completionMode", &v, "field is immutable"));
             }
-            let indexed =
-                get(ns, "completionMode").as_ref().and_then(Value::as_str) == Some("Indexed");
+            let indexed = get(ns, "completionMode").as_ref().and_then(Value::as_str) == Some("Indexed");
             if !indexed && get(ns, "completions") != get(os, "completions") {
                 let v = get(ns, "completions").unwrap_or(Value::Null);
                 out.push(Cause::invalid("spec.completions", &v, "field is immutable"));
@@ -673,9 +525,6 @@ mod tests {
     fn schedules() {
         assert!(check_schedule("*/5 * * * *").is_ok());
         assert!(check_schedule("@hourly").is_ok());
-        assert_eq!(
-            check_schedule("foo").unwrap_err(),
-            "expected exactly 5 fields, found 1: foo"
-        );
+        assert_eq!(check_schedule("foo").unwrap_err(), "expected exactly 5 fields, found 1: foo");
     }
 }

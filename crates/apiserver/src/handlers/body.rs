@@ -17,17 +17,10 @@ pub async fn read(req: Request<Incoming>) -> Result<(Parts, Bytes), ApiError> {
     let (parts, body) = req.into_parts();
     match Limited::new(body, MAX_BODY).collect().await {
         Ok(c) => Ok((parts, c.to_bytes())),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(ApiError::too_large(format!(
-                "Request entity too large: limit is {MAX_BODY}"
-            )))
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            Err(ApiError::too_large(format!("Request entity too large: limit is {MAX_BODY}")))
         }
-        Err(e) => Err(ApiError::bad_request(format!(
-            "error reading request body: {e}"
-        ))),
+        Err(e) => Err(ApiError::bad_request(format!("error reading request body: {e}"))),
     }
 }
 
@@ -47,17 +40,14 @@ pub fn content_type(parts: &Parts) -> String {
 /// Parses a JSON or YAML document into a value (400 on syntax errors).
 pub fn parse(content_type: &str, body: &[u8]) -> Result<Value, ApiError> {
     if content_type.ends_with("yaml") {
-        let v: serde_yaml::Value = serde_yaml::from_slice(body).map_err(|e| {
-            ApiError::bad_request(format!("error converting YAML to JSON: yaml: {e}"))
-        })?;
-        serde_json::to_value(v)
-            .map_err(|e| ApiError::bad_request(format!("error converting YAML to JSON: {e}")))
+        let v: serde_yaml::Value = serde_yaml::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("error converting YAML to JSON: yaml: {e}")))?;
+        serde_json::to_value(v).map_err(|e| ApiError::bad_request(format!("error converting YAML to JSON: {e}")))
     } else if content_type.contains("protobuf") || content_type.contains("cbor") {
         Err(ApiError::unsupported_media_type(content_type))
     } else {
-        serde_json::from_slice(body).map_err(|e| {
-            ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
-        })
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}")))
     }
 }
 
@@ -79,15 +69,9 @@ pub fn decode_object(
 /// The body's apiVersion/kind, when present, must be the resource's.
 pub fn check_type(res: &ResourceInfo, obj: &Value) -> Result<(), ApiError> {
     let Some(map) = obj.as_object() else {
-        return Err(ApiError::bad_request(
-            "the body of the request must be a JSON or YAML object",
-        ));
+        return Err(ApiError::bad_request("the body of the request must be a JSON or YAML object"));
     };
-    if let Some(kind) = map
-        .get("kind")
-        .and_then(Value::as_str)
-        .filter(|k| !k.is_empty())
-    {
+    if let Some(kind) = map.get("kind").and_then(Value::as_str).filter(|k| !k.is_empty()) {
         if kind != res.kind {
             return Err(ApiError::bad_request(format!(
                 "the kind in the body ({kind}) does not match the kind of the resource ({})",
@@ -95,11 +79,7 @@ pub fn check_type(res: &ResourceInfo, obj: &Value) -> Result<(), ApiError> {
             )));
         }
     }
-    if let Some(av) = map
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .filter(|a| !a.is_empty())
-    {
+    if let Some(av) = map.get("apiVersion").and_then(Value::as_str).filter(|a| !a.is_empty()) {
         if av != res.api_version() {
             return Err(ApiError::bad_request(format!(
                 "the API version in the data ({av}) does not match the expected API version ({})",
@@ -111,35 +91,21 @@ pub fn check_type(res: &ResourceInfo, obj: &Value) -> Result<(), ApiError> {
 }
 
 /// Applies the field validation directive to `obj` (unknown fields removed in every mode).
-pub fn check_fields(
-    res: &ResourceInfo,
-    obj: &mut Value,
-    fv: FieldValidation,
-) -> Result<Vec<String>, ApiError> {
+pub fn check_fields(res: &ResourceInfo, obj: &mut Value, fv: FieldValidation) -> Result<Vec<String>, ApiError> {
     let unknown = validation::check_fields(res, obj)?;
     if unknown.is_empty() {
         return Ok(Vec::new());
     }
     if fv == FieldValidation::Strict {
-        return Err(ApiError::bad_request(format!(
-            "strict decoding error: {}",
-            unknown.join(", ")
-        )));
+        return Err(ApiError::bad_request(format!("strict decoding error: {}", unknown.join(", "))));
     }
     for msg in &unknown {
         // `unknown field "spec.foo"` → spec.foo
-        if let Some(path) = msg
-            .strip_prefix("unknown field \"")
-            .and_then(|p| p.strip_suffix('"'))
-        {
+        if let Some(path) = msg.strip_prefix("unknown field \"").and_then(|p| p.strip_suffix('"')) {
             remove_path(obj, path);
         }
     }
-    Ok(if fv == FieldValidation::Warn {
-        unknown
-    } else {
-        Vec::new()
-    })
+    Ok(if fv == FieldValidation::Warn { unknown } else { Vec::new() })
 }
 
 /// Removes the field at a path like `spec.containers[0].foo`.
@@ -148,9 +114,7 @@ fn remove_path(obj: &mut Value, path: &str) {
     for part in path.split('.') {
         let mut it = part.split('[');
         let name = it.next().unwrap_or("").to_string();
-        let idx = it
-            .filter_map(|s| s.trim_end_matches(']').parse().ok())
-            .collect();
+        let idx = it.filter_map(|s| s.trim_end_matches(']').parse().ok()).collect();
         segments.push((name, idx));
     }
     let Some((last, last_idx)) = segments.pop() else {
@@ -189,14 +153,8 @@ mod tests {
 
     #[test]
     fn yaml_and_json_parse() {
-        assert_eq!(
-            parse("application/yaml", b"a: 1\n").unwrap(),
-            json!({"a": 1})
-        );
-        assert_eq!(
-            parse("application/json", b"{\"a\":1}").unwrap(),
-            json!({"a": 1})
-        );
+        assert_eq!(parse("application/yaml", b"a: 1\n").unwrap(), json!({"a": 1}));
+        assert_eq!(parse("application/json", b"{\"a\":1}").unwrap(), json!({"a": 1}));
         assert_eq!(parse("application/json", b"{").unwrap_err().code, 400);
     }
 }

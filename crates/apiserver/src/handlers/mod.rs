@@ -28,21 +28,12 @@ pub async fn resource(
     accept: &str,
 ) -> Result<Response<Body>, ApiError> {
     let _ = user;
-    if r.resource.namespaced && r.namespace.is_none() && !matches!(r.verb, Verb::List | Verb::Watch)
-    {
-        return Err(ApiError::new(
-            404,
-            "NotFound",
-            "the server could not find the requested resource",
-        ));
+    if r.resource.namespaced && r.namespace.is_none() && !matches!(r.verb, Verb::List | Verb::Watch) {
+        return Err(ApiError::new(404, "NotFound", "the server could not find the requested resource"));
     }
     if let Some(sub) = &r.subresource {
         if r.resource.subresource(sub).is_none() {
-            return Err(ApiError::new(
-                404,
-                "NotFound",
-                "the server could not find the requested resource",
-            ));
+            return Err(ApiError::new(404, "NotFound", "the server could not find the requested resource"));
         }
     }
     let sub = r.subresource.as_deref();
@@ -55,9 +46,7 @@ pub async fn resource(
         (Verb::Patch, None | Some("status")) => write::patch(server, req, &r, &query).await,
         (Verb::Delete, None) => write::delete(server, req, &r, &query).await,
         (Verb::DeleteCollection, None) => write::delete_collection(server, req, &r, &query).await,
-        (Verb::Get | Verb::Update | Verb::Patch, Some("scale")) => {
-            sub::scale(server, req, &r, &query).await
-        }
+        (Verb::Get | Verb::Update | Verb::Patch, Some("scale")) => sub::scale(server, req, &r, &query).await,
         (Verb::Create, Some("binding")) => sub::binding(server, req, &r, &query).await,
         (Verb::Create, Some("eviction")) => sub::eviction(server, req, &r).await,
         (Verb::Get, Some("log")) => sub::log(server, &r, &query).await,

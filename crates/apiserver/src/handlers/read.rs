@@ -8,6 +8,7 @@ use skiff_api::selector::{FieldSelector, LabelSelector};
 use skiff_api::ApiError;
 
 use super::table;
+use crate::objects;
 use crate::registry::ListOptions;
 use crate::request::{Query, ResourceRequest};
 use crate::response::{self, Body};
@@ -20,33 +21,19 @@ pub async fn get(
     accept: &str,
 ) -> Result<Response<Body>, ApiError> {
     let name = r.name.as_deref().unwrap_or_default();
-    let obj = server
-        .registry
-        .get(r.resource, r.namespace.as_deref(), name)
-        .await?;
-    if table::wanted(accept) {
-        let include = table::Include::parse(query.get("includeObject"));
-        let rv = obj
-            .pointer("/metadata/resourceVersion")
-            .cloned()
-            .unwrap_or(Value::Null);
-        let t = table::build(
-            r.resource,
-            std::slice::from_ref(&obj),
-            include,
-            true,
-            json!({"resourceVersion": rv}),
-        );
-        return Ok(response::json(StatusCode::OK, &t));
+    if !table::wanted(accept) {
+        let kv = server.registry.get_raw(r.resource, r.namespace.as_deref(), name).await?;
+        return Ok(response::json_bytes(StatusCode::OK, objects::raw_with_rv(&kv)?));
     }
-    Ok(response::json(StatusCode::OK, &obj))
+    let obj = server.registry.get(r.resource, r.namespace.as_deref(), name).await?;
+    let include = table::Include::parse(query.get("includeObject"));
+    let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
+    let t = table::build(r.resource, std::slice::from_ref(&obj), include, true, json!({"resourceVersion": rv}));
+    Ok(response::json(StatusCode::OK, &t))
 }
 
 /// Label and field selectors from the query, checked against the resource.
-pub fn selectors(
-    r: &ResourceRequest,
-    query: &Query,
-) -> Result<(LabelSelector, FieldSelector), ApiError> {
+pub fn selectors(r: &ResourceRequest, query: &Query) -> Result<(LabelSelector, FieldSelector), ApiError> {
     let labels = match query.get("labelSelector") {
         Some(s) => LabelSelector::parse(s)?,
         None => LabelSelector::everything(),
@@ -67,32 +54,30 @@ pub async fn list(
 ) -> Result<Response<Body>, ApiError> {
     let (labels, fields) = selectors(r, query)?;
     let limit = query.int("limit")?.unwrap_or(0).max(0) as usize;
-    let opts = ListOptions {
-        labels,
-        fields,
-        limit,
-        continue_token: query.get("continue").map(String::from),
-    };
-    let out = server
-        .registry
-        .list(r.resource, r.namespace.as_deref(), &opts)
-        .await?;
+    let opts = ListOptions { labels, fields, limit, continue_token: query.get("continue").map(String::from) };
+    let out = server.registry.list_raw(r.resource, r.namespace.as_deref(), &opts).await?;
     let mut meta = json!({"resourceVersion": out.resource_version.to_string()});
     if let Some(c) = &out.continue_token {
         meta["continue"] = json!(c);
     }
     if table::wanted(accept) {
         let include = table::Include::parse(query.get("includeObject"));
-        return Ok(response::json(
-            StatusCode::OK,
-            &table::build(r.resource, &out.items, include, true, meta),
-        ));
+        let items: Vec<Value> = out.items.iter().map(objects::decode).collect::<Result<_, _>>()?;
+        return Ok(response::json(StatusCode::OK, &table::build(r.resource, &items, include, true, meta)));
     }
-    let list = json!({
-        "kind": r.resource.list_kind,
-        "apiVersion": r.resource.api_version(),
-        "metadata": meta,
-        "items": out.items,
-    });
-    Ok(response::json(StatusCode::OK, &list))
+    // Items are spliced in as stored: no parse and re-encode per object.
+    let head = json!({"kind": r.resource.list_kind, "apiVersion": r.resource.api_version(), "metadata": meta});
+    let head = serde_json::to_vec(&head).unwrap_or_default();
+    let size = head.len() + out.items.iter().map(|kv| kv.value.len() + 32).sum::<usize>() + 16;
+    let mut body = Vec::with_capacity(size);
+    body.extend_from_slice(&head[..head.len() - 1]);
+    body.extend_from_slice(b",\"items\":[");
+    for (i, kv) in out.items.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(&objects::raw_with_rv(kv)?);
+    }
+    body.extend_from_slice(b"]}");
+    Ok(response::json_bytes(StatusCode::OK, body))
 }

@@ -21,13 +21,7 @@ use crate::server::ApiServer;
 fn scale_of(obj: &Value) -> Value {
     let meta = obj.get("metadata").cloned().unwrap_or_else(|| json!({}));
     let mut m = serde_json::Map::new();
-    for f in [
-        "name",
-        "namespace",
-        "uid",
-        "resourceVersion",
-        "creationTimestamp",
-    ] {
+    for f in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
         if let Some(v) = meta.get(f) {
             m.insert(f.into(), v.clone());
         }
@@ -73,11 +67,7 @@ pub async fn scale(
     } else {
         None
     };
-    let put = if input.is_none() {
-        Some(body::parse(&ct, &bytes)?)
-    } else {
-        None
-    };
+    let put = if input.is_none() { Some(body::parse(&ct, &bytes)?) } else { None };
     let opts = WriteOptions {
         dry_run: query.dry_run()?,
         field_manager: query.get("fieldManager").unwrap_or("kubectl").to_string(),
@@ -94,10 +84,7 @@ pub async fn scale(
                 (None, Some(body)) => body.clone(),
                 (None, None) => current.clone(),
             };
-            let replicas = new_scale
-                .pointer("/spec/replicas")
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
+            let replicas = new_scale.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(0);
             if replicas < 0 {
                 return Err(ApiError::invalid(
                     "autoscaling",
@@ -113,9 +100,7 @@ pub async fn scale(
             let mut new = old.clone();
             new["spec"]["replicas"] = json!(replicas);
             match objects::resource_version(&new_scale) {
-                Some(rv) => {
-                    objects::metadata_mut(&mut new).insert("resourceVersion".into(), json!(rv))
-                }
+                Some(rv) => objects::metadata_mut(&mut new).insert("resourceVersion".into(), json!(rv)),
                 None => objects::metadata_mut(&mut new).remove("resourceVersion"),
             };
             Ok(new)
@@ -134,78 +119,47 @@ pub async fn binding(
     let (parts, bytes) = body::read(req).await?;
     let binding = body::parse(&body::content_type(&parts), &bytes)?;
     let name = r.name.as_deref().unwrap_or_default();
-    let node = binding
-        .pointer("/target/name")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let node = binding.pointer("/target/name").and_then(Value::as_str).unwrap_or("").to_string();
     if node.is_empty() {
-        return Err(ApiError::invalid(
-            "",
-            "Binding",
-            name,
-            vec![skiff_api::Cause::required("target.name")],
-        ));
+        return Err(ApiError::invalid("", "Binding", name, vec![skiff_api::Cause::required("target.name")]));
     }
-    let opts = WriteOptions {
-        dry_run: query.dry_run()?,
-        ..WriteOptions::default()
-    };
+    let opts = WriteOptions { dry_run: query.dry_run()?, ..WriteOptions::default() };
     server
         .registry
-        .guaranteed_update(
-            r.resource,
-            r.namespace.as_deref(),
-            name,
-            UpdateKind::System,
-            &opts,
-            |old| {
-                if old.pointer("/metadata/deletionTimestamp").is_some() {
+        .guaranteed_update(r.resource, r.namespace.as_deref(), name, UpdateKind::System, &opts, |old| {
+            if old.pointer("/metadata/deletionTimestamp").is_some() {
+                return Err(ApiError::conflict("", "pods", name, "pod is being deleted, cannot be assigned to a host"));
+            }
+            match old.pointer("/spec/nodeName").and_then(Value::as_str) {
+                Some(n) if !n.is_empty() => {
                     return Err(ApiError::conflict(
                         "",
                         "pods",
                         name,
-                        "pod is being deleted, cannot be assigned to a host",
-                    ));
+                        &format!("pod {name} is already assigned to node {n:?}"),
+                    ))
                 }
-                match old.pointer("/spec/nodeName").and_then(Value::as_str) {
-                    Some(n) if !n.is_empty() => {
-                        return Err(ApiError::conflict(
-                            "",
-                            "pods",
-                            name,
-                            &format!("pod {name} is already assigned to node {n:?}"),
-                        ))
-                    }
-                    _ => {}
-                }
-                let mut new = old.clone();
-                new["spec"]["nodeName"] = json!(node);
-                set_condition(
-                    &mut new,
-                    json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null,
+                _ => {}
+            }
+            let mut new = old.clone();
+            new["spec"]["nodeName"] = json!(node);
+            set_condition(
+                &mut new,
+                json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null,
                                            "lastTransitionTime": objects::now_rfc3339()}),
-                );
-                objects::metadata_mut(&mut new).remove("resourceVersion");
-                Ok(new)
-            },
-        )
+            );
+            objects::metadata_mut(&mut new).remove("resourceVersion");
+            Ok(new)
+        })
         .await?;
-    Ok(response::json(
-        StatusCode::CREATED,
-        &success_status("", "pods", name, None),
-    ))
+    Ok(response::json(StatusCode::CREATED, &success_status("", "pods", name, None)))
 }
 
 fn set_condition(pod: &mut Value, cond: Value) {
     if !pod.get("status").is_some_and(Value::is_object) {
         pod["status"] = json!({});
     }
-    let conds = pod["status"]
-        .as_object_mut()
-        .expect("status is an object")
-        .entry("conditions")
-        .or_insert(json!([]));
+    let conds = pod["status"].as_object_mut().expect("status is an object").entry("conditions").or_insert(json!([]));
     if let Some(list) = conds.as_array_mut() {
         list.retain(|c| c.get("type") != cond.get("type"));
         list.push(cond);
@@ -225,36 +179,19 @@ pub async fn eviction(
         None => DeleteOptions::default(),
     };
     let name = r.name.as_deref().unwrap_or_default();
-    server
-        .registry
-        .delete(r.resource, r.namespace.as_deref(), name, &opts)
-        .await?;
-    Ok(response::json(
-        StatusCode::CREATED,
-        &success_status("policy", "Eviction", name, None),
-    ))
+    server.registry.delete(r.resource, r.namespace.as_deref(), name, &opts).await?;
+    Ok(response::json(StatusCode::CREATED, &success_status("policy", "Eviction", name, None)))
 }
 
 /// `pods/log`: containers run on agents; until one serves logs, an unscheduled Pod is an error
 /// and a scheduled one has an empty log.
-pub async fn log(
-    server: &Arc<ApiServer>,
-    r: &ResourceRequest,
-    query: &Query,
-) -> Result<Response<Body>, ApiError> {
+pub async fn log(server: &Arc<ApiServer>, r: &ResourceRequest, query: &Query) -> Result<Response<Body>, ApiError> {
     let name = r.name.as_deref().unwrap_or_default();
-    let pod = server
-        .registry
-        .get(r.resource, r.namespace.as_deref(), name)
-        .await?;
+    let pod = server.registry.get(r.resource, r.namespace.as_deref(), name).await?;
     let containers: Vec<&str> = pod
         .pointer("/spec/containers")
         .and_then(Value::as_array)
-        .map(|cs| {
-            cs.iter()
-                .filter_map(|c| c.get("name").and_then(Value::as_str))
-                .collect()
-        })
+        .map(|cs| cs.iter().filter_map(|c| c.get("name").and_then(Value::as_str)).collect())
         .unwrap_or_default();
     let container = match query.get("container") {
         Some(c) => c.to_string(),
@@ -267,15 +204,9 @@ pub async fn log(
         }
     };
     if !containers.contains(&container.as_str()) {
-        return Err(ApiError::bad_request(format!(
-            "container {container} is not valid for pod {name}"
-        )));
+        return Err(ApiError::bad_request(format!("container {container} is not valid for pod {name}")));
     }
-    if pod
-        .pointer("/spec/nodeName")
-        .and_then(Value::as_str)
-        .is_none_or(str::is_empty)
-    {
+    if pod.pointer("/spec/nodeName").and_then(Value::as_str).is_none_or(str::is_empty) {
         return Err(ApiError::bad_request(format!(
             "container \"{container}\" in pod \"{name}\" is waiting to start: ContainerCreating"
         )));

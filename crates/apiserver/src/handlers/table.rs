@@ -5,10 +5,7 @@ use skiff_api::{table, ResourceInfo};
 
 /// True when the Accept header asks for a `meta.k8s.io` Table.
 pub fn wanted(accept: &str) -> bool {
-    accept
-        .split(',')
-        .next()
-        .is_some_and(|first| first.contains("as=Table"))
+    accept.split(',').next().is_some_and(|first| first.contains("as=Table"))
 }
 
 /// What each row carries as `object`.
@@ -29,12 +26,7 @@ impl Include {
     }
 }
 
-fn row(
-    res: &ResourceInfo,
-    obj: &Value,
-    include: Include,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Value {
+fn row(res: &ResourceInfo, obj: &Value, include: Include, now: chrono::DateTime<chrono::Utc>) -> Value {
     let cells = table::row(res, obj, now);
     let mut r = json!({"cells": cells});
     match include {
@@ -53,20 +45,10 @@ fn row(
 
 /// A Table of `objs`; `headers` = false leaves the column definitions out (watch events
 /// after the first).
-pub fn build(
-    res: &ResourceInfo,
-    objs: &[Value],
-    include: Include,
-    headers: bool,
-    list_meta: Value,
-) -> Value {
+pub fn build(res: &ResourceInfo, objs: &[Value], include: Include, headers: bool, list_meta: Value) -> Value {
     let now = chrono::Utc::now();
     let rows: Vec<Value> = objs.iter().map(|o| row(res, o, include, now)).collect();
-    let columns = if headers {
-        table::column_definitions_json(res)
-    } else {
-        Value::Null
-    };
+    let columns = if headers { table::column_definitions_json(res) } else { Value::Null };
     json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",

@@ -35,6 +35,10 @@ struct Filter {
 }
 
 impl Filter {
+    fn everything(&self) -> bool {
+        self.labels.is_empty() && self.fields.is_empty()
+    }
+
     fn matches(&self, obj: &Value) -> bool {
         self.labels.matches_object(obj) && self.fields.matches(obj, self.res)
     }
@@ -50,10 +54,7 @@ impl Encoder {
     fn event(&mut self, kind: &str, obj: &Value) -> Bytes {
         let object = match self.table {
             Some(include) => {
-                let rv = obj
-                    .pointer("/metadata/resourceVersion")
-                    .cloned()
-                    .unwrap_or(Value::Null);
+                let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
                 let t = table::build(
                     self.res,
                     std::slice::from_ref(obj),
@@ -69,13 +70,27 @@ impl Encoder {
         line(&json!({"type": kind, "object": object}))
     }
 
+    /// The event for a stored object, without decoding it when no Table is wanted.
+    fn event_kv(&mut self, kind: &str, kv: &skiff_store::KeyValue) -> Option<Bytes> {
+        if self.table.is_some() {
+            return Some(self.event(kind, &objects::decode(kv).ok()?));
+        }
+        let raw = objects::raw_with_rv(kv).ok()?;
+        let mut b = Vec::with_capacity(raw.len() + 40);
+        b.extend_from_slice(b"{\"type\":\"");
+        b.extend_from_slice(kind.as_bytes());
+        b.extend_from_slice(b"\",\"object\":");
+        b.extend_from_slice(&raw);
+        b.extend_from_slice(b"}\n");
+        Some(Bytes::from(b))
+    }
+
     fn bookmark(&self, rv: i64, initial_end: bool) -> Bytes {
         let mut meta = json!({"resourceVersion": rv.to_string()});
         if initial_end {
             meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
         }
-        let object =
-            json!({"kind": self.res.kind, "apiVersion": self.res.api_version(), "metadata": meta});
+        let object = json!({"kind": self.res.kind, "apiVersion": self.res.api_version(), "metadata": meta});
         line(&json!({"type": "BOOKMARK", "object": object}))
     }
 }
@@ -94,11 +109,7 @@ pub async fn watch(
     accept: &str,
 ) -> Result<Response<Body>, ApiError> {
     let (labels, fields) = selectors(r, query)?;
-    let filter = Filter {
-        res: r.resource,
-        labels,
-        fields,
-    };
+    let filter = Filter { res: r.resource, labels, fields };
     let timeout = match query.int("timeoutSeconds")? {
         Some(t) if t > 0 => Duration::from_secs(t as u64),
         _ => Duration::from_secs(rand::rng().random_range(1800..3600)),
@@ -128,23 +139,15 @@ pub async fn watch(
                 limit: 0,
                 continue_token: None,
             };
-            let out = server
-                .registry
-                .list(r.resource, r.namespace.as_deref(), &opts)
-                .await?;
-            for obj in &out.items {
-                initial.push(enc.event("ADDED", obj));
+            let out = server.registry.list_raw(r.resource, r.namespace.as_deref(), &opts).await?;
+            for kv in &out.items {
+                initial.extend(enc.event_kv("ADDED", kv));
             }
             initial_end_bookmark = send_initial == Some(true);
             out.resource_version
         }
         (Some(rv), _) => objects::parse_rv(rv)?,
-        (None, Some(false)) => server
-            .registry
-            .store()
-            .current_revision()
-            .await
-            .map_err(store_error)?,
+        (None, Some(false)) => server.registry.store().current_revision().await.map_err(store_error)?,
     };
     if initial_end_bookmark {
         initial.push(enc.bookmark(start, true));
@@ -164,9 +167,7 @@ pub async fn watch(
             Ok(s) => s,
             Err(e) => {
                 let status = store_error(e).to_status();
-                let _ = tx
-                    .send(line(&json!({"type": "ERROR", "object": status})))
-                    .await;
+                let _ = tx.send(line(&json!({"type": "ERROR", "object": status}))).await;
                 return;
             }
         };
@@ -198,31 +199,30 @@ pub async fn watch(
     });
 
     let body = StreamBody::new(
-        tokio_stream::wrappers::ReceiverStream::new(rx)
-            .map(|b| Ok::<_, std::io::Error>(Frame::data(b))),
+        tokio_stream::wrappers::ReceiverStream::new(rx).map(|b| Ok::<_, std::io::Error>(Frame::data(b))),
     );
     let mut resp = Response::new(BodyExt::boxed(body));
     *resp.status_mut() = StatusCode::OK;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache, private"),
-    );
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
     Ok(resp)
 }
 
 /// One store event as the watcher sees it through its selectors: an object moving into the
 /// selection is ADDED, one moving out is DELETED.
 fn translate(filter: &Filter, enc: &mut Encoder, ev: &Event) -> Option<Bytes> {
+    if filter.everything() {
+        let kind = match ev.kind {
+            EventKind::Created => "ADDED",
+            EventKind::Updated => "MODIFIED",
+            EventKind::Deleted => "DELETED",
+        };
+        return enc.event_kv(kind, &ev.kv);
+    }
     let obj = objects::decode(&ev.kv).ok()?;
     let now = filter.matches(&obj);
     let before = match &ev.prev {
-        Some(prev) if ev.kind != EventKind::Created => objects::decode(prev)
-            .ok()
-            .is_some_and(|p| filter.matches(&p)),
+        Some(prev) if ev.kind != EventKind::Created => objects::decode(prev).ok().is_some_and(|p| filter.matches(&p)),
         _ => false,
     };
     let kind = match ev.kind {

@@ -18,10 +18,7 @@ use crate::{apply, objects};
 fn write_options(query: &Query, default_manager: &str) -> Result<WriteOptions, ApiError> {
     Ok(WriteOptions {
         dry_run: query.dry_run()?,
-        field_manager: query
-            .get("fieldManager")
-            .unwrap_or(default_manager)
-            .to_string(),
+        field_manager: query.get("fieldManager").unwrap_or(default_manager).to_string(),
         validation: query.field_validation()?,
         apply: false,
     })
@@ -55,16 +52,8 @@ pub async fn create(
 ) -> Result<Response<Body>, ApiError> {
     let (parts, bytes) = body::read(req).await?;
     let opts = write_options(query, &default_manager(&parts))?;
-    let (obj, warnings) = body::decode_object(
-        r.resource,
-        &body::content_type(&parts),
-        &bytes,
-        opts.validation,
-    )?;
-    let w = server
-        .registry
-        .create(r.resource, r.namespace.as_deref(), obj, &opts)
-        .await?;
+    let (obj, warnings) = body::decode_object(r.resource, &body::content_type(&parts), &bytes, opts.validation)?;
+    let w = server.registry.create(r.resource, r.namespace.as_deref(), obj, &opts).await?;
     Ok(respond(StatusCode::CREATED, &w, &warnings))
 }
 
@@ -76,23 +65,11 @@ pub async fn update(
 ) -> Result<Response<Body>, ApiError> {
     let (parts, bytes) = body::read(req).await?;
     let opts = write_options(query, &default_manager(&parts))?;
-    let (obj, warnings) = body::decode_object(
-        r.resource,
-        &body::content_type(&parts),
-        &bytes,
-        opts.validation,
-    )?;
+    let (obj, warnings) = body::decode_object(r.resource, &body::content_type(&parts), &bytes, opts.validation)?;
     let name = r.name.as_deref().unwrap_or_default();
     let w = server
         .registry
-        .guaranteed_update(
-            r.resource,
-            r.namespace.as_deref(),
-            name,
-            r.kind(),
-            &opts,
-            |_| Ok(obj.clone()),
-        )
+        .guaranteed_update(r.resource, r.namespace.as_deref(), name, r.kind(), &opts, |_| Ok(obj.clone()))
         .await?;
     Ok(respond(StatusCode::OK, &w, &warnings))
 }
@@ -119,12 +96,7 @@ impl PatchType {
 }
 
 /// Applies a non-apply patch to `old`.
-pub fn apply_patch(
-    res: &ResourceInfo,
-    pt: PatchType,
-    old: &Value,
-    patch: &Value,
-) -> Result<Value, ApiError> {
+pub fn apply_patch(res: &ResourceInfo, pt: PatchType, old: &Value, patch: &Value) -> Result<Value, ApiError> {
     let meta = skiff_openapi::registry();
     let result = match pt {
         PatchType::Json => skiff_patch::json_patch(old, patch),
@@ -137,15 +109,7 @@ pub fn apply_patch(
         if code == 422 {
             ApiError::new(422, "Invalid", e.to_string())
         } else {
-            ApiError::new(
-                code,
-                if code == 409 {
-                    "Conflict"
-                } else {
-                    "BadRequest"
-                },
-                e.to_string(),
-            )
+            ApiError::new(code, if code == 409 { "Conflict" } else { "BadRequest" }, e.to_string())
         }
     })
 }
@@ -166,9 +130,7 @@ pub async fn patch(
     let opts = write_options(query, &default_manager(&parts))?;
     let patch = body::parse("application/json", &bytes)?;
     if pt != PatchType::Json && !patch.is_object() {
-        return Err(ApiError::bad_request(
-            "the body of the request was in an unknown format - must be a JSON object",
-        ));
+        return Err(ApiError::bad_request("the body of the request was in an unknown format - must be a JSON object"));
     }
     let res = r.resource;
     let mut warnings = Vec::new();
@@ -197,9 +159,7 @@ fn patch_sets_rv(pt: PatchType, patch: &Value) -> bool {
                     && op.get("op").and_then(Value::as_str) != Some("test")
             })
         }),
-        _ => patch
-            .pointer("/metadata/resourceVersion")
-            .is_some_and(Value::is_string),
+        _ => patch.pointer("/metadata/resourceVersion").is_some_and(Value::is_string),
     }
 }
 
@@ -226,10 +186,7 @@ pub async fn delete(
     let (_, bytes) = body::read(req).await?;
     let opts = delete_options(&bytes, query)?;
     let name = r.name.as_deref().unwrap_or_default();
-    let d = server
-        .registry
-        .delete(r.resource, r.namespace.as_deref(), name, &opts)
-        .await?;
+    let d = server.registry.delete(r.resource, r.namespace.as_deref(), name, &opts).await?;
     Ok(response::json(StatusCode::OK, &d.object))
 }
 
@@ -244,16 +201,7 @@ pub async fn delete_collection(
     let (labels, fields) = selectors(r, query)?;
     let list = server
         .registry
-        .list(
-            r.resource,
-            r.namespace.as_deref(),
-            &ListOptions {
-                labels,
-                fields,
-                limit: 0,
-                continue_token: None,
-            },
-        )
+        .list(r.resource, r.namespace.as_deref(), &ListOptions { labels, fields, limit: 0, continue_token: None })
         .await?;
     let mut items = Vec::new();
     for obj in list.items {

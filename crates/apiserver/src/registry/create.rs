@@ -14,9 +14,7 @@ const GENERATE_ATTEMPTS: usize = 8;
 fn generated_name(base: &str) -> String {
     let mut rng = rand::rng();
     let base = if base.len() > 58 { &base[..58] } else { base };
-    let suffix: String = (0..5)
-        .map(|_| NAME_CHARS[rng.random_range(0..NAME_CHARS.len())] as char)
-        .collect();
+    let suffix: String = (0..5).map(|_| NAME_CHARS[rng.random_range(0..NAME_CHARS.len())] as char).collect();
     format!("{base}{suffix}")
 }
 
@@ -46,38 +44,19 @@ impl Registry {
         } else {
             meta.remove("namespace");
         }
-        for f in [
-            "resourceVersion",
-            "deletionTimestamp",
-            "deletionGracePeriodSeconds",
-            "selfLink",
-        ] {
+        for f in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
             meta.remove(f);
         }
-        meta.insert(
-            "uid".into(),
-            Value::String(uuid::Uuid::new_v4().to_string()),
-        );
-        meta.insert(
-            "creationTimestamp".into(),
-            Value::String(objects::now_rfc3339()),
-        );
+        meta.insert("uid".into(), Value::String(uuid::Uuid::new_v4().to_string()));
+        meta.insert("creationTimestamp".into(), Value::String(objects::now_rfc3339()));
         let generate = meta
             .get("generateName")
             .and_then(Value::as_str)
-            .filter(|_| {
-                meta.get("name")
-                    .and_then(Value::as_str)
-                    .is_none_or(str::is_empty)
-            })
+            .filter(|_| meta.get("name").and_then(Value::as_str).is_none_or(str::is_empty))
             .map(String::from);
 
         self.check_namespace(res, ns).await?;
-        let attempts = if generate.is_some() {
-            GENERATE_ATTEMPTS
-        } else {
-            1
-        };
+        let attempts = if generate.is_some() { GENERATE_ATTEMPTS } else { 1 };
         for attempt in 0..attempts {
             if let Some(base) = &generate {
                 let name = generated_name(base);
@@ -86,32 +65,16 @@ impl Registry {
             let prepared = self.prepare_create(res, obj.clone(), opts)?;
             let name = objects::name(&prepared).unwrap_or_default().to_string();
             if opts.dry_run {
-                if self
-                    .store
-                    .get(&res.key(ns, &name))
-                    .await
-                    .map_err(store_error)?
-                    .is_some()
-                {
+                if self.store.get(&res.key(ns, &name)).await.map_err(store_error)?.is_some() {
                     return Err(ApiError::already_exists(res.group, res.plural, &name));
                 }
-                return Ok(Written {
-                    object: prepared,
-                    created: true,
-                });
+                return Ok(Written { object: prepared, created: true });
             }
-            match self
-                .store
-                .create(&res.key(ns, &name), objects::encode(&prepared))
-                .await
-            {
+            match self.store.create(&res.key(ns, &name), objects::encode(&prepared)).await {
                 Ok(kv) => {
                     let mut out = prepared;
                     objects::set_resource_version(&mut out, kv.mod_revision);
-                    return Ok(Written {
-                        object: out,
-                        created: true,
-                    });
+                    return Ok(Written { object: out, created: true });
                 }
                 Err(StoreError::AlreadyExists(_)) if attempt + 1 < attempts => continue,
                 Err(StoreError::AlreadyExists(_)) => {
@@ -124,12 +87,7 @@ impl Registry {
     }
 
     /// Defaulting, create strategy, validation and field manager for a new object.
-    fn prepare_create(
-        &self,
-        res: &ResourceInfo,
-        mut obj: Value,
-        opts: &WriteOptions,
-    ) -> Result<Value, ApiError> {
+    fn prepare_create(&self, res: &ResourceInfo, mut obj: Value, opts: &WriteOptions) -> Result<Value, ApiError> {
         defaults::apply_defaults(res, &mut obj);
         defaults::prepare_for_create(res, &mut obj);
         let name = objects::name(&obj).unwrap_or_default().to_string();

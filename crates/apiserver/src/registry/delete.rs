@@ -29,22 +29,10 @@ impl DeleteOptions {
             .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions body: {e}")))?;
         let mut o = DeleteOptions {
             grace_period_seconds: v.get("gracePeriodSeconds").and_then(Value::as_i64),
-            propagation_policy: v
-                .get("propagationPolicy")
-                .and_then(Value::as_str)
-                .map(String::from),
-            precondition_uid: v
-                .pointer("/preconditions/uid")
-                .and_then(Value::as_str)
-                .map(String::from),
-            precondition_rv: v
-                .pointer("/preconditions/resourceVersion")
-                .and_then(Value::as_str)
-                .map(String::from),
-            dry_run: v
-                .get("dryRun")
-                .and_then(Value::as_array)
-                .is_some_and(|a| a.iter().any(|x| x == "All")),
+            propagation_policy: v.get("propagationPolicy").and_then(Value::as_str).map(String::from),
+            precondition_uid: v.pointer("/preconditions/uid").and_then(Value::as_str).map(String::from),
+            precondition_rv: v.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(String::from),
+            dry_run: v.get("dryRun").and_then(Value::as_array).is_some_and(|a| a.iter().any(|x| x == "All")),
         };
         if o.propagation_policy.is_none() {
             match v.get("orphanDependents").and_then(Value::as_bool) {
@@ -127,24 +115,12 @@ impl Registry {
             }
             let (next, gone) = plan(res, &obj, opts);
             if opts.dry_run {
-                return Ok(Deleted {
-                    object: next.unwrap_or(obj),
-                    gone,
-                });
+                return Ok(Deleted { object: next.unwrap_or(obj), gone });
             }
             let result = match &next {
                 None => self.store.delete(&key, cur.mod_revision).await,
-                Some(n) if n == &obj => {
-                    return Ok(Deleted {
-                        object: obj,
-                        gone: false,
-                    })
-                }
-                Some(n) => {
-                    self.store
-                        .update(&key, objects::encode(n), cur.mod_revision)
-                        .await
-                }
+                Some(n) if n == &obj => return Ok(Deleted { object: obj, gone: false }),
+                Some(n) => self.store.update(&key, objects::encode(n), cur.mod_revision).await,
             };
             match result {
                 Ok(kv) => {
@@ -153,9 +129,7 @@ impl Registry {
                     return Ok(Deleted { object: out, gone });
                 }
                 Err(StoreError::Conflict { .. }) => continue,
-                Err(StoreError::NotFound(_)) => {
-                    return Err(ApiError::not_found(res.group, res.plural, name))
-                }
+                Err(StoreError::NotFound(_)) => return Err(ApiError::not_found(res.group, res.plural, name)),
                 Err(e) => return Err(store_error(e)),
             }
         }
@@ -171,9 +145,7 @@ fn plan(res: &ResourceInfo, obj: &Value, opts: &DeleteOptions) -> (Option<Value>
     let terminating = obj.pointer("/metadata/deletionTimestamp").is_some();
     if !terminating {
         match policy {
-            Some("Orphan") if !finalizers.iter().any(|f| f == "orphan") => {
-                finalizers.push("orphan".into())
-            }
+            Some("Orphan") if !finalizers.iter().any(|f| f == "orphan") => finalizers.push("orphan".into()),
             Some("Foreground") if !finalizers.iter().any(|f| f == "foregroundDeletion") => {
                 finalizers.push("foregroundDeletion".into())
             }
@@ -181,6 +153,18 @@ fn plan(res: &ResourceInfo, obj: &Value, opts: &DeleteOptions) -> (Option<Value>
         }
     }
     let grace = grace_period(res, obj, opts);
+    if is_namespace(res) && has_spec_finalizers(obj) {
+        // The namespace finalizer empties it first (see `namespaces.rs`).
+        let meta = objects::metadata_mut(&mut next);
+        if !terminating {
+            meta.insert("deletionTimestamp".into(), json!(objects::now_rfc3339()));
+        }
+        if !finalizers.is_empty() {
+            meta.insert("finalizers".into(), json!(finalizers));
+        }
+        next["status"] = json!({"phase": "Terminating"});
+        return (Some(next), false);
+    }
     if finalizers.is_empty() && grace == 0 {
         return (None, true);
     }
@@ -189,16 +173,11 @@ fn plan(res: &ResourceInfo, obj: &Value, opts: &DeleteOptions) -> (Option<Value>
         meta.insert("finalizers".into(), json!(finalizers));
     }
     let now = chrono::Utc::now();
-    let current_grace = meta
-        .get("deletionGracePeriodSeconds")
-        .and_then(Value::as_i64);
+    let current_grace = meta.get("deletionGracePeriodSeconds").and_then(Value::as_i64);
     // A shorter grace period replaces a longer one; a longer one never extends it.
     if !terminating || current_grace.is_some_and(|g| grace < g) {
         let at = now + chrono::Duration::seconds(grace);
-        meta.insert(
-            "deletionTimestamp".into(),
-            json!(at.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
-        );
+        meta.insert("deletionTimestamp".into(), json!(at.format("%Y-%m-%dT%H:%M:%SZ").to_string()));
         meta.insert("deletionGracePeriodSeconds".into(), json!(grace));
         if let Some(g) = meta.get("generation").and_then(Value::as_i64) {
             if grace > 0 {
@@ -212,26 +191,25 @@ fn plan(res: &ResourceInfo, obj: &Value, opts: &DeleteOptions) -> (Option<Value>
     (Some(next), false)
 }
 
+fn is_namespace(res: &ResourceInfo) -> bool {
+    res.group.is_empty() && res.kind == "Namespace"
+}
+
+fn has_spec_finalizers(obj: &Value) -> bool {
+    obj.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty())
+}
+
 /// Only Pods that run on a node get a grace period; everything else is deleted at once.
 fn grace_period(res: &ResourceInfo, obj: &Value, opts: &DeleteOptions) -> i64 {
     if !(res.group.is_empty() && res.kind == "Pod") {
         return 0;
     }
-    let unscheduled = obj
-        .pointer("/spec/nodeName")
-        .and_then(Value::as_str)
-        .is_none_or(str::is_empty);
-    let phase = obj
-        .pointer("/status/phase")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let unscheduled = obj.pointer("/spec/nodeName").and_then(Value::as_str).is_none_or(str::is_empty);
+    let phase = obj.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
     if unscheduled || matches!(phase, "Succeeded" | "Failed") {
         return 0;
     }
-    let spec_grace = obj
-        .pointer("/spec/terminationGracePeriodSeconds")
-        .and_then(Value::as_i64)
-        .unwrap_or(30);
+    let spec_grace = obj.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(30);
     let g = opts.grace_period_seconds.unwrap_or(spec_grace);
     // Kubernetes turns negative and (with --force) zero into immediate deletion; 0 stays 0.
     g.max(0)
@@ -258,10 +236,7 @@ mod tests {
         let next = next.unwrap();
         assert!(!gone);
         assert_eq!(next["metadata"]["deletionGracePeriodSeconds"], 30);
-        let forced = DeleteOptions {
-            grace_period_seconds: Some(0),
-            ..Default::default()
-        };
+        let forced = DeleteOptions { grace_period_seconds: Some(0), ..Default::default() };
         assert_eq!(plan(pods(), &next, &forced), (None, true));
     }
 
@@ -272,14 +247,8 @@ mod tests {
         let (next, gone) = plan(cm, &obj, &DeleteOptions::default());
         assert!(!gone);
         assert!(next.unwrap()["metadata"]["deletionTimestamp"].is_string());
-        let fg = DeleteOptions {
-            propagation_policy: Some("Foreground".into()),
-            ..Default::default()
-        };
+        let fg = DeleteOptions { propagation_policy: Some("Foreground".into()), ..Default::default() };
         let (next, _) = plan(cm, &json!({"metadata": {"name": "a"}}), &fg);
-        assert_eq!(
-            next.unwrap()["metadata"]["finalizers"],
-            json!(["foregroundDeletion"])
-        );
+        assert_eq!(next.unwrap()["metadata"]["finalizers"], json!(["foregroundDeletion"]));
     }
 }

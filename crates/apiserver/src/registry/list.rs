@@ -4,6 +4,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 use skiff_api::selector::{FieldSelector, LabelSelector};
 use skiff_api::{ApiError, ResourceInfo};
+use skiff_store::KeyValue;
 
 use super::{store_error, Registry};
 use crate::objects;
@@ -31,8 +32,8 @@ impl Default for ListOptions {
 
 /// A page of a list.
 #[derive(Debug, Clone)]
-pub struct ListOutput {
-    pub items: Vec<Value>,
+pub struct ListOutput<T = Value> {
+    pub items: Vec<T>,
     pub resource_version: i64,
     pub continue_token: Option<String>,
 }
@@ -68,12 +69,22 @@ const CHUNK: usize = 1000;
 
 impl Registry {
     /// Lists objects of `res` in `ns` matching the selectors, one page at a time.
-    pub async fn list(
+    pub async fn list(&self, res: &ResourceInfo, ns: Option<&str>, opts: &ListOptions) -> Result<ListOutput, ApiError> {
+        let raw = self.list_raw(res, ns, opts).await?;
+        Ok(ListOutput {
+            items: raw.items.iter().map(objects::decode).collect::<Result<_, _>>()?,
+            resource_version: raw.resource_version,
+            continue_token: raw.continue_token,
+        })
+    }
+
+    /// As [`Registry::list`], returning the stored key-values (decoded only to filter).
+    pub async fn list_raw(
         &self,
         res: &ResourceInfo,
         ns: Option<&str>,
         opts: &ListOptions,
-    ) -> Result<ListOutput, ApiError> {
+    ) -> Result<ListOutput<KeyValue>, ApiError> {
         let prefix = list_prefix(res, ns);
         let mut start_after = match &opts.continue_token {
             Some(t) => Some(decode_continue(t, &prefix)?),
@@ -93,40 +104,27 @@ impl Registry {
             };
             let page = self
                 .store
-                .list(
-                    &prefix,
-                    skiff_store::ListOptions {
-                        start_after: start_after.clone(),
-                        limit: want,
-                    },
-                )
+                .list(&prefix, skiff_store::ListOptions { start_after: start_after.clone(), limit: want })
                 .await
                 .map_err(store_error)?;
             revision.get_or_insert(page.revision);
             let n = page.items.len();
             for (i, kv) in page.items.into_iter().enumerate() {
-                let obj = objects::decode(&kv)?;
-                if filtered && !(opts.labels.matches_object(&obj) && opts.fields.matches(&obj, res))
-                {
-                    last_key = Some(kv.key.to_string());
-                    continue;
-                }
                 last_key = Some(kv.key.to_string());
-                items.push(obj);
+                if filtered {
+                    let obj = objects::decode(&kv)?;
+                    if !(opts.labels.matches_object(&obj) && opts.fields.matches(&obj, res)) {
+                        continue;
+                    }
+                }
+                items.push(kv);
                 if opts.limit != 0 && items.len() == opts.limit {
                     let more = i + 1 < n || page.more;
                     let token = more.then(|| {
                         let key = last_key.clone().unwrap_or_default();
-                        encode_continue(
-                            revision.unwrap_or(0),
-                            key.strip_prefix(&prefix).unwrap_or(&key),
-                        )
+                        encode_continue(revision.unwrap_or(0), key.strip_prefix(&prefix).unwrap_or(&key))
                     });
-                    return Ok(ListOutput {
-                        items,
-                        resource_version: revision.unwrap_or(0),
-                        continue_token: token,
-                    });
+                    return Ok(ListOutput { items, resource_version: revision.unwrap_or(0), continue_token: token });
                 }
             }
             if !page.more {
@@ -134,11 +132,7 @@ impl Registry {
             }
             start_after = last_key.clone();
         }
-        Ok(ListOutput {
-            items,
-            resource_version: revision.unwrap_or(0),
-            continue_token: None,
-        })
+        Ok(ListOutput { items, resource_version: revision.unwrap_or(0), continue_token: None })
     }
 }
 
@@ -149,10 +143,7 @@ mod tests {
     #[test]
     fn continue_tokens_round_trip_and_reject_escapes() {
         let t = encode_continue(7, "default/web");
-        assert_eq!(
-            decode_continue(&t, "/registry/pods/").unwrap(),
-            "/registry/pods/default/web"
-        );
+        assert_eq!(decode_continue(&t, "/registry/pods/").unwrap(), "/registry/pods/default/web");
         let evil = base64::engine::general_purpose::URL_SAFE.encode(r#"{"start":"../secrets/x"}"#);
         assert!(decode_continue(&evil, "/registry/pods/").is_err());
         assert!(decode_continue("%%%", "/registry/pods/").is_err());

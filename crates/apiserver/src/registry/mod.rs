@@ -6,13 +6,14 @@
 mod create;
 mod delete;
 mod list;
+mod namespaces;
 mod update;
 
 use std::sync::Arc;
 
 use serde_json::Value;
 use skiff_api::{ApiError, ResourceInfo};
-use skiff_store::{Store, StoreError};
+use skiff_store::{KeyValue, Store, StoreError};
 
 use crate::objects;
 use crate::request::FieldValidation;
@@ -66,15 +67,14 @@ impl Registry {
     }
 
     /// One object, with its resourceVersion.
-    pub async fn get(
-        &self,
-        res: &ResourceInfo,
-        ns: Option<&str>,
-        name: &str,
-    ) -> Result<Value, ApiError> {
-        let key = res.key(ns, name);
-        match self.store.get(&key).await.map_err(store_error)? {
-            Some(kv) => objects::decode(&kv),
+    pub async fn get(&self, res: &ResourceInfo, ns: Option<&str>, name: &str) -> Result<Value, ApiError> {
+        objects::decode(&self.get_raw(res, ns, name).await?)
+    }
+
+    /// One object as stored.
+    pub async fn get_raw(&self, res: &ResourceInfo, ns: Option<&str>, name: &str) -> Result<KeyValue, ApiError> {
+        match self.store.get(&res.key(ns, name)).await.map_err(store_error)? {
+            Some(kv) => Ok(kv),
             None => Err(ApiError::not_found(res.group, res.plural, name)),
         }
     }
@@ -84,14 +84,8 @@ impl Registry {
         let Some(ns) = ns.filter(|_| res.namespaced) else {
             return Ok(());
         };
-        let ns_res =
-            skiff_api::resources::lookup("", "v1", "namespaces").expect("namespaces are served");
-        match self
-            .store
-            .get(&ns_res.key(None, ns))
-            .await
-            .map_err(store_error)?
-        {
+        let ns_res = skiff_api::resources::lookup("", "v1", "namespaces").expect("namespaces are served");
+        match self.store.get(&ns_res.key(None, ns)).await.map_err(store_error)? {
             None => Err(ApiError::not_found("", "namespaces", ns)),
             Some(kv) => {
                 let obj = objects::decode(&kv)?;
@@ -112,15 +106,11 @@ impl Registry {
 /// Maps store errors that reach a client to API errors.
 pub fn store_error(e: StoreError) -> ApiError {
     match e {
-        StoreError::Compacted {
-            requested,
-            compacted,
-        } => ApiError::expired(format!(
-            "too old resource version: {requested} ({compacted})"
-        )),
+        StoreError::Compacted { requested, compacted } => {
+            ApiError::expired(format!("too old resource version: {requested} ({compacted})"))
+        }
         StoreError::FutureRevision(r) => {
-            ApiError::timeout(format!("Too large resource version: {r}, current: unknown"))
-                .with_retry_after(1)
+            ApiError::timeout(format!("Too large resource version: {r}, current: unknown")).with_retry_after(1)
         }
         StoreError::InvalidContinue => ApiError::bad_request("invalid continue token"),
         other => ApiError::internal(other.to_string()),

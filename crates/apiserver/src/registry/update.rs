@@ -22,13 +22,8 @@ pub enum UpdateKind {
 /// Most retries of an unconditional update that keeps meeting concurrent writes.
 const MAX_RETRIES: usize = 16;
 
-const SYSTEM_FIELDS: [&str; 5] = [
-    "uid",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "namespace",
-];
+const SYSTEM_FIELDS: [&str; 5] =
+    ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace"];
 
 impl Registry {
     /// Computes the new object from the current one with `mutate` and writes it with
@@ -70,34 +65,22 @@ impl Registry {
             self.prepare_update(res, name, &mut new, &old, kind)?;
             if unchanged(&new, &old, opts.apply) {
                 // Nothing changed: no write, no new resourceVersion.
-                return Ok(Written {
-                    object: old,
-                    created: false,
-                });
+                return Ok(Written { object: old, created: false });
             }
             if kind != UpdateKind::System && !opts.apply {
                 let sub = (kind == UpdateKind::Status).then_some("status");
                 managed::track(res, Some(&old), &mut new, &opts.field_manager, sub);
             }
             if opts.dry_run {
-                return Ok(Written {
-                    object: new,
-                    created: false,
-                });
+                return Ok(Written { object: new, created: false });
             }
             let delete_now = objects::finalizers(&new).is_empty()
                 && old.pointer("/metadata/deletionTimestamp").is_some()
-                && old
-                    .pointer("/metadata/deletionGracePeriodSeconds")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0)
-                    == 0;
+                && old.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0) == 0;
             let result = if delete_now {
                 self.store.delete(&key, cur.mod_revision).await
             } else {
-                self.store
-                    .update(&key, objects::encode(&new), cur.mod_revision)
-                    .await
+                self.store.update(&key, objects::encode(&new), cur.mod_revision).await
             };
             match result {
                 Ok(kv) => {
@@ -117,12 +100,7 @@ impl Registry {
                 Err(e) => return Err(store_error(e)),
             }
         }
-        Err(ApiError::conflict(
-            res.group,
-            res.plural,
-            name,
-            "too many concurrent updates; please try again",
-        ))
+        Err(ApiError::conflict(res.group, res.plural, name, "too many concurrent updates; please try again"))
     }
 
     fn prepare_update(
@@ -151,17 +129,11 @@ impl Registry {
                     res.group,
                     res.plural,
                     name,
-                    &format!(
-                        "Precondition failed: UID in precondition: {a}, UID in object meta: {b}"
-                    ),
+                    &format!("Precondition failed: UID in precondition: {a}, UID in object meta: {b}"),
                 ));
             }
         }
-        let old_meta = old
-            .get("metadata")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+        let old_meta = old.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
         let meta = objects::metadata_mut(new);
         meta.insert("name".into(), Value::String(name.to_string()));
         for f in SYSTEM_FIELDS {

@@ -30,14 +30,7 @@ impl Server {
         let _ = std::fs::remove_file(&kubeconfig);
         let log = std::fs::File::create(dir.join("server.log")).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_skiff"))
-            .args([
-                "server",
-                "--bind-address",
-                "127.0.0.1",
-                "--https-listen-port",
-                "0",
-                "--disable-agent",
-            ])
+            .args(["server", "--bind-address", "127.0.0.1", "--https-listen-port", "0", "--disable-agent"])
             .arg("--data-dir")
             .arg(dir)
             .env("SKIFF_LOG", "info")
@@ -54,12 +47,7 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
-        Server {
-            child: Some(child),
-            dir: dir.to_path_buf(),
-            _tmp: None,
-            kubeconfig,
-        }
+        Server { child: Some(child), dir: dir.to_path_buf(), _tmp: None, kubeconfig }
     }
 
     /// SIGKILLs the server (no clean shutdown) and waits for it.
@@ -95,8 +83,7 @@ pub fn kubectls() -> Vec<PathBuf> {
             out.push(p);
         }
     }
-    let local = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/tools/debian-kubectl/usr/bin/kubectl");
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/tools/debian-kubectl/usr/bin/kubectl");
     if out.is_empty() && local.exists() {
         out.push(local);
     }
@@ -104,30 +91,20 @@ pub fn kubectls() -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = entries
             .flatten()
             .map(|e| e.path())
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("kubectl.1."))
-            })
+            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("kubectl.1.")))
             .collect();
         v.sort();
         out.extend(v);
     }
     if out.is_empty() {
-        if let Ok(o) = Command::new("sh")
-            .args(["-c", "command -v kubectl"])
-            .output()
-        {
+        if let Ok(o) = Command::new("sh").args(["-c", "command -v kubectl"]).output() {
             let p = String::from_utf8_lossy(&o.stdout).trim().to_string();
             if !p.is_empty() {
                 out.push(PathBuf::from(p));
             }
         }
     }
-    assert!(
-        !out.is_empty(),
-        "no kubectl found; run scripts/setup-test-deps.sh"
-    );
+    assert!(!out.is_empty(), "no kubectl found; run scripts/setup-test-deps.sh");
     if let Ok(only) = std::env::var("SKIFF_KUBECTL_ONLY") {
         out.retain(|p| p.to_string_lossy().contains(&only));
     }
@@ -136,17 +113,9 @@ pub fn kubectls() -> Vec<PathBuf> {
 
 /// The minor version of a kubectl binary (20 for Debian's 1.20).
 pub fn minor(bin: &Path) -> u32 {
-    let out = Command::new(bin)
-        .args(["version", "--client", "-o", "json"])
-        .output()
-        .expect("kubectl version");
+    let out = Command::new(bin).args(["version", "--client", "-o", "json"]).output().expect("kubectl version");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    v["clientVersion"]["minor"]
-        .as_str()
-        .unwrap_or("0")
-        .trim_end_matches('+')
-        .parse()
-        .unwrap_or(0)
+    v["clientVersion"]["minor"].as_str().unwrap_or("0").trim_end_matches('+').parse().unwrap_or(0)
 }
 
 pub struct Kubectl<'a> {
@@ -157,35 +126,20 @@ pub struct Kubectl<'a> {
 impl Kubectl<'_> {
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(self.bin);
-        let cache = self.server.dir.join(format!(
-            "kcache-{}",
-            self.bin.file_name().unwrap().to_string_lossy()
-        ));
-        c.arg("--kubeconfig")
-            .arg(&self.server.kubeconfig)
-            .arg("--cache-dir")
-            .arg(cache);
+        let cache = self.server.dir.join(format!("kcache-{}", self.bin.file_name().unwrap().to_string_lossy()));
+        c.arg("--kubeconfig").arg(&self.server.kubeconfig).arg("--cache-dir").arg(cache);
         c
     }
 
     /// Runs kubectl with `args` and optional stdin; returns the output.
     pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let mut c = self.cmd();
-        c.args(args).stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
+        c.args(args).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = c.spawn().expect("spawn kubectl");
         if let Some(input) = stdin {
             use std::io::Write;
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(input.as_bytes())
-                .expect("write stdin");
+            child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
         }
         child.wait_with_output().expect("kubectl output")
     }
@@ -208,12 +162,7 @@ impl Kubectl<'_> {
     /// Runs kubectl and asserts failure; returns stderr.
     pub fn fails(&self, args: &[&str], stdin: Option<&str>) -> String {
         let o = self.run(args, stdin);
-        assert!(
-            !o.status.success(),
-            "{:?} should fail but printed {}",
-            args,
-            String::from_utf8_lossy(&o.stdout)
-        );
+        assert!(!o.status.success(), "{:?} should fail but printed {}", args, String::from_utf8_lossy(&o.stdout));
         String::from_utf8_lossy(&o.stderr).into_owned()
     }
 }
@@ -225,13 +174,6 @@ pub fn tail(s: &str, n: usize) -> String {
 
 /// Runs a Python test script from tests/python with the server's kubeconfig.
 pub fn python(server: &Server, script: &str, args: &[&str]) -> Output {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/python")
-        .join(script);
-    Command::new("python3")
-        .arg(path)
-        .arg(&server.kubeconfig)
-        .args(args)
-        .output()
-        .expect("python3")
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python").join(script);
+    Command::new("python3").arg(path).arg(&server.kubeconfig).args(args).output().expect("python3")
 }

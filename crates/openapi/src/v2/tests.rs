@@ -49,10 +49,7 @@ fn decodes_with_pod_and_container() {
     assert_eq!(doc.swagger, "2.0");
     let defs = definitions(&doc);
     let pod = defs["io.k8s.api.core.v1.Pod"];
-    assert_eq!(
-        extension(pod, crate::extensions::GVK),
-        Some(json!([{"group": "", "kind": "Pod", "version": "v1"}]))
-    );
+    assert_eq!(extension(pod, crate::extensions::GVK), Some(json!([{"group": "", "kind": "Pod", "version": "v1"}])));
     assert!(types(pod).is_empty(), "structs carry no type");
     assert!(!pod.required.contains(&"metadata".to_string()));
     let spec = property(pod, "spec");
@@ -61,18 +58,10 @@ fn decodes_with_pod_and_container() {
 
     let containers = property(defs["io.k8s.api.core.v1.PodSpec"], "containers");
     assert_eq!(types(containers), ["array"]);
-    assert_eq!(
-        extension(containers, "x-kubernetes-patch-merge-key"),
-        Some(json!("name"))
-    );
-    assert_eq!(
-        extension(containers, "x-kubernetes-patch-strategy"),
-        Some(json!("merge"))
-    );
+    assert_eq!(extension(containers, "x-kubernetes-patch-merge-key"), Some(json!("name")));
+    assert_eq!(extension(containers, "x-kubernetes-patch-strategy"), Some(json!("merge")));
     let item = containers.items.as_ref().map(|i| i.schema.as_slice());
-    assert!(
-        matches!(item, Some([one]) if one.xref == "#/definitions/io.k8s.api.core.v1.Container")
-    );
+    assert!(matches!(item, Some([one]) if one.xref == "#/definitions/io.k8s.api.core.v1.Container"));
 
     let container = defs["io.k8s.api.core.v1.Container"];
     assert_eq!(container.required, ["name"]);
@@ -86,14 +75,8 @@ fn decodes_with_pod_and_container() {
     let int_or_string = defs["io.k8s.apimachinery.pkg.util.intstr.IntOrString"];
     assert_eq!(types(int_or_string), ["string"]);
     assert_eq!(int_or_string.format, "int-or-string");
-    assert_eq!(
-        types(defs["io.k8s.apimachinery.pkg.api.resource.Quantity"]),
-        ["string"]
-    );
-    let labels = property(
-        defs["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"],
-        "labels",
-    );
+    assert_eq!(types(defs["io.k8s.apimachinery.pkg.api.resource.Quantity"]), ["string"]);
+    let labels = property(defs["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"], "labels");
     assert_eq!(types(labels), ["object"]);
     assert!(matches!(
         labels.additional_properties.as_ref().and_then(|a| a.oneof.as_ref()),
@@ -106,19 +89,11 @@ fn every_resource_has_a_v2_kind() {
     let doc = decoded();
     let defs = definitions(&doc);
     for r in RESOURCES {
-        for (name, kind) in [
-            (r.definition.to_string(), r.kind),
-            (defs::list_name(r), r.list_kind),
-        ] {
-            let def = defs
-                .get(name.as_str())
-                .unwrap_or_else(|| panic!("{name} missing"));
+        for (name, kind) in [(r.definition.to_string(), r.kind), (defs::list_name(r), r.list_kind)] {
+            let def = defs.get(name.as_str()).unwrap_or_else(|| panic!("{name} missing"));
             let want = json!({"group": r.group, "kind": kind, "version": r.version});
             let gvks = extension(def, crate::extensions::GVK).unwrap_or_default();
-            assert!(
-                gvks.as_array().is_some_and(|l| l.contains(&want)),
-                "{name} lacks {want}"
-            );
+            assert!(gvks.as_array().is_some_and(|l| l.contains(&want)), "{name} lacks {want}");
         }
     }
 }
@@ -130,25 +105,14 @@ fn check(schema: &Schema, path: &str, defs: &HashMap<&str, &Schema>) {
     assert!(t.len() <= 1, "{path}: several types");
     if !schema.xref.is_empty() {
         let name = schema.xref.strip_prefix("#/definitions/");
-        assert!(
-            name.is_some_and(|n| defs.contains_key(n)),
-            "{path}: dangling {}",
-            schema.xref
-        );
-        assert!(
-            t.is_empty() && schema.properties.is_none(),
-            "{path}: ref with siblings"
-        );
+        assert!(name.is_some_and(|n| defs.contains_key(n)), "{path}: dangling {}", schema.xref);
+        assert!(t.is_empty() && schema.properties.is_none(), "{path}: ref with siblings");
         return;
     }
     match t.first().map(String::as_str) {
         Some("object") => {
             assert!(schema.properties.is_none(), "{path}: typed struct");
-            match schema
-                .additional_properties
-                .as_ref()
-                .and_then(|a| a.oneof.as_ref())
-            {
+            match schema.additional_properties.as_ref().and_then(|a| a.oneof.as_ref()) {
                 Some(AdditionalProperties::Schema(s)) => check(s, &format!("{path}{{}}"), defs),
                 _ => panic!("{path}: map without a value schema"),
             }
@@ -163,15 +127,8 @@ fn check(schema: &Schema, path: &str, defs: &HashMap<&str, &Schema>) {
         Some("string" | "integer" | "number" | "boolean") | None => {}
         Some(other) => panic!("{path}: unknown type {other}"),
     }
-    for p in schema
-        .properties
-        .iter()
-        .flat_map(|p| &p.additional_properties)
-    {
-        let value = p
-            .value
-            .as_ref()
-            .unwrap_or_else(|| panic!("{path}.{}: no schema", p.name));
+    for p in schema.properties.iter().flat_map(|p| &p.additional_properties) {
+        let value = p.value.as_ref().unwrap_or_else(|| panic!("{path}.{}: no schema", p.name));
         check(value, &format!("{path}.{}", p.name), defs);
     }
 }

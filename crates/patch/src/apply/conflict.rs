@@ -51,11 +51,7 @@ pub enum ApplyError {
 /// `getConflictMessage` of the apiserver's fieldmanager.
 fn conflicts_message(conflicts: &[Conflict]) -> String {
     if let [c] = conflicts {
-        return format!(
-            "Apply failed with 1 conflict: conflict with {}: {}",
-            c.manager_display(),
-            c.field
-        );
+        return format!("Apply failed with 1 conflict: conflict with {}: {}", c.manager_display(), c.field);
     }
     let mut managers: Vec<String> = conflicts.iter().map(Conflict::manager_display).collect();
     managers.sort();
@@ -67,9 +63,5 @@ fn conflicts_message(conflicts: &[Conflict]) -> String {
             lines.push(format!("- {}", c.field));
         }
     }
-    format!(
-        "Apply failed with {} conflicts: {}",
-        conflicts.len(),
-        lines.join("\n")
-    )
+    format!("Apply failed with {} conflicts: {}", conflicts.len(), lines.join("\n"))
 }

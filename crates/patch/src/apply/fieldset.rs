@@ -204,10 +204,7 @@ impl FieldSet {
     pub(crate) fn union_in_place(&mut self, other: &FieldSet) {
         self.members.extend(other.members.iter().cloned());
         for (pe, c) in &other.children {
-            self.children
-                .entry(pe.clone())
-                .or_default()
-                .union_in_place(c);
+            self.children.entry(pe.clone()).or_default().union_in_place(c);
         }
     }
 
@@ -274,12 +271,7 @@ impl FieldSet {
             out.insert(".".into(), Value::Object(Map::new()));
         }
         let mut keys: BTreeSet<&PathElement> = self.members.iter().collect();
-        keys.extend(
-            self.children
-                .iter()
-                .filter(|(_, c)| !c.is_empty())
-                .map(|(pe, _)| pe),
-        );
+        keys.extend(self.children.iter().filter(|(_, c)| !c.is_empty()).map(|(pe, _)| pe));
         for pe in keys {
             let member = self.members.contains(pe);
             let value = match self.children.get(pe) {

@@ -61,12 +61,7 @@ pub(crate) fn encode(mut entries: Vec<Entry>) -> Value {
     entries.sort_by(|p, q| {
         p.operation
             .cmp(&q.operation)
-            .then_with(|| {
-                p.time
-                    .as_deref()
-                    .unwrap_or("")
-                    .cmp(q.time.as_deref().unwrap_or(""))
-            })
+            .then_with(|| p.time.as_deref().unwrap_or("").cmp(q.time.as_deref().unwrap_or("")))
             .then_with(|| p.manager.cmp(&q.manager))
             .then_with(|| p.api_version.cmp(&q.api_version))
             .then_with(|| p.subresource.cmp(&q.subresource))
@@ -104,9 +99,7 @@ pub(crate) fn store(obj: &mut Value, entries: Vec<Entry>) {
         }
         return;
     }
-    let md = root
-        .entry("metadata")
-        .or_insert_with(|| Value::Object(Map::new()));
+    let md = root.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
     if !md.is_object() {
         *md = Value::Object(Map::new());
     }

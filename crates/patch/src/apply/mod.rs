@@ -28,17 +28,11 @@ const APPLY: &str = "Apply";
 const BEFORE_FIRST_APPLY: &str = "before-first-apply";
 
 fn root_ty(definition: &str) -> Ty {
-    Ty::Struct {
-        def: definition.to_string(),
-        atomic: false,
-    }
+    Ty::Struct { def: definition.to_string(), atomic: false }
 }
 
 fn api_version_of(obj: &Value) -> String {
-    obj.get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+    obj.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
 /// The FieldsV1 set of every field set in `obj` (as an Apply of `obj` would own them):
@@ -66,9 +60,7 @@ pub fn apply(
     now_rfc3339: &str,
 ) -> Result<Value, ApplyError> {
     if !applied.is_object() {
-        return Err(ApplyError::Invalid(
-            "the applied configuration must be an object".into(),
-        ));
+        return Err(ApplyError::Invalid("the applied configuration must be an object".into()));
     }
     let ty = root_ty(definition);
     let strip = strip_set();
@@ -98,20 +90,14 @@ pub fn apply(
     let mut strict = Walker::new(meta, true);
     let config_set = strict.field_set(&config, &ty).difference(&strip);
     if let Some(e) = strict.errors.first() {
-        return Err(ApplyError::Invalid(format!(
-            ".{}",
-            e.trim_start_matches('.')
-        )));
+        return Err(ApplyError::Invalid(format!(".{}", e.trim_start_matches('.'))));
     }
 
     let empty = Value::Object(Map::new());
     let base = live_obj.as_ref().unwrap_or(&empty);
     let mut merged = lenient.merge(Some(base), &config, &ty, 0);
 
-    let previous = entries
-        .iter()
-        .position(|e| e.is(manager, APPLY, &api_version, None))
-        .map(|i| entries.remove(i));
+    let previous = entries.iter().position(|e| e.is(manager, APPLY, &api_version, None)).map(|i| entries.remove(i));
     let applier = Entry {
         manager: manager.into(),
         operation: APPLY.into(),
@@ -203,21 +189,14 @@ pub fn track_update(
     let empty = Value::Object(Map::new());
     let old_obj = old.map(without_managed_fields);
     let mut walker = Walker::new(meta, false);
-    let Comparison {
-        removed,
-        modified,
-        added,
-    } = walker.compare(old_obj.as_ref().unwrap_or(&empty), &out, &ty);
+    let Comparison { removed, modified, added } = walker.compare(old_obj.as_ref().unwrap_or(&empty), &out, &ty);
     let changed = modified.union(&added);
     release(&mut entries, &changed, &removed);
 
     let op_set = changed.difference(&strip_set());
     if !op_set.is_empty() {
         let api_version = api_version_of(new);
-        match entries
-            .iter_mut()
-            .find(|e| e.is(manager, operation, &api_version, subresource))
-        {
+        match entries.iter_mut().find(|e| e.is(manager, operation, &api_version, subresource)) {
             Some(e) => {
                 e.set.union_in_place(&op_set);
                 e.time = Some(now_rfc3339.into());

@@ -32,25 +32,16 @@ impl Ty {
     pub(crate) fn from_meta(fm: &FieldMeta) -> Ty {
         let atomic_map = fm.map_type.as_deref() == Some("atomic");
         let elem = || match &fm.definition {
-            Some(d) => Ty::Struct {
-                def: d.clone(),
-                atomic: false,
-            },
+            Some(d) => Ty::Struct { def: d.clone(), atomic: false },
             None => Ty::Scalar,
         };
         match fm.shape {
             FieldShape::Scalar => Ty::Scalar,
             FieldShape::Object => match &fm.definition {
-                Some(d) => Ty::Struct {
-                    def: d.clone(),
-                    atomic: atomic_map,
-                },
+                Some(d) => Ty::Struct { def: d.clone(), atomic: atomic_map },
                 None => Ty::Deduced,
             },
-            FieldShape::Map => Ty::Map {
-                elem: Box::new(elem()),
-                atomic: atomic_map,
-            },
+            FieldShape::Map => Ty::Map { elem: Box::new(elem()), atomic: atomic_map },
             FieldShape::List => {
                 let elem = elem();
                 let scalar_items = matches!(elem, Ty::Scalar);
@@ -58,9 +49,7 @@ impl Ty {
                 let kind = match fm.list_type.as_deref() {
                     Some("atomic") => ListKind::Atomic,
                     Some("set") => ListKind::Set,
-                    Some("map") if !fm.list_map_keys.is_empty() => {
-                        ListKind::Keys(fm.list_map_keys.clone())
-                    }
+                    Some("map") if !fm.list_map_keys.is_empty() => ListKind::Keys(fm.list_map_keys.clone()),
                     Some("map") => match key {
                         Some(k) => ListKind::Keys(vec![k]),
                         None => ListKind::Atomic,
@@ -72,10 +61,7 @@ impl Ty {
                     },
                     _ => ListKind::Atomic,
                 };
-                Ty::List {
-                    elem: Box::new(elem),
-                    kind,
-                }
+                Ty::List { elem: Box::new(elem), kind }
             }
         }
     }
@@ -121,10 +107,7 @@ pub(crate) fn shape<'t>(ty: &'t Ty, values: &[Option<&Value>]) -> Shape<'t> {
                 Shape::Leaf
             }
         }
-        Ty::List {
-            kind: ListKind::Atomic,
-            ..
-        } => Shape::Leaf,
+        Ty::List { kind: ListKind::Atomic, .. } => Shape::Leaf,
         Ty::List { kind, elem } => {
             if present().all(|v| v.is_array()) && present().next().is_some() {
                 Shape::List(kind, elem)
@@ -159,12 +142,8 @@ pub(crate) fn item_pe(kind: &ListKind, item: &Value, index: usize) -> Result<Pat
             Ok(PathElement::Key(out))
         }
         ListKind::Set => match item {
-            Value::Object(_) => {
-                Err("associative list without keys has an element that's a map type".into())
-            }
-            Value::Array(_) => {
-                Err("associative list without keys has an element that's a list type".into())
-            }
+            Value::Object(_) => Err("associative list without keys has an element that's a map type".into()),
+            Value::Array(_) => Err("associative list without keys has an element that's a list type".into()),
             v => Ok(PathElement::Value(v.clone())),
         },
         ListKind::Atomic => Ok(PathElement::Index(index)),

@@ -21,10 +21,7 @@ fn ssa(live: Option<&Value>, cfg: &Value, mgr: &str, force: bool) -> Result<Valu
 }
 
 fn entries(obj: &Value) -> Vec<Value> {
-    obj["metadata"]["managedFields"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    obj["metadata"]["managedFields"].as_array().cloned().unwrap_or_default()
 }
 
 fn entry<'a>(obj: &'a Value, manager: &str) -> &'a Value {
@@ -107,45 +104,18 @@ fn apply_creates_with_an_apply_entry() {
 fn reapply_removes_fields_no_longer_applied() {
     let mut cfg = pod("nginx:1");
     cfg["metadata"]["labels"]["tier"] = json!("web");
-    cfg["spec"]["containers"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"name": "side", "image": "busybox"}));
+    cfg["spec"]["containers"].as_array_mut().unwrap().push(json!({"name": "side", "image": "busybox"}));
     let live = ssa(None, &cfg, "kubectl", false).unwrap();
     // A controller also sets an annotation: it stays.
     let mut updated = live.clone();
     updated["metadata"]["annotations"] = json!({"note": "x"});
-    let live = track_update(
-        Some(&live),
-        &updated,
-        "controller",
-        "Update",
-        None,
-        POD,
-        &FakeMeta::new(),
-        T1,
-    );
+    let live = track_update(Some(&live), &updated, "controller", "Update", None, POD, &FakeMeta::new(), T1);
 
-    let out = apply(
-        Some(&live),
-        &pod("nginx:1"),
-        "kubectl",
-        false,
-        POD,
-        &FakeMeta::new(),
-        T2,
-    )
-    .unwrap();
+    let out = apply(Some(&live), &pod("nginx:1"), "kubectl", false, POD, &FakeMeta::new(), T2).unwrap();
     assert_eq!(out["metadata"]["labels"], json!({"app": "myapp"}));
     assert_eq!(out["metadata"]["annotations"], json!({"note": "x"}));
-    assert_eq!(
-        out["spec"]["containers"],
-        json!([{"name": "myapp-container", "image": "nginx:1"}])
-    );
-    assert_eq!(
-        entry(&out, "kubectl")["fieldsV1"],
-        fields_v1(&pod("x"), POD, &FakeMeta::new())
-    );
+    assert_eq!(out["spec"]["containers"], json!([{"name": "myapp-container", "image": "nginx:1"}]));
+    assert_eq!(entry(&out, "kubectl")["fieldsV1"], fields_v1(&pod("x"), POD, &FakeMeta::new()));
     assert_eq!(entry(&out, "kubectl")["time"], T2);
 }
 
@@ -158,10 +128,7 @@ fn fields_shared_with_another_manager_survive_reapply() {
     let shared = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "myapp", "labels": {"tier": "web"}}});
     let live = ssa(Some(&live), &shared, "b", false).unwrap();
     let out = ssa(Some(&live), &pod("nginx:1"), "a", false).unwrap();
-    assert_eq!(
-        out["metadata"]["labels"],
-        json!({"app": "myapp", "tier": "web"})
-    );
+    assert_eq!(out["metadata"]["labels"], json!({"app": "myapp", "tier": "web"}));
 }
 
 #[test]
@@ -172,19 +139,15 @@ fn two_appliers_conflict_and_force_takes_over() {
         err.to_string(),
         r#"Apply failed with 1 conflict: conflict with "a": .spec.containers[name="myapp-container"].image"#
     );
-    let ApplyError::Conflicts(c) = &err else {
-        panic!()
-    };
+    let ApplyError::Conflicts(c) = &err else { panic!() };
     assert_eq!(c[0].cause_message(), r#"conflict with "a""#);
 
     let out = ssa(Some(&live), &pod("nginx:2"), "b", true).unwrap();
     assert_eq!(out["spec"]["containers"][0]["image"], "nginx:2");
-    let a =
-        &entry(&out, "a")["fieldsV1"]["f:spec"]["f:containers"]["k:{\"name\":\"myapp-container\"}"];
+    let a = &entry(&out, "a")["fieldsV1"]["f:spec"]["f:containers"]["k:{\"name\":\"myapp-container\"}"];
     assert!(a.get("f:image").is_none(), "{a}");
     assert!(a.get("f:name").is_some());
-    let b =
-        &entry(&out, "b")["fieldsV1"]["f:spec"]["f:containers"]["k:{\"name\":\"myapp-container\"}"];
+    let b = &entry(&out, "b")["fieldsV1"]["f:spec"]["f:containers"]["k:{\"name\":\"myapp-container\"}"];
     assert!(b.get("f:image").is_some());
     // Now a re-applying its old image conflicts with b.
     let err = ssa(Some(&out), &pod("nginx:1"), "a", false).unwrap_err();
@@ -194,16 +157,7 @@ fn two_appliers_conflict_and_force_takes_over() {
 #[test]
 fn kubectl_client_side_apply_then_server_side_apply_conflicts() {
     let meta = FakeMeta::new();
-    let created = track_update(
-        None,
-        &pod("nginx:1"),
-        "kubectl-client-side-apply",
-        "Update",
-        None,
-        POD,
-        &meta,
-        T1,
-    );
+    let created = track_update(None, &pod("nginx:1"), "kubectl-client-side-apply", "Update", None, POD, &meta, T1);
     let e = entry(&created, "kubectl-client-side-apply");
     assert_eq!(e["operation"], "Update");
     assert_eq!(e["apiVersion"], "v1");
@@ -212,37 +166,15 @@ fn kubectl_client_side_apply_then_server_side_apply_conflicts() {
         json!({"f:metadata": {"f:labels": {".": {}, "f:app": {}}},
                "f:spec": {"f:containers": {"k:{\"name\":\"myapp-container\"}": {".": {}, "f:image": {}, "f:name": {}}}}})
     );
-    let err = apply(
-        Some(&created),
-        &pod("nginx:2"),
-        "kubectl",
-        false,
-        POD,
-        &meta,
-        T2,
-    )
-    .unwrap_err();
+    let err = apply(Some(&created), &pod("nginx:2"), "kubectl", false, POD, &meta, T2).unwrap_err();
     assert_eq!(
         err.to_string(),
         r#"Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using v1: .spec.containers[name="myapp-container"].image"#
     );
     // Same values: no conflict, kubectl co-owns them.
-    let out = apply(
-        Some(&created),
-        &pod("nginx:1"),
-        "kubectl",
-        false,
-        POD,
-        &meta,
-        T2,
-    )
-    .unwrap();
+    let out = apply(Some(&created), &pod("nginx:1"), "kubectl", false, POD, &meta, T2).unwrap();
     assert_eq!(entries(&out).len(), 2);
-    assert_eq!(
-        entries(&out)[0]["manager"],
-        "kubectl",
-        "Apply entries sort first"
-    );
+    assert_eq!(entries(&out)[0]["manager"], "kubectl", "Apply entries sort first");
 }
 
 #[test]
@@ -273,16 +205,7 @@ fn before_first_apply_owns_legacy_objects() {
 #[test]
 fn noop_apply_keeps_time() {
     let live = ssa(None, &pod("nginx:1"), "kubectl", false).unwrap();
-    let out = apply(
-        Some(&live),
-        &pod("nginx:1"),
-        "kubectl",
-        false,
-        POD,
-        &FakeMeta::new(),
-        T2,
-    )
-    .unwrap();
+    let out = apply(Some(&live), &pod("nginx:1"), "kubectl", false, POD, &FakeMeta::new(), T2).unwrap();
     assert_eq!(out, live);
 }
 
@@ -316,16 +239,14 @@ fn apply_merges_lists_and_keeps_other_fields() {
 
 #[test]
 fn apply_rejects_list_items_without_keys() {
-    let cfg = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"image": "x"}]}});
+    let cfg =
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"image": "x"}]}});
     let err = ssa(None, &cfg, "kubectl", false).unwrap_err();
     assert_eq!(
         err.to_string(),
         ".spec.containers: element 0: associative list with keys has an element that omits key field \"name\" (and doesn't have default value)"
     );
-    assert!(matches!(
-        ssa(None, &json!([1]), "m", false),
-        Err(ApplyError::Invalid(_))
-    ));
+    assert!(matches!(ssa(None, &json!([1]), "m", false), Err(ApplyError::Invalid(_))));
 }
 
 #[test]
@@ -336,22 +257,12 @@ fn track_update_moves_ownership_and_ignores_meta() {
     new["spec"]["containers"][0]["image"] = json!("nginx:3");
     new["metadata"]["resourceVersion"] = json!("42");
     new["metadata"]["generation"] = json!(2);
-    let out = track_update(
-        Some(&live),
-        &new,
-        "kubectl-edit",
-        "Update",
-        None,
-        POD,
-        &meta,
-        T2,
-    );
+    let out = track_update(Some(&live), &new, "kubectl-edit", "Update", None, POD, &meta, T2);
     assert_eq!(
         entry(&out, "kubectl-edit")["fieldsV1"],
         json!({"f:spec": {"f:containers": {"k:{\"name\":\"myapp-container\"}": {"f:image": {}}}}})
     );
-    let k = &entry(&out, "kubectl")["fieldsV1"]["f:spec"]["f:containers"]
-        ["k:{\"name\":\"myapp-container\"}"];
+    let k = &entry(&out, "kubectl")["fieldsV1"]["f:spec"]["f:containers"]["k:{\"name\":\"myapp-container\"}"];
     assert!(k.get("f:image").is_none());
 
     // An update changing nothing tracked adds no entry.
@@ -363,16 +274,7 @@ fn track_update_moves_ownership_and_ignores_meta() {
     // A second update by the same manager merges into its entry.
     let mut more = out.clone();
     more["metadata"]["labels"]["x"] = json!("y");
-    let out3 = track_update(
-        Some(&out),
-        &more,
-        "kubectl-edit",
-        "Update",
-        None,
-        POD,
-        &meta,
-        T2,
-    );
+    let out3 = track_update(Some(&out), &more, "kubectl-edit", "Update", None, POD, &meta, T2);
     assert_eq!(
         entry(&out3, "kubectl-edit")["fieldsV1"],
         json!({"f:metadata": {"f:labels": {"f:x": {}}}, "f:spec": {"f:containers": {"k:{\"name\":\"myapp-container\"}": {"f:image": {}}}}})
@@ -380,20 +282,8 @@ fn track_update_moves_ownership_and_ignores_meta() {
 
     // Removing a field releases it from its owners.
     let mut fewer = out3.clone();
-    fewer["metadata"]["labels"]
-        .as_object_mut()
-        .unwrap()
-        .remove("app");
-    let out4 = track_update(
-        Some(&out3),
-        &fewer,
-        "labeler",
-        "Update",
-        None,
-        POD,
-        &meta,
-        T2,
-    );
+    fewer["metadata"]["labels"].as_object_mut().unwrap().remove("app");
+    let out4 = track_update(Some(&out3), &fewer, "labeler", "Update", None, POD, &meta, T2);
     assert!(entry(&out4, "kubectl")["fieldsV1"]["f:metadata"].is_null());
     assert!(entries(&out4).iter().all(|e| e["manager"] != "labeler"));
 }
@@ -409,26 +299,14 @@ fn track_update_honours_sent_managed_fields() {
 
     // A client that drops managedFields keeps the live ones.
     let mut dropped = live.clone();
-    dropped["metadata"]
-        .as_object_mut()
-        .unwrap()
-        .remove("managedFields");
+    dropped["metadata"].as_object_mut().unwrap().remove("managedFields");
     let out = track_update(Some(&live), &dropped, "m", "Update", None, POD, &meta, T2);
     assert_eq!(entries(&out), entries(&live));
 
     // Subresource entries are separate.
     let mut st = live.clone();
     st["status"] = json!({"phase": "Running"});
-    let out = track_update(
-        Some(&live),
-        &st,
-        "kubelet",
-        "Update",
-        Some("status"),
-        POD,
-        &meta,
-        T2,
-    );
+    let out = track_update(Some(&live), &st, "kubelet", "Update", Some("status"), POD, &meta, T2);
     let e = entry(&out, "kubelet");
     assert_eq!(e["subresource"], "status");
     assert_eq!(e["fieldsV1"], json!({"f:status": {"f:phase": {}}}));
@@ -446,16 +324,7 @@ fn malformed_managed_fields_do_not_panic() {
     ] {
         let mut live = pod("nginx:1");
         live["metadata"]["managedFields"] = mf;
-        let _ = track_update(
-            Some(&live),
-            &pod("nginx:2"),
-            "m",
-            "Update",
-            None,
-            POD,
-            &meta,
-            T1,
-        );
+        let _ = track_update(Some(&live), &pod("nginx:2"), "m", "Update", None, POD, &meta, T1);
         let _ = ssa(Some(&live), &pod("nginx:2"), "m", false);
         let _ = fields_v1(&live, POD, &meta);
     }

@@ -30,26 +30,15 @@ pub(crate) struct Walker<'a> {
 
 impl<'a> Walker<'a> {
     pub(crate) fn new(meta: &'a dyn PatchMeta, strict: bool) -> Self {
-        Walker {
-            meta,
-            strict,
-            errors: Vec::new(),
-        }
+        Walker { meta, strict, errors: Vec::new() }
     }
 
-    fn pe_of(
-        &mut self,
-        kind: &ListKind,
-        item: &Value,
-        i: usize,
-        path: &[PathElement],
-    ) -> PathElement {
+    fn pe_of(&mut self, kind: &ListKind, item: &Value, i: usize, path: &[PathElement]) -> PathElement {
         match item_pe(kind, item, i) {
             Ok(pe) => pe,
             Err(e) => {
                 if self.strict {
-                    self.errors
-                        .push(format!("{}: element {i}: {e}", path_string(path)));
+                    self.errors.push(format!("{}: element {i}: {e}", path_string(path)));
                 }
                 PathElement::Index(i)
             }
@@ -139,10 +128,7 @@ impl<'a> Walker<'a> {
                 let rm = rhs.and_then(Value::as_object);
                 let mut keys: Vec<&String> = lm.map(|m| m.keys().collect()).unwrap_or_default();
                 if let Some(rm) = rm {
-                    keys.extend(
-                        rm.keys()
-                            .filter(|k| !lm.is_some_and(|l| l.contains_key(*k))),
-                    );
+                    keys.extend(rm.keys().filter(|k| !lm.is_some_and(|l| l.contains_key(*k))));
                 }
                 for k in keys {
                     let (cty, _) = ty.field(k, self.meta);
@@ -214,13 +200,7 @@ impl<'a> Walker<'a> {
     /// `Merge` for apply: `rhs` (the applied configuration) wins on every field it sets;
     /// granular maps and lists merge, everything else is replaced. A `null` in `rhs` removes
     /// the field.
-    pub(crate) fn merge(
-        &mut self,
-        lhs: Option<&Value>,
-        rhs: &Value,
-        ty: &Ty,
-        depth: usize,
-    ) -> Value {
+    pub(crate) fn merge(&mut self, lhs: Option<&Value>, rhs: &Value, ty: &Ty, depth: usize) -> Value {
         let Some(lhs) = lhs.filter(|l| !l.is_null()) else {
             return strip_nulls(rhs);
         };
@@ -251,21 +231,10 @@ impl<'a> Walker<'a> {
 
     /// structured-merge-diff's list merge: keeps the live order, except that items the
     /// configuration also has follow the configuration's order.
-    fn merge_list(
-        &mut self,
-        lhs: &Value,
-        rhs: &Value,
-        kind: &ListKind,
-        elem: &Ty,
-        depth: usize,
-    ) -> Value {
+    fn merge_list(&mut self, lhs: &Value, rhs: &Value, kind: &ListKind, elem: &Ty, depth: usize) -> Value {
         let no_path: [PathElement; 0] = [];
         let lhs_items: Vec<(PathElement, &Value)> = match lhs.as_array() {
-            Some(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (self.pe_of(kind, v, i, &no_path), v))
-                .collect(),
+            Some(items) => items.iter().enumerate().map(|(i, v)| (self.pe_of(kind, v, i, &no_path), v)).collect(),
             None => Vec::new(),
         };
         let rhs_items = self.index_items(Some(rhs), kind, &no_path);
@@ -273,13 +242,9 @@ impl<'a> Walker<'a> {
         for (pe, v) in &lhs_items {
             observed_lhs.entry(pe).or_insert(v);
         }
-        let observed_rhs: BTreeMap<&PathElement, &Value> =
-            rhs_items.iter().map(|(p, v)| (p, *v)).collect();
-        let mut shared: std::collections::VecDeque<&PathElement> = rhs_items
-            .iter()
-            .map(|(p, _)| p)
-            .filter(|p| observed_lhs.contains_key(p))
-            .collect();
+        let observed_rhs: BTreeMap<&PathElement, &Value> = rhs_items.iter().map(|(p, v)| (p, *v)).collect();
+        let mut shared: std::collections::VecDeque<&PathElement> =
+            rhs_items.iter().map(|(p, _)| p).filter(|p| observed_lhs.contains_key(p)).collect();
         let mut next_shared = shared.pop_front();
         let mut merged_rhs: BTreeSet<&PathElement> = BTreeSet::new();
         let mut out = Vec::with_capacity(lhs_items.len().max(rhs_items.len()));
@@ -394,14 +359,9 @@ pub(crate) fn strip_nulls(v: &Value) -> Value {
     fn go(v: &Value, depth: usize) -> Value {
         match v {
             Value::Object(m) if depth < MAX_DEPTH => Value::Object(
-                m.iter()
-                    .filter(|(_, v)| !v.is_null())
-                    .map(|(k, v)| (k.clone(), go(v, depth + 1)))
-                    .collect(),
+                m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), go(v, depth + 1))).collect(),
             ),
-            Value::Array(a) if depth < MAX_DEPTH => {
-                Value::Array(a.iter().map(|v| go(v, depth + 1)).collect())
-            }
+            Value::Array(a) if depth < MAX_DEPTH => Value::Array(a.iter().map(|v| go(v, depth + 1)).collect()),
             other => other.clone(),
         }
     }

@@ -3,12 +3,11 @@
 use serde_json::{Map, Value};
 
 use super::list::{
-    extract_to_delete_items, normalize_element_order, partition_maps, partition_primitives,
-    slice_element_type,
+    extract_to_delete_items, normalize_element_order, partition_maps, partition_primitives, slice_element_type,
 };
 use super::{
-    as_list, Ctx, Merger, DELETE_FROM_PRIMITIVE_LIST_PREFIX, DIRECTIVE_MARKER,
-    RETAIN_KEYS_DIRECTIVE, SET_ELEMENT_ORDER_PREFIX,
+    as_list, Ctx, Merger, DELETE_FROM_PRIMITIVE_LIST_PREFIX, DIRECTIVE_MARKER, RETAIN_KEYS_DIRECTIVE,
+    SET_ELEMENT_ORDER_PREFIX,
 };
 use crate::error::{go_fmt, PatchError, GO_MAP, GO_SLICE};
 
@@ -38,10 +37,7 @@ pub(crate) fn apply_retain_keys(
     };
     let listed = |k: &str| list.iter().any(|v| v.as_str() == Some(k));
     for (k, v) in patch.iter() {
-        if v.is_null()
-            || k.starts_with(DELETE_FROM_PRIMITIVE_LIST_PREFIX)
-            || k.starts_with(SET_ELEMENT_ORDER_PREFIX)
-        {
+        if v.is_null() || k.starts_with(DELETE_FROM_PRIMITIVE_LIST_PREFIX) || k.starts_with(SET_ELEMENT_ORDER_PREFIX) {
             continue;
         }
         if !listed(k) {
@@ -57,18 +53,10 @@ fn merge_key_value_equal(left: &Value, right: &Value, merge_key: &str) -> Result
     if merge_key.is_empty() {
         return Ok(left == right);
     }
-    let l = left
-        .as_object()
-        .ok_or_else(|| PatchError::bad_arg_type(GO_MAP, left))?;
-    let r = right
-        .as_object()
-        .ok_or_else(|| PatchError::bad_arg_type(GO_MAP, right))?;
-    let lv = l
-        .get(merge_key)
-        .ok_or_else(|| PatchError::no_merge_key(left, merge_key))?;
-    let rv = r
-        .get(merge_key)
-        .ok_or_else(|| PatchError::no_merge_key(right, merge_key))?;
+    let l = left.as_object().ok_or_else(|| PatchError::bad_arg_type(GO_MAP, left))?;
+    let r = right.as_object().ok_or_else(|| PatchError::bad_arg_type(GO_MAP, right))?;
+    let lv = l.get(merge_key).ok_or_else(|| PatchError::no_merge_key(left, merge_key))?;
+    let rv = r.get(merge_key).ok_or_else(|| PatchError::no_merge_key(right, merge_key))?;
     Ok(lv == rv)
 }
 
@@ -82,17 +70,11 @@ fn validate_patch_with_set_order_list(
     if set_order.is_empty() || patch_list.is_empty() {
         return Ok(());
     }
-    let non_delete = if merge_key.is_empty() {
-        patch_list.to_vec()
-    } else {
-        extract_to_delete_items(patch_list.to_vec())?.0
-    };
+    let non_delete =
+        if merge_key.is_empty() { patch_list.to_vec() } else { extract_to_delete_items(patch_list.to_vec())?.0 };
     let (mut pi, mut si) = (0, 0);
     while pi < non_delete.len() && si < set_order.len() {
-        if non_delete[pi]
-            .as_object()
-            .is_some_and(|m| m.contains_key(DIRECTIVE_MARKER))
-        {
+        if non_delete[pi].as_object().is_some_and(|m| m.contains_key(DIRECTIVE_MARKER)) {
             pi += 1;
             continue;
         }
@@ -122,11 +104,7 @@ impl Merger<'_> {
         patch: &mut Map<String, Value>,
         ctx: &Ctx,
     ) -> Result<(), PatchError> {
-        let keys: Vec<String> = patch
-            .keys()
-            .filter(|k| k.starts_with(SET_ELEMENT_ORDER_PREFIX))
-            .cloned()
-            .collect();
+        let keys: Vec<String> = patch.keys().filter(|k| k.starts_with(SET_ELEMENT_ORDER_PREFIX)).cloned().collect();
         for key in keys {
             let Some(order_v) = patch.shift_remove(&key) else {
                 continue;
@@ -145,21 +123,12 @@ impl Merger<'_> {
             };
             let field = self.lookup(ctx, &field_key);
             let merge_key = field.merge_key.as_str();
-            validate_patch_with_set_order_list(
-                patch_list.as_deref().unwrap_or(&[]),
-                &set_order,
-                merge_key,
-            )?;
+            validate_patch_with_set_order_list(patch_list.as_deref().unwrap_or(&[]), &set_order, merge_key)?;
             let orig_items = original_list.clone().unwrap_or_default();
             let patch_items = patch_list.clone().unwrap_or_default();
             let merged = match (original_list.is_some(), patch_list.is_some()) {
                 (true, false) => orig_items.clone(),
-                (_, true) => self.merge_slice_handler(
-                    orig_items.clone(),
-                    patch_items.clone(),
-                    &field,
-                    false,
-                )?,
+                (_, true) => self.merge_slice_handler(orig_items.clone(), patch_items.clone(), &field, false)?,
                 (false, false) => continue,
             };
             let (in_patch, server_only) = if merge_key.is_empty() {
@@ -168,14 +137,7 @@ impl Merger<'_> {
                 partition_maps(merged, &set_order, merge_key)?
             };
             let kind = slice_element_type(&[&orig_items, &patch_items])?;
-            let both = normalize_element_order(
-                in_patch,
-                server_only,
-                &set_order,
-                &orig_items,
-                merge_key,
-                kind,
-            )?;
+            let both = normalize_element_order(in_patch, server_only, &set_order, &orig_items, merge_key, kind)?;
             original.insert(field_key.clone(), Value::Array(both));
             patch.shift_remove(&field_key);
         }

@@ -3,8 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::{
-    as_map, clean, clean_list, Ctx, Merger, DELETE_DIRECTIVE, DIRECTIVE_MARKER, MERGE_DIRECTIVE,
-    REPLACE_DIRECTIVE,
+    as_map, clean, clean_list, Ctx, Merger, DELETE_DIRECTIVE, DIRECTIVE_MARKER, MERGE_DIRECTIVE, REPLACE_DIRECTIVE,
 };
 use crate::error::{go_fmt, PatchError, GO_MAP};
 
@@ -70,17 +69,10 @@ impl Merger<'_> {
             (deduplicate_scalars(both), patch, original)
         } else {
             if merge_key.is_empty() {
-                return Err(PatchError::invalid(
-                    "cannot merge lists without merge key for type struct",
-                ));
+                return Err(PatchError::invalid("cannot merge lists without merge key for type struct"));
             }
             let (original, patch) = merge_slice_with_special_elements(original, patch, merge_key)?;
-            let merged = self.merge_slice_without_special_elements(
-                original.clone(),
-                &patch,
-                merge_key,
-                ctx,
-            )?;
+            let merged = self.merge_slice_without_special_elements(original.clone(), &patch, merge_key, ctx)?;
             (merged, patch, original)
         };
         let (patch_items, server_only) = if kind != Kind::Map {
@@ -145,9 +137,7 @@ fn merge_slice_with_special_elements(
             },
             Some(REPLACE_DIRECTIVE) => replace = true,
             Some(MERGE_DIRECTIVE) => {
-                return Err(PatchError::invalid(
-                    "merging lists cannot yet be specified in the patch",
-                ))
+                return Err(PatchError::invalid("merging lists cannot yet be specified in the patch"))
             }
             _ => return Err(PatchError::bad_patch_type(directive, &v)),
         }
@@ -171,16 +161,10 @@ fn delete_matching_entries(
 }
 
 /// `findMapInSliceBasedOnKeyValue`.
-pub(crate) fn find_map_in_slice(
-    list: &[Value],
-    key: &str,
-    value: &Value,
-) -> Result<Option<usize>, PatchError> {
+pub(crate) fn find_map_in_slice(list: &[Value], key: &str, value: &Value) -> Result<Option<usize>, PatchError> {
     for (i, v) in list.iter().enumerate() {
         let Some(m) = v.as_object() else {
-            return Err(PatchError::invalid(format!(
-                "value for key {i} is not a map."
-            )));
+            return Err(PatchError::invalid(format!("value for key {i} is not a map.")));
         };
         if m.get(key) == Some(value) {
             return Ok(Some(i));
@@ -191,10 +175,7 @@ pub(crate) fn find_map_in_slice(
 
 /// `deleteFromSlice`: the parallel deletion list of a primitive list.
 fn delete_from_slice(current: Vec<Value>, to_delete: &[Value]) -> Vec<Value> {
-    current
-        .into_iter()
-        .filter(|v| !to_delete.contains(v))
-        .collect()
+    current.into_iter().filter(|v| !to_delete.contains(v)).collect()
 }
 
 /// `deduplicateScalars`, including its order shuffling (a duplicate is replaced by the last
@@ -219,10 +200,7 @@ pub(crate) fn deduplicate_scalars(mut s: Vec<Value>) -> Vec<Value> {
 }
 
 /// `partitionPrimitivesByPresentInList`.
-pub(crate) fn partition_primitives(
-    original: Vec<Value>,
-    partition_by: &[Value],
-) -> (Vec<Value>, Vec<Value>) {
+pub(crate) fn partition_primitives(original: Vec<Value>, partition_by: &[Value]) -> (Vec<Value>, Vec<Value>) {
     original.into_iter().partition(|v| partition_by.contains(v))
 }
 
@@ -260,13 +238,7 @@ pub(crate) fn normalize_element_order(
 ) -> Result<Vec<Value>, PatchError> {
     let patch = normalize_slice_order(patch, patch_order, merge_key, kind)?;
     let server_only = normalize_slice_order(server_only, server_order, merge_key, kind)?;
-    Ok(merge_sorted_slice(
-        server_only,
-        patch,
-        server_order,
-        merge_key,
-        kind,
-    ))
+    Ok(merge_sorted_slice(server_only, patch, server_order, merge_key, kind))
 }
 
 /// `index`: position of `val` in `list` (by merge key value for maps).
@@ -294,10 +266,8 @@ fn normalize_slice_order(
     } else {
         (to_sort, Vec::new())
     };
-    let mut keyed: Vec<(usize, Value)> = keep
-        .drain(..)
-        .map(|v| (index(order, &v, merge_key, kind).unwrap_or(usize::MAX), v))
-        .collect();
+    let mut keyed: Vec<(usize, Value)> =
+        keep.drain(..).map(|v| (index(order, &v, merge_key, kind).unwrap_or(usize::MAX), v)).collect();
     keyed.sort_by_key(|(i, _)| *i);
     let mut out: Vec<Value> = keyed.into_iter().map(|(_, v)| v).collect();
     out.extend(to_delete);
@@ -320,9 +290,7 @@ fn validate_merge_key_in_lists(merge_key: &str, lists: &[&[Value]]) -> Result<()
 }
 
 /// `extractToDeleteItems`.
-pub(crate) fn extract_to_delete_items(
-    list: Vec<Value>,
-) -> Result<(Vec<Value>, Vec<Value>), PatchError> {
+pub(crate) fn extract_to_delete_items(list: Vec<Value>) -> Result<(Vec<Value>, Vec<Value>), PatchError> {
     let mut non_delete = Vec::new();
     let mut to_delete = Vec::new();
     for v in list {

@@ -82,11 +82,7 @@ impl FieldPatch {
             FieldShape::Map => Ctx::MapOf(fm.definition.clone()),
             FieldShape::Scalar => Ctx::Unknown,
         };
-        FieldPatch {
-            strategy,
-            merge_key: fm.patch_merge_key.clone().unwrap_or_default(),
-            ctx: Some(ctx),
-        }
+        FieldPatch { strategy, merge_key: fm.patch_merge_key.clone().unwrap_or_default(), ctx: Some(ctx) }
     }
     pub fn child_ctx(&self) -> Ctx {
         self.ctx.clone().unwrap_or(Ctx::Unknown)
@@ -108,24 +104,16 @@ impl Merger<'_> {
                 Some(fm) => FieldPatch::from_meta(&fm),
                 None => FieldPatch::default(),
             },
-            Ctx::MapOf(Some(def)) => FieldPatch {
-                ctx: Some(Ctx::Struct(def.clone())),
-                ..Default::default()
-            },
+            Ctx::MapOf(Some(def)) => FieldPatch { ctx: Some(Ctx::Struct(def.clone())), ..Default::default() },
             Ctx::MapOf(None) | Ctx::Unknown => FieldPatch::default(),
         }
     }
 
     fn deeper(&self) -> Result<Merger<'_>, PatchError> {
         if self.depth >= MAX_DEPTH {
-            return Err(PatchError::BadRequest(
-                "patch is nested too deeply".to_string(),
-            ));
+            return Err(PatchError::BadRequest("patch is nested too deeply".to_string()));
         }
-        Ok(Merger {
-            meta: self.meta,
-            depth: self.depth + 1,
-        })
+        Ok(Merger { meta: self.meta, depth: self.depth + 1 })
     }
 
     /// `mergeMap`.
@@ -143,10 +131,7 @@ impl Merger<'_> {
 
         for (k, patch_v) in patch {
             let (key, is_delete_list) = if k.starts_with(DELETE_FROM_PRIMITIVE_LIST_PREFIX) {
-                (
-                    directives::extract_key(&k, DELETE_FROM_PRIMITIVE_LIST_PREFIX)?,
-                    true,
-                )
+                (directives::extract_key(&k, DELETE_FROM_PRIMITIVE_LIST_PREFIX)?, true)
             } else {
                 (k, false)
             };
@@ -184,8 +169,7 @@ impl Merger<'_> {
                 }
                 (Value::Array(o), Value::Array(p)) => {
                     let field = self.lookup(ctx, &key);
-                    *orig_v =
-                        Value::Array(self.merge_slice_handler(o, p, &field, is_delete_list)?);
+                    *orig_v = Value::Array(self.merge_slice_handler(o, p, &field, is_delete_list)?);
                 }
                 (_, p) => match clean(p) {
                     Some(v) => *orig_v = v,
@@ -207,13 +191,7 @@ impl Merger<'_> {
         is_delete_list: bool,
     ) -> Result<Vec<Value>, PatchError> {
         if field.strategy == MERGE_DIRECTIVE {
-            self.deeper()?.merge_slice(
-                original,
-                patch,
-                &field.child_ctx(),
-                &field.merge_key,
-                is_delete_list,
-            )
+            self.deeper()?.merge_slice(original, patch, &field.child_ctx(), &field.merge_key, is_delete_list)
         } else {
             Ok(clean_list(patch))
         }
@@ -234,10 +212,7 @@ fn handle_directive_in_merge_map(
             }
         }
         Some(DELETE_DIRECTIVE) => Ok(Map::new()),
-        _ => Err(PatchError::bad_patch_type(
-            &directive,
-            &Value::Object(patch),
-        )),
+        _ => Err(PatchError::bad_patch_type(&directive, &Value::Object(patch))),
     }
 }
 
@@ -279,12 +254,7 @@ fn clean_at(v: Value, depth: usize) -> Option<Value> {
             }
             Some(Value::Object(out))
         }
-        Value::Array(items) => Some(Value::Array(
-            items
-                .into_iter()
-                .filter_map(|i| clean_at(i, depth + 1))
-                .collect(),
-        )),
+        Value::Array(items) => Some(Value::Array(items.into_iter().filter_map(|i| clean_at(i, depth + 1)).collect())),
         other => Some(other),
     }
 }
@@ -294,11 +264,9 @@ pub(crate) fn clean_list(items: Vec<Value>) -> Vec<Value> {
 }
 
 pub(crate) fn as_list(v: &Value) -> Result<&Vec<Value>, PatchError> {
-    v.as_array()
-        .ok_or_else(|| PatchError::bad_arg_type(GO_SLICE, v))
+    v.as_array().ok_or_else(|| PatchError::bad_arg_type(GO_SLICE, v))
 }
 
 pub(crate) fn as_map(v: &Value) -> Result<&Map<String, Value>, PatchError> {
-    v.as_object()
-        .ok_or_else(|| PatchError::bad_arg_type(GO_MAP, v))
+    v.as_object().ok_or_else(|| PatchError::bad_arg_type(GO_MAP, v))
 }

@@ -9,9 +9,7 @@ fn smp(orig: Value, patch: Value) -> Value {
     strategic_merge(&orig, &patch, POD, &FakeMeta::new()).unwrap()
 }
 fn smp_err(orig: Value, patch: Value) -> String {
-    strategic_merge(&orig, &patch, POD, &FakeMeta::new())
-        .unwrap_err()
-        .to_string()
+    strategic_merge(&orig, &patch, POD, &FakeMeta::new()).unwrap_err().to_string()
 }
 fn containers(names_images: &[(&str, &str)]) -> Value {
     json!({"spec": {"containers": names_images.iter().map(|(n, i)| json!({"name": n, "image": i})).collect::<Vec<_>>()}})
@@ -20,10 +18,7 @@ fn containers(names_images: &[(&str, &str)]) -> Value {
 #[test]
 fn merges_containers_by_name() {
     let orig = containers(&[("a", "a:1"), ("b", "b:1")]);
-    let out = smp(
-        orig,
-        json!({"spec": {"containers": [{"name": "b", "image": "b:2"}]}}),
-    );
+    let out = smp(orig, json!({"spec": {"containers": [{"name": "b", "image": "b:2"}]}}));
     assert_eq!(out, containers(&[("a", "a:1"), ("b", "b:2")]));
 }
 
@@ -31,50 +26,32 @@ fn merges_containers_by_name() {
 fn new_list_item_without_order_directive_goes_first() {
     // Kubernetes' mergeSortedSlice puts patch items absent from the live list first.
     let orig = containers(&[("a", "a:1")]);
-    let out = smp(
-        orig,
-        json!({"spec": {"containers": [{"name": "b", "image": "b:1"}]}}),
-    );
+    let out = smp(orig, json!({"spec": {"containers": [{"name": "b", "image": "b:1"}]}}));
     assert_eq!(out, containers(&[("b", "b:1"), ("a", "a:1")]));
 }
 
 #[test]
 fn delete_directive_removes_list_item() {
     let orig = containers(&[("a", "a:1"), ("b", "b:1"), ("c", "c:1")]);
-    let out = smp(
-        orig,
-        json!({"spec": {"containers": [{"name": "b", "$patch": "delete"}]}}),
-    );
+    let out = smp(orig, json!({"spec": {"containers": [{"name": "b", "$patch": "delete"}]}}));
     assert_eq!(out, containers(&[("a", "a:1"), ("c", "c:1")]));
 }
 
 #[test]
 fn replace_directive_in_list_replaces_it() {
     let orig = containers(&[("a", "a:1"), ("b", "b:1")]);
-    let out = smp(
-        orig,
-        json!({"spec": {"containers": [{"name": "c", "image": "c:1"}, {"$patch": "replace"}]}}),
-    );
+    let out = smp(orig, json!({"spec": {"containers": [{"name": "c", "image": "c:1"}, {"$patch": "replace"}]}}));
     assert_eq!(out, containers(&[("c", "c:1")]));
 }
 
 #[test]
 fn replace_and_delete_directives_on_maps() {
     let orig = json!({"metadata": {"labels": {"a": "1", "b": "2"}}, "spec": {"hostNetwork": true}});
-    let out = smp(
-        orig.clone(),
-        json!({"metadata": {"labels": {"$patch": "replace", "c": "3"}}}),
-    );
+    let out = smp(orig.clone(), json!({"metadata": {"labels": {"$patch": "replace", "c": "3"}}}));
     assert_eq!(out["metadata"]["labels"], json!({"c": "3"}));
-    let out = smp(
-        orig.clone(),
-        json!({"metadata": {"labels": {"$patch": "delete"}}}),
-    );
+    let out = smp(orig.clone(), json!({"metadata": {"labels": {"$patch": "delete"}}}));
     assert_eq!(out["metadata"]["labels"], json!({}));
-    let out = smp(
-        orig,
-        json!({"$patch": "replace", "spec": {"restartPolicy": "Never"}}),
-    );
+    let out = smp(orig, json!({"$patch": "replace", "spec": {"restartPolicy": "Never"}}));
     assert_eq!(out, json!({"spec": {"restartPolicy": "Never"}}));
     let e = smp_err(json!({"a": {}}), json!({"a": {"$patch": "merge"}}));
     assert_eq!(e, "unknown patch type: merge in map: map[$patch:merge]");
@@ -84,10 +61,7 @@ fn replace_and_delete_directives_on_maps() {
 
 #[test]
 fn merge_directive_in_list_is_rejected() {
-    let e = smp_err(
-        containers(&[("a", "1")]),
-        json!({"spec": {"containers": [{"$patch": "merge"}]}}),
-    );
+    let e = smp_err(containers(&[("a", "1")]), json!({"spec": {"containers": [{"$patch": "merge"}]}}));
     assert_eq!(e, "merging lists cannot yet be specified in the patch");
 }
 
@@ -108,10 +82,7 @@ fn set_element_order_orders_list() {
             "containers": [{"name": "d", "image": "1"}]
         }}),
     );
-    assert_eq!(
-        out,
-        containers(&[("a", "1"), ("d", "1"), ("b", "1"), ("c", "1")])
-    );
+    assert_eq!(out, containers(&[("a", "1"), ("d", "1"), ("b", "1"), ("c", "1")]));
 }
 
 #[test]
@@ -133,16 +104,9 @@ fn set_element_order_keeps_server_only_items() {
     // Items only on the server keep their relative place (Go's mergeSortedSlice: `server`
     // comes before `b` in the live list, so it goes first).
     let orig = containers(&[("a", "1"), ("server", "1"), ("b", "1")]);
-    let out = smp(
-        orig,
-        json!({"spec": {"$setElementOrder/containers": [{"name": "b"}, {"name": "a"}]}}),
-    );
-    let names: Vec<_> = out["spec"]["containers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap().to_string())
-        .collect();
+    let out = smp(orig, json!({"spec": {"$setElementOrder/containers": [{"name": "b"}, {"name": "a"}]}}));
+    let names: Vec<_> =
+        out["spec"]["containers"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()).collect();
     assert_eq!(names, vec!["server", "b", "a"]);
 }
 
@@ -162,20 +126,15 @@ fn set_element_order_mismatch_is_an_error() {
 #[test]
 fn primitive_set_order_directive() {
     let orig = json!({"metadata": {"finalizers": ["a", "b", "c"]}});
-    let out = smp(
-        orig,
-        json!({"metadata": {"$setElementOrder/finalizers": ["c", "b", "a", "d"], "finalizers": ["d"]}}),
-    );
+    let out =
+        smp(orig, json!({"metadata": {"$setElementOrder/finalizers": ["c", "b", "a", "d"], "finalizers": ["d"]}}));
     assert_eq!(out["metadata"]["finalizers"], json!(["c", "b", "a", "d"]));
 }
 
 #[test]
 fn finalizers_merge_as_a_set() {
     let orig = json!({"metadata": {"finalizers": ["a", "b"]}});
-    let out = smp(
-        orig.clone(),
-        json!({"metadata": {"finalizers": ["b", "c"]}}),
-    );
+    let out = smp(orig.clone(), json!({"metadata": {"finalizers": ["b", "c"]}}));
     assert_eq!(out["metadata"]["finalizers"], json!(["a", "b", "c"]));
     let out = smp(orig, json!({"metadata": {"finalizers": ["c"]}}));
     assert_eq!(out["metadata"]["finalizers"], json!(["c", "a", "b"]));
@@ -184,21 +143,12 @@ fn finalizers_merge_as_a_set() {
 #[test]
 fn delete_from_primitive_list() {
     let orig = json!({"metadata": {"finalizers": ["a", "b", "c"]}});
-    let out = smp(
-        orig.clone(),
-        json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["b"]}}),
-    );
+    let out = smp(orig.clone(), json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["b"]}}));
     assert_eq!(out["metadata"]["finalizers"], json!(["a", "c"]));
     // Absent list: nothing to delete from, and the directive never lands in the object.
-    let out = smp(
-        json!({"metadata": {}}),
-        json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["b"]}}),
-    );
+    let out = smp(json!({"metadata": {}}), json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["b"]}}));
     assert_eq!(out, json!({"metadata": {}}));
-    let e = smp_err(
-        orig,
-        json!({"metadata": {"$deleteFromPrimitiveListfinalizers": ["b"]}}),
-    );
+    let e = smp_err(orig, json!({"metadata": {"$deleteFromPrimitiveListfinalizers": ["b"]}}));
     assert_eq!(e, "invalid patch format of primitive list");
 }
 
@@ -209,13 +159,9 @@ fn retain_keys_clears_unlisted_fields() {
         orig.clone(),
         json!({"spec": {"volumes": [{"name": "v", "emptyDir": {}, "$retainKeys": ["emptyDir", "name"]}]}}),
     );
-    assert_eq!(
-        out,
-        json!({"spec": {"volumes": [{"name": "v", "emptyDir": {}}]}})
-    );
+    assert_eq!(out, json!({"spec": {"volumes": [{"name": "v", "emptyDir": {}}]}}));
 
-    let dep =
-        json!({"spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}}});
+    let dep = json!({"spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}}});
     let out = strategic_merge(
         &dep,
         &json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}}),
@@ -225,10 +171,8 @@ fn retain_keys_clears_unlisted_fields() {
     .unwrap();
     assert_eq!(out, json!({"spec": {"strategy": {"type": "Recreate"}}}));
 
-    let e = smp_err(
-        orig.clone(),
-        json!({"spec": {"volumes": [{"name": "v", "emptyDir": {}, "$retainKeys": ["name"]}]}}),
-    );
+    let e =
+        smp_err(orig.clone(), json!({"spec": {"volumes": [{"name": "v", "emptyDir": {}, "$retainKeys": ["name"]}]}}));
     assert_eq!(e, "invalid patch format of retainKeys");
     let e = smp_err(orig, json!({"spec": {"$retainKeys": "x"}}));
     assert_eq!(e, "invalid patch format of retainKeys");
@@ -237,10 +181,7 @@ fn retain_keys_clears_unlisted_fields() {
 #[test]
 fn null_deletes_fields() {
     let orig = json!({"metadata": {"labels": {"a": "1", "b": "2"}}, "spec": {"hostNetwork": true}});
-    let out = smp(
-        orig,
-        json!({"metadata": {"labels": {"a": null}}, "spec": {"hostNetwork": null, "x": null}}),
-    );
+    let out = smp(orig, json!({"metadata": {"labels": {"a": null}}, "spec": {"hostNetwork": null, "x": null}}));
     assert_eq!(out, json!({"metadata": {"labels": {"b": "2"}}, "spec": {}}));
 }
 
@@ -253,10 +194,7 @@ fn new_values_are_stripped_of_nulls_and_directives() {
             "securityContext": {"runAsUser": null, "$retainKeys": []}
         }}),
     );
-    assert_eq!(
-        out,
-        json!({"spec": {"initContainers": [{"name": "x", "image": "1"}], "securityContext": {}}})
-    );
+    assert_eq!(out, json!({"spec": {"initContainers": [{"name": "x", "image": "1"}], "securityContext": {}}}));
 }
 
 #[test]
@@ -312,46 +250,28 @@ fn kubectl_apply_patch() {
 fn errors_for_malformed_patches() {
     assert_eq!(smp_err(json!({}), json!([1])), "invalid JSON document");
     assert_eq!(
-        smp_err(
-            containers(&[("a", "1")]),
-            json!({"spec": {"containers": [{"image": "x"}]}})
-        ),
+        smp_err(containers(&[("a", "1")]), json!({"spec": {"containers": [{"image": "x"}]}})),
         "map: map[image:x] does not contain declared merge key: name"
     );
     assert_eq!(
-        smp_err(
-            containers(&[("a", "1")]),
-            json!({"spec": {"containers": [["x"]]}})
-        ),
+        smp_err(containers(&[("a", "1")]), json!({"spec": {"containers": [["x"]]}})),
         "lists of lists are not supported"
     );
-    let e = smp_err(
-        containers(&[("a", "1")]),
-        json!({"spec": {"containers": ["x"]}}),
-    );
+    let e = smp_err(containers(&[("a", "1")]), json!({"spec": {"containers": ["x"]}}));
     assert!(e.starts_with("list element types are not identical"), "{e}");
     assert_eq!(
-        smp_err(
-            json!({"metadata": {"finalizers": ["a"]}}),
-            json!({"metadata": {"$setElementOrder/finalizers": "a"}})
-        ),
+        smp_err(json!({"metadata": {"finalizers": ["a"]}}), json!({"metadata": {"$setElementOrder/finalizers": "a"}})),
         "expected a []interface {}, but received a string"
     );
     assert_eq!(
-        smp_err(
-            json!({"metadata": {}}),
-            json!({"metadata": {"$setElementOrderfinalizers": []}})
-        ),
+        smp_err(json!({"metadata": {}}), json!({"metadata": {"$setElementOrderfinalizers": []}})),
         "invalid patch format of setElementOrder list"
     );
 }
 
 #[test]
 fn type_changes_replace() {
-    let out = smp(
-        json!({"spec": {"containers": "x"}}),
-        json!({"spec": {"containers": [{"name": "a"}]}}),
-    );
+    let out = smp(json!({"spec": {"containers": "x"}}), json!({"spec": {"containers": [{"name": "a"}]}}));
     assert_eq!(out, json!({"spec": {"containers": [{"name": "a"}]}}));
 }
 

@@ -34,10 +34,7 @@ pub struct SqliteOptions {
 
 impl SqliteOptions {
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        SqliteOptions {
-            path: path.into(),
-            durable: true,
-        }
+        SqliteOptions { path: path.into(), durable: true }
     }
 }
 
@@ -58,35 +55,25 @@ impl SqliteStore {
     /// Opens (creating if needed) the database and starts the writer thread.
     pub fn open(opts: SqliteOptions) -> Result<Self, StoreError> {
         if let Some(dir) = opts.path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Backend(format!("{}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("{}: {e}", dir.display())))?;
         }
         let conn = schema::open(&opts.path, opts.durable)?;
         let (rev, compacted) = schema::revisions(&conn)?;
         let reader = schema::open(&opts.path, opts.durable)?;
-        let shared = Arc::new(Shared {
-            fanout: Fanout::new(),
-            rev: AtomicI64::new(rev),
-            compacted: AtomicI64::new(compacted),
-        });
+        let shared =
+            Arc::new(Shared { fanout: Fanout::new(), rev: AtomicI64::new(rev), compacted: AtomicI64::new(compacted) });
         let (tx, rx) = std::sync::mpsc::channel();
         let sh = shared.clone();
         std::thread::Builder::new()
             .name("skiff-store-writer".into())
             .spawn(move || writer::run(conn, rx, sh, rev))
             .map_err(|e| StoreError::Backend(format!("spawn writer: {e}")))?;
-        Ok(SqliteStore {
-            writer: tx,
-            reader: Arc::new(Mutex::new(reader)),
-            shared,
-        })
+        Ok(SqliteStore { writer: tx, reader: Arc::new(Mutex::new(reader)), shared })
     }
 
     async fn write(&self, op: Op) -> Result<KeyValue, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.writer
-            .send(Request { op, reply })
-            .map_err(|_| StoreError::Closed)?;
+        self.writer.send(Request { op, reply }).map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -108,28 +95,20 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn create(&self, key: &str, value: Bytes) -> Result<KeyValue, StoreError> {
-        self.write(Op::Create {
-            key: key.into(),
-            value,
-        })
-        .await
+        self.write(Op::Create { key: key.into(), value }).await
     }
 
     async fn get(&self, key: &str) -> Result<Option<KeyValue>, StoreError> {
         let key = key.to_string();
         self.read(move |conn| {
-            conn.query_row(
-                "SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1",
-                params![key],
-                |r| {
-                    Ok(KeyValue {
-                        key: key.as_str().into(),
-                        value: Bytes::from(r.get::<_, Vec<u8>>(0)?),
-                        create_revision: r.get(1)?,
-                        mod_revision: r.get(2)?,
-                    })
-                },
-            )
+            conn.query_row("SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1", params![key], |r| {
+                Ok(KeyValue {
+                    key: key.as_str().into(),
+                    value: Bytes::from(r.get::<_, Vec<u8>>(0)?),
+                    create_revision: r.get(1)?,
+                    mod_revision: r.get(2)?,
+                })
+            })
             .optional()
             .map_err(StoreError::from)
         })
@@ -171,26 +150,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn update(
-        &self,
-        key: &str,
-        value: Bytes,
-        expected: Revision,
-    ) -> Result<KeyValue, StoreError> {
-        self.write(Op::Update {
-            key: key.into(),
-            value,
-            expected,
-        })
-        .await
+    async fn update(&self, key: &str, value: Bytes, expected: Revision) -> Result<KeyValue, StoreError> {
+        self.write(Op::Update { key: key.into(), value, expected }).await
     }
 
     async fn delete(&self, key: &str, expected: Revision) -> Result<KeyValue, StoreError> {
-        self.write(Op::Delete {
-            key: key.into(),
-            expected,
-        })
-        .await
+        self.write(Op::Delete { key: key.into(), expected }).await
     }
 
     async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream, StoreError> {
@@ -199,10 +164,7 @@ impl Store for SqliteStore {
         let rx = self.shared.fanout.subscribe();
         let compacted = self.shared.compacted.load(Ordering::SeqCst);
         if after < compacted {
-            return Err(StoreError::Compacted {
-                requested: after,
-                compacted,
-            });
+            return Err(StoreError::Compacted { requested: after, compacted });
         }
         let current = self.shared.rev.load(Ordering::SeqCst);
         if after > current {
@@ -232,11 +194,7 @@ impl Store for SqliteStore {
 
 /// The logged events under `prefix` after `after`, with their previous values where history
 /// still has them.
-fn history(
-    conn: &mut Connection,
-    prefix: &str,
-    after: Revision,
-) -> Result<Vec<Arc<Event>>, StoreError> {
+fn history(conn: &mut Connection, prefix: &str, after: Revision) -> Result<Vec<Arc<Event>>, StoreError> {
     let end = prefix_end(prefix).unwrap_or_else(|| "\u{7f}".repeat(8));
     let mut stmt = conn.prepare_cached(
         "SELECT l.rev, l.key, l.kind, l.value, l.create_rev, p.rev, p.value
@@ -268,8 +226,7 @@ fn history(
         };
         Ok(Arc::new(Event { kind, kv, prev }))
     })?;
-    rows.collect::<Result<Vec<_>, _>>()
-        .map_err(StoreError::from)
+    rows.collect::<Result<Vec<_>, _>>().map_err(StoreError::from)
 }
 
 #[cfg(test)]

@@ -39,11 +39,7 @@ pub(super) fn open(path: &Path, durable: bool) -> Result<Connection, StoreError>
 
 /// The current and compacted revisions recorded in `meta`.
 pub(super) fn revisions(conn: &Connection) -> Result<(Revision, Revision), StoreError> {
-    let rev = conn.query_row("SELECT value FROM meta WHERE name = 'rev'", [], |r| {
-        r.get(0)
-    })?;
-    let compacted = conn.query_row("SELECT value FROM meta WHERE name = 'compacted'", [], |r| {
-        r.get(0)
-    })?;
+    let rev = conn.query_row("SELECT value FROM meta WHERE name = 'rev'", [], |r| r.get(0))?;
+    let compacted = conn.query_row("SELECT value FROM meta WHERE name = 'compacted'", [], |r| r.get(0))?;
     Ok((rev, compacted))
 }

@@ -35,10 +35,7 @@ async fn acknowledged_writes_survive_reopen() {
     {
         let s = open(dir.path());
         a = s.create("/k/a", Bytes::from_static(b"1")).await.unwrap();
-        b = s
-            .update("/k/a", Bytes::from_static(b"2"), a.mod_revision)
-            .await
-            .unwrap();
+        b = s.update("/k/a", Bytes::from_static(b"2"), a.mod_revision).await.unwrap();
         s.create("/k/b", Bytes::from_static(b"3")).await.unwrap();
         s.delete("/k/b", 0).await.unwrap();
     }
@@ -59,17 +56,12 @@ async fn compaction_survives_reopen() {
     {
         let s = open(dir.path());
         for i in 0..5 {
-            s.create(&format!("/k/{i}"), Bytes::from_static(b"x"))
-                .await
-                .unwrap();
+            s.create(&format!("/k/{i}"), Bytes::from_static(b"x")).await.unwrap();
         }
         s.compact(3).await.unwrap();
     }
     let s = open(dir.path());
     assert_eq!(s.compacted_revision().await.unwrap(), 3);
-    assert!(matches!(
-        s.watch("/k/", 2).await,
-        Err(StoreError::Compacted { .. })
-    ));
+    assert!(matches!(s.watch("/k/", 2).await, Err(StoreError::Compacted { .. })));
     assert!(s.watch("/k/", 3).await.is_ok());
 }

@@ -16,22 +16,10 @@ use crate::StoreError;
 const MAX_BATCH: usize = 1024;
 
 pub(super) enum Op {
-    Create {
-        key: Arc<str>,
-        value: Bytes,
-    },
-    Update {
-        key: Arc<str>,
-        value: Bytes,
-        expected: Revision,
-    },
-    Delete {
-        key: Arc<str>,
-        expected: Revision,
-    },
-    Compact {
-        revision: Revision,
-    },
+    Create { key: Arc<str>, value: Bytes },
+    Update { key: Arc<str>, value: Bytes, expected: Revision },
+    Delete { key: Arc<str>, expected: Revision },
+    Compact { revision: Revision },
 }
 
 pub(super) struct Request {
@@ -42,12 +30,7 @@ pub(super) struct Request {
 type Outcome = Result<(KeyValue, Option<Event>), StoreError>;
 
 /// Runs until every sender is gone.
-pub(super) fn run(
-    mut conn: Connection,
-    rx: Receiver<Request>,
-    shared: Arc<Shared>,
-    mut rev: Revision,
-) {
+pub(super) fn run(mut conn: Connection, rx: Receiver<Request>, shared: Arc<Shared>, mut rev: Revision) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -88,20 +71,13 @@ pub(super) fn run(
     }
 }
 
-fn commit_batch(
-    conn: &mut Connection,
-    batch: &[Request],
-    rev: &mut Revision,
-) -> Result<Vec<Outcome>, StoreError> {
+fn commit_batch(conn: &mut Connection, batch: &[Request], rev: &mut Revision) -> Result<Vec<Outcome>, StoreError> {
     let tx = conn.transaction()?;
     let mut outcomes = Vec::with_capacity(batch.len());
     for req in batch {
         outcomes.push(apply(&tx, &req.op, rev));
     }
-    tx.execute(
-        "UPDATE meta SET value = ?1 WHERE name = 'rev'",
-        params![*rev],
-    )?;
+    tx.execute("UPDATE meta SET value = ?1 WHERE name = 'rev'", params![*rev])?;
     tx.commit()?;
     Ok(outcomes)
 }
@@ -120,12 +96,7 @@ fn current(tx: &Transaction<'_>, key: &str) -> Result<Option<KeyValue>, StoreErr
     .map_err(StoreError::from)
 }
 
-fn log(
-    tx: &Transaction<'_>,
-    kind: EventKind,
-    kv: &KeyValue,
-    prev: Option<Revision>,
-) -> Result<(), StoreError> {
+fn log(tx: &Transaction<'_>, kind: EventKind, kv: &KeyValue, prev: Option<Revision>) -> Result<(), StoreError> {
     let code = match kind {
         EventKind::Created => 0,
         EventKind::Updated => 1,
@@ -137,15 +108,9 @@ fn log(
 }
 
 fn check(key: &str, cur: &Option<KeyValue>, expected: Revision) -> Result<KeyValue, StoreError> {
-    let cur = cur
-        .clone()
-        .ok_or_else(|| StoreError::NotFound(key.to_string()))?;
+    let cur = cur.clone().ok_or_else(|| StoreError::NotFound(key.to_string()))?;
     if expected != 0 && cur.mod_revision != expected {
-        return Err(StoreError::Conflict {
-            key: key.to_string(),
-            expected,
-            actual: cur.mod_revision,
-        });
+        return Err(StoreError::Conflict { key: key.to_string(), expected, actual: cur.mod_revision });
     }
     Ok(cur)
 }
@@ -157,32 +122,14 @@ fn apply(tx: &Transaction<'_>, op: &Op, rev: &mut Revision) -> Outcome {
                 return Err(StoreError::AlreadyExists(key.to_string()));
             }
             let next = *rev + 1;
-            let kv = KeyValue {
-                key: key.clone(),
-                value: value.clone(),
-                create_revision: next,
-                mod_revision: next,
-            };
-            tx.prepare_cached(
-                "INSERT INTO kv (key, value, create_rev, mod_rev) VALUES (?1, ?2, ?3, ?3)",
-            )?
-            .execute(params![&**key, &value[..], next])?;
+            let kv = KeyValue { key: key.clone(), value: value.clone(), create_revision: next, mod_revision: next };
+            tx.prepare_cached("INSERT INTO kv (key, value, create_rev, mod_rev) VALUES (?1, ?2, ?3, ?3)")?
+                .execute(params![&**key, &value[..], next])?;
             log(tx, EventKind::Created, &kv, None)?;
             *rev = next;
-            Ok((
-                kv.clone(),
-                Some(Event {
-                    kind: EventKind::Created,
-                    kv,
-                    prev: None,
-                }),
-            ))
+            Ok((kv.clone(), Some(Event { kind: EventKind::Created, kv, prev: None })))
         }
-        Op::Update {
-            key,
-            value,
-            expected,
-        } => {
+        Op::Update { key, value, expected } => {
             let prev = check(key, &current(tx, key)?, *expected)?;
             let next = *rev + 1;
             let kv = KeyValue {
@@ -191,56 +138,32 @@ fn apply(tx: &Transaction<'_>, op: &Op, rev: &mut Revision) -> Outcome {
                 create_revision: prev.create_revision,
                 mod_revision: next,
             };
-            tx.prepare_cached("UPDATE kv SET value = ?2, mod_rev = ?3 WHERE key = ?1")?
-                .execute(params![&**key, &value[..], next])?;
+            tx.prepare_cached("UPDATE kv SET value = ?2, mod_rev = ?3 WHERE key = ?1")?.execute(params![
+                &**key,
+                &value[..],
+                next
+            ])?;
             log(tx, EventKind::Updated, &kv, Some(prev.mod_revision))?;
             *rev = next;
-            Ok((
-                kv.clone(),
-                Some(Event {
-                    kind: EventKind::Updated,
-                    kv,
-                    prev: Some(prev),
-                }),
-            ))
+            Ok((kv.clone(), Some(Event { kind: EventKind::Updated, kv, prev: Some(prev) })))
         }
         Op::Delete { key, expected } => {
             let prev = check(key, &current(tx, key)?, *expected)?;
             let next = *rev + 1;
-            let kv = KeyValue {
-                mod_revision: next,
-                ..prev.clone()
-            };
-            tx.prepare_cached("DELETE FROM kv WHERE key = ?1")?
-                .execute(params![&**key])?;
+            let kv = KeyValue { mod_revision: next, ..prev.clone() };
+            tx.prepare_cached("DELETE FROM kv WHERE key = ?1")?.execute(params![&**key])?;
             log(tx, EventKind::Deleted, &kv, Some(prev.mod_revision))?;
             *rev = next;
-            Ok((
-                kv.clone(),
-                Some(Event {
-                    kind: EventKind::Deleted,
-                    kv,
-                    prev: Some(prev),
-                }),
-            ))
+            Ok((kv.clone(), Some(Event { kind: EventKind::Deleted, kv, prev: Some(prev) })))
         }
         Op::Compact { revision } => {
             if *revision > *rev {
                 return Err(StoreError::FutureRevision(*revision));
             }
-            tx.prepare_cached("DELETE FROM log WHERE rev <= ?1")?
-                .execute(params![revision])?;
+            tx.prepare_cached("DELETE FROM log WHERE rev <= ?1")?.execute(params![revision])?;
             tx.prepare_cached("UPDATE meta SET value = max(value, ?1) WHERE name = 'compacted'")?
                 .execute(params![revision])?;
-            Ok((
-                KeyValue {
-                    key: "".into(),
-                    value: Bytes::new(),
-                    create_revision: 0,
-                    mod_revision: *rev,
-                },
-                None,
-            ))
+            Ok((KeyValue { key: "".into(), value: Bytes::new(), create_revision: 0, mod_revision: *rev }, None))
         }
     }
 }

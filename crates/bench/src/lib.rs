@@ -1,0 +1,9 @@
+//! skiff-bench: measurements behind `skiff bench`. Each benchmark prints a small table; no
+//! timing is ever asserted.
+
+pub mod api;
+mod client;
+mod stats;
+pub mod store;
+
+pub use stats::Stats;
