@@ -16,26 +16,50 @@ pub fn decode(kv: &KeyValue) -> Result<Value, ApiError> {
 
 /// The stored form of an object: `apiVersion`, `kind` and `metadata` first (so that
 /// [`raw_with_rv`] can splice the resourceVersion in without parsing), without
-/// resourceVersion.
+/// resourceVersion. Serialized in place, without copying the object.
 pub fn encode(obj: &Value) -> Bytes {
     let Some(map) = obj.as_object() else {
         return Bytes::from(serde_json::to_vec(obj).unwrap_or_default());
     };
-    let mut out = Map::with_capacity(map.len());
+    let mut out = Vec::with_capacity(512);
+    out.push(b'{');
+    let mut first = true;
+    let mut member = |out: &mut Vec<u8>, k: &str, v: &Value| {
+        if !std::mem::take(&mut first) {
+            out.push(b',');
+        }
+        // Writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, k);
+        out.push(b':');
+        match (k, v.as_object()) {
+            ("metadata", Some(meta)) => {
+                out.push(b'{');
+                let mut inner_first = true;
+                for (mk, mv) in meta.iter().filter(|(mk, _)| mk.as_str() != "resourceVersion") {
+                    if !std::mem::take(&mut inner_first) {
+                        out.push(b',');
+                    }
+                    let _ = serde_json::to_writer(&mut *out, mk);
+                    out.push(b':');
+                    let _ = serde_json::to_writer(&mut *out, mv);
+                }
+                out.push(b'}');
+            }
+            _ => {
+                let _ = serde_json::to_writer(&mut *out, v);
+            }
+        }
+    };
     for k in ["apiVersion", "kind", "metadata"] {
         if let Some(v) = map.get(k) {
-            out.insert(k.to_string(), v.clone());
+            member(&mut out, k, v);
         }
     }
-    for (k, v) in map {
-        if !out.contains_key(k) {
-            out.insert(k.clone(), v.clone());
-        }
+    for (k, v) in map.iter().filter(|(k, _)| !matches!(k.as_str(), "apiVersion" | "kind" | "metadata")) {
+        member(&mut out, k, v);
     }
-    if let Some(m) = out.get_mut("metadata").and_then(Value::as_object_mut) {
-        m.remove("resourceVersion");
-    }
-    Bytes::from(serde_json::to_vec(&Value::Object(out)).unwrap_or_default())
+    out.push(b'}');
+    Bytes::from(out)
 }
 
 /// Where the members of the top-level `metadata` object start in a stored object laid out by

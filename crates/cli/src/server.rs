@@ -31,7 +31,6 @@ pub struct ServerArgs {
 }
 
 fn default_data_dir() -> PathBuf {
-    // SAFETY-free check for root: /proc/self/status Uid line.
     let is_root = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
@@ -72,7 +71,12 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         eprintln!("skiff server is ready at {}", running.url);
         eprintln!("kubeconfig written to {}", running.kubeconfig.display());
         eprintln!("try: kubectl --kubeconfig {} get namespaces", running.kubeconfig.display());
-        tokio::signal::ctrl_c().await.context("waiting for ctrl-c")?;
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("installing the SIGTERM handler")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("waiting for ctrl-c")?,
+            _ = term.recv() => {}
+        }
         tracing::info!("shutting down");
         Ok(())
     })

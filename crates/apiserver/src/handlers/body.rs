@@ -43,6 +43,8 @@ pub fn parse(content_type: &str, body: &[u8]) -> Result<Value, ApiError> {
         let v: serde_yaml::Value = serde_yaml::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error converting YAML to JSON: yaml: {e}")))?;
         serde_json::to_value(v).map_err(|e| ApiError::bad_request(format!("error converting YAML to JSON: {e}")))
+    } else if content_type == "application/vnd.kubernetes.protobuf" {
+        skiff_proto::decode(body).map_err(|e| ApiError::bad_request(format!("error decoding protobuf body: {e}")))
     } else if content_type.contains("protobuf") || content_type.contains("cbor") {
         Err(ApiError::unsupported_media_type(content_type))
     } else {

@@ -88,14 +88,14 @@ impl Registry {
         match self.store.get(&ns_res.key(None, ns)).await.map_err(store_error)? {
             None => Err(ApiError::not_found("", "namespaces", ns)),
             Some(kv) => {
-                let obj = objects::decode(&kv)?;
-                if obj.pointer("/metadata/deletionTimestamp").is_some() {
-                    let mut e = ApiError::forbidden(format!(
-                        "{} \"{}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
-                        res.plural, "",
-                    ));
-                    e.reason = "Forbidden";
-                    return Err(e);
+                // Only a terminating namespace needs a closer look.
+                let terminating = kv.value.windows(19).any(|w| w == b"\"deletionTimestamp\"")
+                    && objects::decode(&kv)?.pointer("/metadata/deletionTimestamp").is_some();
+                if terminating {
+                    return Err(ApiError::forbidden(format!(
+                        "{} is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                        res.plural
+                    )));
                 }
                 Ok(())
             }
