@@ -120,13 +120,34 @@ fn walk_through(server: &Server, k: &Kubectl<'_>, minor: u32) {
     assert!(o.status.success(), "edit failed: {}", String::from_utf8_lossy(&o.stderr));
     assert!(k.ok(&["get", "pod", "myapp-pod", "-o", "jsonpath={.metadata.annotations.note}"], None).contains("edited"));
 
+    // Events are accepted, listed and shown by describe (matched by involvedObject).
+    let uid = k.ok(&["get", "pod", "myapp-pod", "-o", "jsonpath={.metadata.uid}"], None);
+    let event = format!(
+        "apiVersion: v1\nkind: Event\nmetadata:\n  name: myapp-pod.1\ninvolvedObject:\n  kind: Pod\n  name: myapp-pod\n  \
+         namespace: default\n  uid: {uid}\nreason: Testing\nmessage: hello from the test\ntype: Normal\nsource:\n  \
+         component: tester\nfirstTimestamp: \"2024-01-01T00:00:00Z\"\nlastTimestamp: \"2024-01-01T00:00:00Z\"\ncount: 1\n"
+    );
+    let other = event
+        .replace("myapp-pod.1", "other.1")
+        .replace("name: myapp-pod\n", "name: other\n")
+        .replace("hello from the test", "unrelated");
+    k.ok(&["create", "-f", &write(dir.path(), "ev.yaml", &event)], None);
+    k.ok(&["create", "-f", &write(dir.path(), "ev2.yaml", &other)], None);
+    assert!(k.ok(&["get", "events"], None).contains("Testing"));
     let desc = k.ok(&["describe", "pod", "myapp-pod"], None);
     assert!(desc.contains("Name:") && desc.contains("myapp-pod") && desc.contains("busybox:1.36"), "{desc}");
+    assert!(desc.contains("hello from the test") && !desc.contains("unrelated"), "{desc}");
 
     assert!(k.ok(&["create", "deployment", "x", "--image=busybox"], None).contains("deployment.apps/x created"));
     assert!(k.ok(&["scale", "deployment", "x", "--replicas=3"], None).contains("scaled"));
     assert_eq!(k.ok(&["get", "deployment", "x", "-o", "jsonpath={.spec.replicas}"], None).trim(), "3");
     assert!(k.ok(&["create", "namespace", "team-a"], None).contains("namespace/team-a created"));
+    k.ok(&["-n", "team-a", "create", "configmap", "c1", "--from-literal=a=b"], None);
+    assert!(k.ok(&["delete", "namespace", "team-a"], None).contains("deleted"));
+    let err = k.fails(&["get", "namespace", "team-a"], None);
+    assert!(err.contains("NotFound") || err.contains("not found"), "{err}");
+    k.ok(&["create", "namespace", "team-a"], None);
+    assert!(!k.ok(&["-n", "team-a", "get", "configmaps"], None).contains("c1"), "namespace contents must go with it");
     let all = k.ok(&["get", "all", "-A"], None);
     assert!(all.contains("myapp-pod") && all.contains("deployment.apps/x"), "{all}");
 
@@ -135,6 +156,23 @@ fn walk_through(server: &Server, k: &Kubectl<'_>, minor: u32) {
     assert!(start.elapsed() < Duration::from_secs(10), "delete of an unscheduled pod waited");
     let err = k.fails(&["get", "pod", "myapp-pod"], None);
     assert!(err.contains("NotFound") || err.contains("not found"), "{err}");
+
+    // Bad manifests get Kubernetes' errors and store nothing.
+    let bad_name = write(dir.path(), "bad.yaml", &POD.replace("name: myapp-pod", "name: Bad_Name"));
+    let err = k.fails(&["apply", "-f", &bad_name], None);
+    assert!(err.contains("is invalid") && err.contains("metadata.name"), "{err}");
+    let dup = POD.to_string() + "  - name: myapp-container\n    image: busybox\n";
+    let err = k.fails(&["apply", "-f", &write(dir.path(), "dup.yaml", &dup)], None);
+    assert!(err.contains("Duplicate value"), "{err}");
+    let noimage = POD.replace("    image: busybox\n", "");
+    let err = k.fails(&["apply", "-f", &write(dir.path(), "noimage.yaml", &noimage)], None);
+    assert!(err.contains("image") && (err.contains("Required value") || err.contains("required")), "{err}");
+    if minor >= 27 {
+        let unknown = POD.replace("    image: busybox\n", "    image: busybox\n    bogus: 1\n");
+        let err = k.fails(&["apply", "-f", &write(dir.path(), "unknown.yaml", &unknown)], None);
+        assert!(err.contains("unknown field") && err.contains("bogus"), "{err}");
+    }
+    assert!(!k.ok(&["get", "pods"], None).contains("Bad_Name"));
 
     let cm = write(
         dir.path(),

@@ -187,6 +187,9 @@ pub async fn delete(
     let opts = delete_options(&bytes, query)?;
     let name = r.name.as_deref().unwrap_or_default();
     let d = server.registry.delete(r.resource, r.namespace.as_deref(), name, &opts).await?;
+    if r.resource.kind == "Namespace" && !d.gone && !opts.dry_run {
+        server.registry.spawn_namespace_finalizer(name.to_string());
+    }
     Ok(response::json(StatusCode::OK, &d.object))
 }
 

@@ -55,9 +55,6 @@ impl DeleteOptions {
                 return Err(ApiError::invalid("", "DeleteOptions", "", vec![cause]));
             }
         }
-        if self.grace_period_seconds.is_some_and(|g| g < 0) {
-            // Negative values mean "now", as in Kubernetes.
-        }
         Ok(())
     }
 }
