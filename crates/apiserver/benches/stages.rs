@@ -1,0 +1,67 @@
+//! Per-stage cost of a Pod create, in-process (no HTTP): `cargo bench -p skiff-apiserver`.
+
+use std::time::Instant;
+
+use serde_json::{json, Value};
+use skiff_api::resources;
+
+fn pod(i: usize) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": format!("p-{i}"), "namespace": "default", "labels": {"app": "bench"}},
+           "spec": {"containers": [{"name": "c", "image": "busybox", "command": ["sleep", "3600"]}]}})
+}
+
+fn time<F: FnMut(usize)>(name: &str, n: usize, mut f: F) {
+    let t = Instant::now();
+    for i in 0..n {
+        f(i);
+    }
+    println!("{name:<40} {:>8.2} µs", t.elapsed().as_secs_f64() * 1e6 / n as f64);
+}
+
+fn main() {
+    let res = resources::lookup("", "v1", "pods").expect("pods");
+    let meta = skiff_openapi::registry();
+    let n = 5000;
+    let body = serde_json::to_vec(&pod(0)).expect("json");
+    time("parse body", n, |_| {
+        let _: Value = serde_json::from_slice(&body).expect("parse");
+    });
+    let mut obj = pod(0);
+    time("check_fields", n, |_| {
+        let _ = skiff_api::validation::check_fields(res, &obj);
+    });
+    time("apply_defaults + prepare_for_create", n, |_| {
+        let mut o = pod(0);
+        skiff_api::defaults::apply_defaults(res, &mut o);
+        skiff_api::defaults::prepare_for_create(res, &mut o);
+    });
+    skiff_api::defaults::apply_defaults(res, &mut obj);
+    skiff_api::defaults::prepare_for_create(res, &mut obj);
+    time("validate_create", n, |_| {
+        let _ = skiff_api::validation::validate_create(res, &obj);
+    });
+    time("managed fields (create)", n, |_| {
+        let _ = skiff_patch::track_update(
+            None,
+            &obj,
+            "kubectl",
+            "Update",
+            None,
+            res.definition,
+            meta,
+            "2024-01-01T00:00:00Z",
+        );
+    });
+    let tracked =
+        skiff_patch::track_update(None, &obj, "kubectl", "Update", None, res.definition, meta, "2024-01-01T00:00:00Z");
+    time("encode for the store", n, |_| {
+        let _ = skiff_apiserver::objects::encode(&tracked);
+    });
+    time("serialize response", n, |_| {
+        let _ = serde_json::to_vec(&tracked);
+    });
+    time("clone object", n, |_| {
+        let _ = tracked.clone();
+    });
+}
