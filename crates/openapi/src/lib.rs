@@ -49,6 +49,7 @@ pub struct Registry {
     definitions: Map<String, Value>,
     documents: HashMap<String, Document>,
     root: Vec<u8>,
+    fields: meta::FieldTable,
 }
 
 /// The process-wide registry, built on first use.
@@ -101,7 +102,9 @@ impl Registry {
         }
         drop(serialized);
         let root = serde_json::to_vec(&json!({ "paths": root_paths }))?;
-        Ok(Registry { definitions, documents, root })
+        let mut registry = Registry { definitions, documents, root, fields: Default::default() };
+        registry.fields = registry.field_table();
+        Ok(registry)
     }
 
     /// The `/openapi/v3` root: `{"paths":{"api/v1":{"serverRelativeURL":"/openapi/v3/api/v1?hash=<H>"},...}}`.

@@ -1,6 +1,9 @@
 //! [`PatchMeta`] over the generated definitions: a field's shape, the definition of its value
 //! (through `allOf`/`$ref`), and its patch/list/map extensions.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use serde_json::Value;
 use skiff_patch::meta::{FieldMeta, FieldShape, PatchMeta};
 
@@ -68,9 +71,24 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// Every (definition, field) → metadata, computed once so lookups never allocate.
+    pub(crate) fn field_table(&self) -> FieldTable {
+        let mut table = FieldTable::new();
+        for (name, def) in &self.definitions {
+            let Some(props) = def.get("properties").and_then(Value::as_object) else { continue };
+            let fields = props.iter().map(|(f, p)| (f.clone(), Arc::new(self.property_meta(p)))).collect();
+            table.insert(name.clone(), fields);
+        }
+        table
+    }
+}
+
+/// Field metadata by definition name, then field name.
+pub(crate) type FieldTable = HashMap<String, HashMap<String, Arc<FieldMeta>>>;
+
 impl PatchMeta for Registry {
-    fn field(&self, definition: &str, field: &str) -> Option<FieldMeta> {
-        let prop = self.definition(definition)?.get("properties")?.get(field)?;
-        Some(self.property_meta(prop))
+    fn field(&self, definition: &str, field: &str) -> Option<Arc<FieldMeta>> {
+        self.fields.get(definition)?.get(field).cloned()
     }
 }
