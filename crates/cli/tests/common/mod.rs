@@ -141,7 +141,23 @@ impl Kubectl<'_> {
             use std::io::Write;
             child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
         }
-        child.wait_with_output().expect("kubectl output")
+        // No kubectl call may hang the suite: kill it after a minute (the test then fails).
+        let pid = child.id();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = done.clone();
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                if start.elapsed() > Duration::from_secs(60) {
+                    let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let out = child.wait_with_output().expect("kubectl output");
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        out
     }
 
     /// Runs kubectl and asserts success; returns stdout.
