@@ -8,4 +8,13 @@ bash scripts/setup-test-deps.sh
 export SKIFF_DEBIAN_KUBECTL="$PWD/target/tools/debian-kubectl/usr/bin/kubectl"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-cargo test --workspace --no-fail-fast
+log=target/test-output.log
+mkdir -p target
+set +e
+cargo test --workspace --lib --bins --tests --no-fail-fast 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole run (the last test binary alone may have no tests).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
