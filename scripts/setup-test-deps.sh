@@ -10,6 +10,7 @@ mkdir -p "$tools"
 need_apt=()
 command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
 command -v curl >/dev/null || need_apt+=(curl)
+[ -x /bin/busybox ] || need_apt+=(busybox-static)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"

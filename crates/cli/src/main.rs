@@ -1,6 +1,7 @@
 //! The `skiff` binary: argument parsing and wiring only; the work is in the library crates.
 
 mod bench;
+mod image;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -18,6 +19,8 @@ enum Command {
     Server(server::ServerArgs),
     /// Run benchmarks (see README)
     Bench(bench::BenchArgs),
+    /// Manage the runtime's images
+    Image(image::ImageArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -29,5 +32,6 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Server(args) => server::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Image(args) => image::run(args),
     }
 }

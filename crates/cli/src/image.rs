@@ -1,0 +1,74 @@
+//! `skiff image import|ls|rm`: the runtime's image store, for direct use.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use skiff_runtime::image::{import_docker_archive, import_oci_layout, ContentStore, ImageIndex, Reference};
+
+#[derive(Args, Debug)]
+pub struct ImageArgs {
+    /// Where images are kept [default: <data-dir>/runtime/images]
+    #[arg(long, env = "SKIFF_IMAGE_ROOT", global = true)]
+    root: Option<PathBuf>,
+    #[command(subcommand)]
+    command: ImageCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum ImageCommand {
+    /// Import a `docker save` archive or an OCI image layout directory
+    Import {
+        path: PathBuf,
+        /// Name for the image (OCI layouts; the layout's tag is kept when the name has none)
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List images
+    Ls,
+    /// Forget an image name
+    Rm { reference: String },
+}
+
+pub fn run(args: ImageArgs) -> anyhow::Result<()> {
+    let root = args.root.unwrap_or_else(|| crate::server::default_data_dir().join("runtime/images"));
+    let store = ContentStore::open(&root).with_context(|| format!("opening the image store {}", root.display()))?;
+    let mut images = ImageIndex::load(&root)?;
+    match args.command {
+        ImageCommand::Import { path, name } => {
+            let names = if path.is_dir() {
+                import_oci_layout(&path, name.as_deref(), &store, &mut images)
+            } else {
+                import_docker_archive(&path, &store, &mut images)
+            }
+            .with_context(|| format!("importing {}", path.display()))?;
+            for n in names {
+                println!("imported {n}");
+            }
+        }
+        ImageCommand::Ls => {
+            println!("{:<60} {:<19} {:>10}", "REFERENCE", "MANIFEST", "SIZE");
+            for (name, rec) in images.iter() {
+                let short = rec.manifest.strip_prefix("sha256:").unwrap_or(&rec.manifest);
+                println!("{name:<60} {:<19} {:>10}", &short[..12.min(short.len())], human(rec.size));
+            }
+        }
+        ImageCommand::Rm { reference } => {
+            let full: Reference = reference.parse()?;
+            match images.remove(&full.to_string())? {
+                Some(_) => println!("untagged {full}"),
+                None => anyhow::bail!("no such image: {full}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn human(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} kB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}

@@ -1,0 +1,13 @@
+//! OCI images: references, digests, the content store and the image index.
+
+mod digest;
+mod import;
+mod index;
+mod reference;
+mod store;
+
+pub use digest::{Digest, DigestError};
+pub use import::{import_docker_archive, import_oci_layout, ImportError};
+pub use index::{ImageIndex, ImageRecord};
+pub use reference::{Reference, ReferenceError};
+pub use store::{ContentStore, StoreError};

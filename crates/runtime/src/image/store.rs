@@ -1,0 +1,207 @@
+//! The content-addressed blob store: `<root>/blobs/<alg>/<hex>`. Every write is hashed while it
+//! streams to a temporary file in `<root>/ingest`, fsynced, and renamed into place only when
+//! the digest matches, so a crash or a corrupt blob never leaves a half-written blob behind.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use super::digest::Digest;
+
+/// Errors of the content store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("digest mismatch: expected {expected}, got {actual}")]
+    DigestMismatch { expected: String, actual: String },
+    #[error("size mismatch for {digest}: expected {expected} bytes, got {actual}")]
+    SizeMismatch { digest: String, expected: u64, actual: u64 },
+    #[error("blob {0} not found")]
+    NotFound(String),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io { path: path.to_path_buf(), source }
+}
+
+/// Blobs by digest under one root directory.
+#[derive(Debug, Clone)]
+pub struct ContentStore {
+    root: PathBuf,
+}
+
+impl ContentStore {
+    /// Opens (creating) the store and removes leftovers of interrupted writes.
+    pub fn open(root: impl Into<PathBuf>) -> Result<ContentStore, StoreError> {
+        let root = root.into();
+        let ingest = root.join("ingest");
+        if ingest.exists() {
+            fs::remove_dir_all(&ingest).map_err(io_err(&ingest))?;
+        }
+        fs::create_dir_all(&ingest).map_err(io_err(&ingest))?;
+        let blobs = root.join("blobs");
+        fs::create_dir_all(&blobs).map_err(io_err(&blobs))?;
+        Ok(ContentStore { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where a blob lives (whether or not it is present).
+    pub fn path(&self, digest: &Digest) -> PathBuf {
+        self.root.join("blobs").join(digest.algorithm()).join(digest.hex())
+    }
+
+    pub fn contains(&self, digest: &Digest) -> bool {
+        self.path(digest).is_file()
+    }
+
+    /// Reads a whole blob.
+    pub fn read(&self, digest: &Digest) -> Result<Vec<u8>, StoreError> {
+        let p = self.path(digest);
+        fs::read(&p).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => StoreError::NotFound(digest.to_string()),
+            _ => StoreError::Io { path: p.clone(), source: e },
+        })
+    }
+
+    /// Writes `data` from `reader`; when `expected` is given the blob must match it (and
+    /// `size`, when given), else nothing is stored. Returns the digest and size.
+    pub fn ingest(
+        &self,
+        reader: &mut dyn Read,
+        expected: Option<&Digest>,
+        size: Option<u64>,
+    ) -> Result<(Digest, u64), StoreError> {
+        if let Some(d) = expected {
+            if self.contains(d) {
+                // Already here: drain the reader so callers reading archives stay in step.
+                io::copy(reader, &mut io::sink()).map_err(io_err(&self.root))?;
+                let len = fs::metadata(self.path(d)).map_err(io_err(&self.path(d)))?.len();
+                return Ok((d.clone(), len));
+            }
+        }
+        let tmp = self.root.join("ingest").join(format!("{}-{}", std::process::id(), unique()));
+        let result = self.write_temp(&tmp, reader, expected, size);
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    fn write_temp(
+        &self,
+        tmp: &Path,
+        reader: &mut dyn Read,
+        expected: Option<&Digest>,
+        size: Option<u64>,
+    ) -> Result<(Digest, u64), StoreError> {
+        let template = expected.cloned().unwrap_or_else(|| Digest::sha256_of(b""));
+        let mut hasher = template.hasher();
+        let mut file = File::create(tmp).map_err(io_err(tmp))?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut total = 0u64;
+        loop {
+            let n = reader.read(&mut buf).map_err(io_err(tmp))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            file.write_all(&buf[..n]).map_err(io_err(tmp))?;
+            total += n as u64;
+        }
+        file.sync_all().map_err(io_err(tmp))?;
+        let actual: Digest = format!("{}:{}", template.algorithm(), hasher.finish_hex())
+            .parse()
+            .map_err(|e| StoreError::Io { path: tmp.to_path_buf(), source: io::Error::other(e) })?;
+        if let Some(e) = expected {
+            if *e != actual {
+                return Err(StoreError::DigestMismatch { expected: e.to_string(), actual: actual.to_string() });
+            }
+            if let Some(s) = size.filter(|s| *s != total) {
+                return Err(StoreError::SizeMismatch { digest: e.to_string(), expected: s, actual: total });
+            }
+        }
+        let dest = self.path(&actual);
+        if let Some(dir) = dest.parent() {
+            fs::create_dir_all(dir).map_err(io_err(dir))?;
+        }
+        fs::rename(tmp, &dest).map_err(io_err(&dest))?;
+        if let Some(dir) = dest.parent() {
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok((actual, total))
+    }
+
+    /// Removes a blob (missing is fine).
+    pub fn remove(&self, digest: &Digest) -> Result<(), StoreError> {
+        let p = self.path(digest);
+        match fs::remove_file(&p) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::Io { path: p, source: e }),
+        }
+    }
+
+    /// Every blob in the store.
+    pub fn list(&self) -> Result<Vec<Digest>, StoreError> {
+        let mut out = Vec::new();
+        let blobs = self.root.join("blobs");
+        for alg in fs::read_dir(&blobs).map_err(io_err(&blobs))?.flatten() {
+            let Some(alg_name) = alg.file_name().to_str().map(String::from) else { continue };
+            for blob in fs::read_dir(alg.path()).map_err(io_err(&alg.path()))?.flatten() {
+                if let Some(hex) = blob.file_name().to_str() {
+                    if let Ok(d) = format!("{alg_name}:{hex}").parse() {
+                        out.push(d);
+                    }
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    (nanos as u64) ^ NEXT.fetch_add(1, Ordering::Relaxed).rotate_left(48)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ingest_verifies_and_leaves_nothing_on_mismatch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ContentStore::open(dir.path()).unwrap();
+        let good = Digest::sha256_of(b"layer");
+        let (d, n) = store.ingest(&mut &b"layer"[..], Some(&good), Some(5)).unwrap();
+        assert_eq!((d.clone(), n), (good.clone(), 5));
+        assert_eq!(store.read(&good).unwrap(), b"layer");
+
+        let wrong = Digest::sha256_of(b"other");
+        let err = store.ingest(&mut &b"corrupt"[..], Some(&wrong), None).unwrap_err();
+        assert!(matches!(err, StoreError::DigestMismatch { .. }), "{err}");
+        assert!(!store.contains(&wrong));
+        assert_eq!(fs::read_dir(dir.path().join("ingest")).unwrap().count(), 0, "no temp file left");
+        assert!(store.ingest(&mut &b"layer"[..], Some(&Digest::sha256_of(b"layer!")), None).is_err());
+        assert_eq!(store.list().unwrap(), vec![good]);
+    }
+
+    #[test]
+    fn ingest_without_expectation_computes_the_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ContentStore::open(dir.path()).unwrap();
+        let (d, _) = store.ingest(&mut &b"abc"[..], None, None).unwrap();
+        assert_eq!(d, Digest::sha256_of(b"abc"));
+        store.remove(&d).unwrap();
+        assert!(!store.contains(&d));
+    }
+}
