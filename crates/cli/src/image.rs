@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use skiff_runtime::image::{import_docker_archive, import_oci_layout, ContentStore, ImageIndex, Reference};
+use skiff_runtime::image::{
+    import_docker_archive, import_oci_layout, pull, ContentStore, ImageIndex, Progress, Reference, RegistriesConfig,
+};
 
 #[derive(Args, Debug)]
 pub struct ImageArgs {
@@ -23,6 +25,14 @@ enum ImageCommand {
         /// Name for the image (OCI layouts; the layout's tag is kept when the name has none)
         #[arg(long)]
         name: Option<String>,
+    },
+    /// Pull an image from a registry
+    Pull {
+        reference: String,
+        /// Registries config: mirrors, plain-HTTP hosts, credentials
+        /// [default: <data-dir>/registries.yaml]
+        #[arg(long, env = "SKIFF_REGISTRIES")]
+        registries: Option<PathBuf>,
     },
     /// List images
     Ls,
@@ -46,6 +56,20 @@ pub fn run(args: ImageArgs) -> anyhow::Result<()> {
                 println!("imported {n}");
             }
         }
+        ImageCommand::Pull { reference, registries } => {
+            let full: Reference = reference.parse()?;
+            let path = registries.unwrap_or_else(|| crate::server::default_data_dir().join("registries.yaml"));
+            let config = RegistriesConfig::load(&path)?;
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let progress = TerminalProgress { tty: std::io::IsTerminal::is_terminal(&std::io::stderr()) };
+            let record = rt
+                .block_on(pull(&full, &store, &mut images, &config, &progress))
+                .with_context(|| format!("pulling {full}"))?;
+            if progress.tty {
+                eprintln!();
+            }
+            println!("pulled {full} ({})", record.manifest);
+        }
         ImageCommand::Ls => {
             println!("{:<60} {:<19} {:>10}", "REFERENCE", "MANIFEST", "SIZE");
             for (name, rec) in images.iter() {
@@ -62,6 +86,20 @@ pub fn run(args: ImageArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// One progress line per blob on a terminal, nothing otherwise.
+struct TerminalProgress {
+    tty: bool,
+}
+
+impl Progress for TerminalProgress {
+    fn blob(&self, digest: &str, done: u64, total: u64) {
+        if self.tty {
+            let short = digest.strip_prefix("sha256:").unwrap_or(digest);
+            eprint!("\r{}: {} / {}   ", &short[..12.min(short.len())], human(done), human(total));
+        }
+    }
 }
 
 fn human(bytes: u64) -> String {

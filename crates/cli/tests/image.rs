@@ -86,6 +86,49 @@ fn oci_layout(dir: &Path, layer: &[u8]) -> String {
     ld
 }
 
+/// Debian's docker-registry on a free loopback port; killed on drop.
+struct Registry {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start() -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let config = dir.path().join("config.yml");
+        fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("docker-registry (run scripts/setup-test-deps.sh)");
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(start.elapsed() < std::time::Duration::from_secs(20), "registry did not start");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Registry { child, port, _dir: dir }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn ok(o: Output) -> String {
     assert!(o.status.success(), "skiff failed: {}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -126,4 +169,52 @@ fn a_corrupted_blob_is_rejected_with_a_digest_error() {
     assert!(!root.join("blobs/sha256").join(&ld).exists());
     assert_eq!(fs::read_dir(root.join("ingest")).unwrap().count(), 0, "nothing half-written");
     assert!(!ok(skiff(&root, &["ls"])).contains("busybox"));
+}
+
+#[test]
+fn pull_from_a_local_registry_over_plain_http_where_configured() {
+    let registry = Registry::start();
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("busybox-oci");
+    oci_layout(&layout, &busybox_layer());
+    let target = format!("127.0.0.1:{}/busybox:latest", registry.port);
+    let push = Command::new("skopeo")
+        .args(["--insecure-policy", "copy", "--dest-tls-verify=false"])
+        .arg(format!("oci:{}:latest", layout.display()))
+        .arg(format!("docker://{target}"))
+        .output()
+        .expect("skopeo");
+    assert!(push.status.success(), "skopeo: {}", String::from_utf8_lossy(&push.stderr));
+
+    let root = work.path().join("images");
+    // Plain HTTP is used only where the registries config says so.
+    let none = work.path().join("none.yaml");
+    let o = Command::new(env!("CARGO_BIN_EXE_skiff"))
+        .args(["image", "--root"])
+        .arg(&root)
+        .args(["pull", &target, "--registries"])
+        .arg(&none)
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "pull over https from a plain-HTTP registry must fail");
+
+    let cfg = work.path().join("registries.yaml");
+    fs::write(&cfg, format!("configs:\n  \"127.0.0.1:{}\":\n    plain_http: true\n", registry.port)).unwrap();
+    let out = ok(Command::new(env!("CARGO_BIN_EXE_skiff"))
+        .args(["image", "--root"])
+        .arg(&root)
+        .args(["pull", &target, "--registries"])
+        .arg(&cfg)
+        .output()
+        .unwrap());
+    assert!(out.contains(&format!("pulled {target}")), "{out}");
+    assert!(ok(skiff(&root, &["ls"])).contains(&target));
+    // Pulling again fetches nothing new and still succeeds.
+    ok(Command::new(env!("CARGO_BIN_EXE_skiff"))
+        .args(["image", "--root"])
+        .arg(&root)
+        .args(["pull", &target, "--registries"])
+        .arg(&cfg)
+        .output()
+        .unwrap());
 }

@@ -3,11 +3,15 @@
 mod digest;
 mod import;
 mod index;
+mod pull;
 mod reference;
+mod registries;
 mod store;
 
 pub use digest::{Digest, DigestError};
 pub use import::{import_docker_archive, import_oci_layout, ImportError};
 pub use index::{ImageIndex, ImageRecord};
+pub use pull::{pull, Progress, PullError, Quiet};
 pub use reference::{Reference, ReferenceError};
-pub use store::{ContentStore, StoreError};
+pub use registries::{RegistriesConfig, RegistriesError};
+pub use store::{BlobWriter, ContentStore, StoreError};

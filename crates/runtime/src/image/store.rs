@@ -83,58 +83,25 @@ impl ContentStore {
                 return Ok((d.clone(), len));
             }
         }
-        let tmp = self.root.join("ingest").join(format!("{}-{}", std::process::id(), unique()));
-        let result = self.write_temp(&tmp, reader, expected, size);
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result
-    }
-
-    fn write_temp(
-        &self,
-        tmp: &Path,
-        reader: &mut dyn Read,
-        expected: Option<&Digest>,
-        size: Option<u64>,
-    ) -> Result<(Digest, u64), StoreError> {
-        let template = expected.cloned().unwrap_or_else(|| Digest::sha256_of(b""));
-        let mut hasher = template.hasher();
-        let mut file = File::create(tmp).map_err(io_err(tmp))?;
+        let mut w = self.writer(expected.cloned())?;
         let mut buf = vec![0u8; 64 * 1024];
-        let mut total = 0u64;
         loop {
-            let n = reader.read(&mut buf).map_err(io_err(tmp))?;
+            let n = reader.read(&mut buf).map_err(io_err(&w.tmp))?;
             if n == 0 {
                 break;
             }
-            hasher.update(&buf[..n]);
-            file.write_all(&buf[..n]).map_err(io_err(tmp))?;
-            total += n as u64;
+            w.write(&buf[..n])?;
         }
-        file.sync_all().map_err(io_err(tmp))?;
-        let actual: Digest = format!("{}:{}", template.algorithm(), hasher.finish_hex())
-            .parse()
-            .map_err(|e| StoreError::Io { path: tmp.to_path_buf(), source: io::Error::other(e) })?;
-        if let Some(e) = expected {
-            if *e != actual {
-                return Err(StoreError::DigestMismatch { expected: e.to_string(), actual: actual.to_string() });
-            }
-            if let Some(s) = size.filter(|s| *s != total) {
-                return Err(StoreError::SizeMismatch { digest: e.to_string(), expected: s, actual: total });
-            }
-        }
-        let dest = self.path(&actual);
-        if let Some(dir) = dest.parent() {
-            fs::create_dir_all(dir).map_err(io_err(dir))?;
-        }
-        fs::rename(tmp, &dest).map_err(io_err(&dest))?;
-        if let Some(dir) = dest.parent() {
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
-        Ok((actual, total))
+        w.commit(size)
+    }
+
+    /// A streaming writer of one blob; nothing is stored unless [`BlobWriter::commit`]
+    /// succeeds.
+    pub fn writer(&self, expected: Option<Digest>) -> Result<BlobWriter, StoreError> {
+        let tmp = self.root.join("ingest").join(format!("{}-{}", std::process::id(), unique()));
+        let file = File::create(&tmp).map_err(io_err(&tmp))?;
+        let hasher = expected.as_ref().map_or_else(|| Digest::sha256_of(b"").hasher(), Digest::hasher);
+        Ok(BlobWriter { store: self.clone(), tmp, file: Some(file), hasher: Some(hasher), expected, total: 0 })
     }
 
     /// Removes a blob (missing is fine).
@@ -163,6 +130,71 @@ impl ContentStore {
         }
         out.sort();
         Ok(out)
+    }
+}
+
+/// One blob being written: hashed as it goes, renamed into place on a successful commit,
+/// removed otherwise (also when dropped).
+pub struct BlobWriter {
+    store: ContentStore,
+    tmp: PathBuf,
+    file: Option<File>,
+    hasher: Option<super::digest::Hasher>,
+    expected: Option<Digest>,
+    total: u64,
+}
+
+impl BlobWriter {
+    pub fn write(&mut self, data: &[u8]) -> Result<(), StoreError> {
+        if let (Some(f), Some(h)) = (self.file.as_mut(), self.hasher.as_mut()) {
+            h.update(data);
+            f.write_all(data).map_err(io_err(&self.tmp))?;
+            self.total += data.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.total
+    }
+
+    /// Verifies digest (and `size`) and moves the blob into place.
+    pub fn commit(mut self, size: Option<u64>) -> Result<(Digest, u64), StoreError> {
+        let file = self.file.take().ok_or_else(|| StoreError::NotFound("writer already used".into()))?;
+        file.sync_all().map_err(io_err(&self.tmp))?;
+        drop(file);
+        let algorithm = self.expected.as_ref().map_or("sha256", |d| d.algorithm()).to_string();
+        let hex = self.hasher.take().map(super::digest::Hasher::finish_hex).unwrap_or_default();
+        let actual: Digest = format!("{algorithm}:{hex}")
+            .parse()
+            .map_err(|e| StoreError::Io { path: self.tmp.clone(), source: io::Error::other(e) })?;
+        if let Some(e) = &self.expected {
+            if *e != actual {
+                return Err(StoreError::DigestMismatch { expected: e.to_string(), actual: actual.to_string() });
+            }
+            if let Some(s) = size.filter(|s| *s != self.total) {
+                return Err(StoreError::SizeMismatch { digest: e.to_string(), expected: s, actual: self.total });
+            }
+        }
+        let dest = self.store.path(&actual);
+        if let Some(dir) = dest.parent() {
+            fs::create_dir_all(dir).map_err(io_err(dir))?;
+        }
+        fs::rename(&self.tmp, &dest).map_err(io_err(&dest))?;
+        if let Some(dir) = dest.parent() {
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok((actual, self.total))
+    }
+}
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        // Not committed (or the commit failed before the rename): leave nothing behind.
+        let _ = fs::remove_file(&self.tmp);
     }
 }
 
