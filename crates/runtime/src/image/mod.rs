@@ -7,6 +7,7 @@ mod pull;
 mod reference;
 mod registries;
 mod store;
+mod unpack;
 
 pub use digest::{Digest, DigestError};
 pub use import::{import_docker_archive, import_oci_layout, ImportError};
@@ -15,3 +16,4 @@ pub use pull::{pull, Progress, PullError, Quiet};
 pub use reference::{Reference, ReferenceError};
 pub use registries::{RegistriesConfig, RegistriesError};
 pub use store::{BlobWriter, ContentStore, StoreError};
+pub use unpack::{apply_tar, layer_dir, unpack_layer, HostFs, LayerFs, UnpackError};
