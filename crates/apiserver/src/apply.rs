@@ -10,7 +10,7 @@ use skiff_api::{ApiError, Cause, ResourceInfo};
 
 use crate::handlers::body;
 use crate::objects;
-use crate::registry::{UpdateKind, WriteOptions};
+use crate::registry::WriteOptions;
 use crate::request::{Query, ResourceRequest};
 use crate::response::{self, Body};
 use crate::server::ApiServer;
@@ -108,17 +108,6 @@ pub async fn server_side_apply(
             // Deleted between the get and the update: apply creates it.
             Err(e) if e.code == 404 => continue,
             Err(e) => return Err(e),
-        }
-    }
-}
-
-impl ResourceRequest {
-    /// The update kind a request's subresource implies.
-    pub fn kind(&self) -> UpdateKind {
-        if self.subresource.as_deref() == Some("status") {
-            UpdateKind::Status
-        } else {
-            UpdateKind::Main
         }
     }
 }

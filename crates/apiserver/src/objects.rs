@@ -181,24 +181,6 @@ pub fn set_type(obj: &mut Value, res: &ResourceInfo) {
     }
 }
 
-/// Everything but metadata and status: what a generation bump is about.
-pub fn spec_equal(a: &Value, b: &Value) -> bool {
-    let strip = |v: &Value| -> Vec<(String, Value)> {
-        v.as_object()
-            .map(|o| {
-                o.iter()
-                    .filter(|(k, _)| !matches!(k.as_str(), "metadata" | "status" | "apiVersion" | "kind"))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let (mut x, mut y) = (strip(a), strip(b));
-    x.sort_by(|p, q| p.0.cmp(&q.0));
-    y.sort_by(|p, q| p.0.cmp(&q.0));
-    x == y
-}
-
 /// RFC 3339 with seconds, in UTC, as Kubernetes writes `metav1.Time`.
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -229,13 +211,5 @@ mod tests {
             assert_eq!(spliced, decode(&kv).unwrap());
             assert_eq!(resource_version(&spliced), Some("42"));
         }
-    }
-
-    #[test]
-    fn spec_equality_ignores_metadata_and_status() {
-        let a = json!({"metadata": {"labels": {"a": "1"}}, "spec": {"x": 1}, "status": {"p": 1}});
-        let b = json!({"metadata": {}, "spec": {"x": 1}});
-        assert!(spec_equal(&a, &b));
-        assert!(!spec_equal(&a, &json!({"spec": {"x": 2}})));
     }
 }

@@ -7,6 +7,8 @@ use http::Method;
 use skiff_api::resources::{self, ResourceInfo};
 use skiff_api::ApiError;
 
+use crate::registry::UpdateKind;
+
 /// The verb of a resource request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verb {
@@ -28,6 +30,17 @@ pub struct ResourceRequest {
     pub namespace: Option<String>,
     pub name: Option<String>,
     pub subresource: Option<String>,
+}
+
+impl ResourceRequest {
+    /// The update kind a request's subresource implies.
+    pub fn kind(&self) -> UpdateKind {
+        if self.subresource.as_deref() == Some("status") {
+            UpdateKind::Status
+        } else {
+            UpdateKind::Main
+        }
+    }
 }
 
 /// What a path names.
@@ -115,16 +128,13 @@ impl Query {
         self.0.get(k).map(String::as_str).filter(|s| !s.is_empty())
     }
 
-    fn flag(&self, k: &str) -> bool {
+    /// A boolean parameter: `true` or `1`.
+    pub fn bool(&self, k: &str) -> bool {
         matches!(self.0.get(k).map(String::as_str), Some("true" | "1"))
     }
 
     pub fn watch(&self) -> bool {
-        self.flag("watch")
-    }
-
-    pub fn bool(&self, k: &str) -> bool {
-        self.flag(k)
+        self.bool("watch")
     }
 
     /// `dryRun=All`; any other value is a 400 as in Kubernetes.

@@ -12,6 +12,12 @@ fn skiff(root: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_skiff")).arg("image").arg("--root").arg(root).args(args).output().expect("skiff")
 }
 
+fn pull(root: &Path, target: &str, registries: &Path) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_skiff"));
+    c.arg("image").arg("--root").arg(root).args(["pull", target, "--registries"]).arg(registries);
+    c.output().expect("skiff")
+}
+
 fn sha(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
@@ -189,32 +195,14 @@ fn pull_from_a_local_registry_over_plain_http_where_configured() {
     let root = work.path().join("images");
     // Plain HTTP is used only where the registries config says so.
     let none = work.path().join("none.yaml");
-    let o = Command::new(env!("CARGO_BIN_EXE_skiff"))
-        .args(["image", "--root"])
-        .arg(&root)
-        .args(["pull", &target, "--registries"])
-        .arg(&none)
-        .output()
-        .unwrap();
+    let o = pull(&root, &target, &none);
     assert!(!o.status.success(), "pull over https from a plain-HTTP registry must fail");
 
     let cfg = work.path().join("registries.yaml");
     fs::write(&cfg, format!("configs:\n  \"127.0.0.1:{}\":\n    plain_http: true\n", registry.port)).unwrap();
-    let out = ok(Command::new(env!("CARGO_BIN_EXE_skiff"))
-        .args(["image", "--root"])
-        .arg(&root)
-        .args(["pull", &target, "--registries"])
-        .arg(&cfg)
-        .output()
-        .unwrap());
+    let out = ok(pull(&root, &target, &cfg));
     assert!(out.contains(&format!("pulled {target}")), "{out}");
     assert!(ok(skiff(&root, &["ls"])).contains(&target));
     // Pulling again fetches nothing new and still succeeds.
-    ok(Command::new(env!("CARGO_BIN_EXE_skiff"))
-        .args(["image", "--root"])
-        .arg(&root)
-        .args(["pull", &target, "--registries"])
-        .arg(&cfg)
-        .output()
-        .unwrap());
+    ok(pull(&root, &target, &cfg));
 }

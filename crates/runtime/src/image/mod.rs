@@ -17,3 +17,13 @@ pub use reference::{Reference, ReferenceError};
 pub use registries::{RegistriesConfig, RegistriesError};
 pub use store::{BlobWriter, ContentStore, StoreError};
 pub use unpack::{apply_tar, layer_dir, unpack_layer, HostFs, LayerFs, UnpackError};
+
+/// This machine's platform in OCI terms.
+pub(crate) fn platform() -> (&'static str, &'static str) {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    ("linux", arch)
+}

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::digest::{Digest, DigestError};
 use super::index::{ImageIndex, ImageRecord};
+use super::platform;
 use super::reference::Reference;
 use super::registries::RegistriesConfig;
 use super::store::{ContentStore, StoreError};
@@ -35,15 +36,6 @@ const ACCEPT: &[&str] = &[
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 ];
-
-fn platform() -> (&'static str, &'static str) {
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    };
-    ("linux", arch)
-}
 
 /// Progress of a pull, reported per blob.
 pub trait Progress: Send + Sync {

@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::digest::{Digest, DigestError};
 use super::index::{ImageIndex, ImageRecord};
+use super::platform;
 use super::reference::{Reference, ReferenceError};
 use super::store::{ContentStore, StoreError};
 
@@ -39,16 +40,6 @@ fn invalid(what: &str, message: impl ToString) -> ImportError {
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ImportError + '_ {
     move |source| ImportError::Io { path: path.to_path_buf(), source }
-}
-
-/// This machine's platform in OCI terms.
-fn platform() -> (&'static str, &'static str) {
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    };
-    ("linux", arch)
 }
 
 fn digest_of(desc: &Descriptor) -> Result<Digest, ImportError> {
