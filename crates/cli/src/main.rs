@@ -1,6 +1,7 @@
 //! The `skiff` binary: argument parsing and wiring only; the work is in the library crates.
 
 mod bench;
+mod container;
 mod image;
 mod server;
 
@@ -21,9 +22,27 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Manage the runtime's images
     Image(image::ImageArgs),
+    /// Run and manage containers directly (without the API server)
+    Container(container::ContainerArgs),
 }
 
 fn main() -> anyhow::Result<()> {
+    // The runtime re-executes this binary as a container's monitor or exec helper: dispatch
+    // before anything else runs (no threads, no argument parser, little memory).
+    let mut argv = std::env::args_os().skip(1);
+    match argv.next().as_deref().and_then(|a| a.to_str()) {
+        Some("__monitor") => {
+            let dir = std::path::PathBuf::from(argv.next().unwrap_or_default());
+            let attach = argv.next().is_some_and(|a| a == "attach");
+            std::process::exit(skiff_runtime::container::monitor::main(&dir, attach));
+        }
+        Some("__exec") => {
+            let dir = std::path::PathBuf::from(argv.next().unwrap_or_default());
+            let config = argv.next().and_then(|c| c.into_string().ok()).unwrap_or_default();
+            std::process::exit(skiff_runtime::container::exec::main(&dir, &config));
+        }
+        _ => {}
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SKIFF_LOG").unwrap_or_else(|_| "info".into()))
@@ -33,5 +52,6 @@ fn main() -> anyhow::Result<()> {
         Command::Server(args) => server::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Image(args) => image::run(args),
+        Command::Container(args) => container::run(args),
     }
 }

@@ -4,6 +4,10 @@
 //!   store whose writes are verified and atomic, and import of OCI layouts and `docker save`
 //!   archives.
 //!
+//! * [`container`]: containers — overlay root file systems, namespaces (new or joined by
+//!   path), cgroups v1/v2, CRI logs, a monitor process per container, exec.
+//!
 //! Does not depend on the API types: the agent translates Pods into runtime requests.
 
+pub mod container;
 pub mod image;

@@ -2,6 +2,8 @@
 //! helpers to drive it with real kubectl binaries.
 #![allow(dead_code)]
 
+pub mod images;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -192,4 +194,23 @@ pub fn tail(s: &str, n: usize) -> String {
 pub fn python(server: &Server, script: &str, args: &[&str]) -> Output {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python").join(script);
     Command::new("python3").arg(path).arg(&server.kubeconfig).args(args).output().expect("python3")
+}
+
+/// Makes this test process the reaper of orphaned descendants (container monitors whose
+/// starter exited; this machine's PID 1 does not reap), so [`reap`] can collect them.
+pub fn become_subreaper() {
+    let _ =
+        rustix::process::set_child_subreaper(Some(rustix::process::Pid::from_raw(std::process::id() as i32).unwrap()));
+}
+
+/// Reaps the given processes (inherited monitors) once they have exited.
+pub fn reap(pids: &[i32]) {
+    for pid in pids.iter().filter_map(|p| rustix::process::Pid::from_raw(*p)) {
+        for _ in 0..100 {
+            match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG) {
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                _ => break,
+            }
+        }
+    }
 }

@@ -16,7 +16,7 @@ pub use pull::{pull, Progress, PullError, Quiet};
 pub use reference::{Reference, ReferenceError};
 pub use registries::{RegistriesConfig, RegistriesError};
 pub use store::{BlobWriter, ContentStore, StoreError};
-pub use unpack::{apply_tar, layer_dir, unpack_layer, HostFs, LayerFs, UnpackError};
+pub use unpack::{apply_tar, layer_dir, unpack_image, unpack_layer, HostFs, LayerFs, UnpackError};
 
 /// This machine's platform in OCI terms.
 pub(crate) fn platform() -> (&'static str, &'static str) {

@@ -193,3 +193,23 @@ pub fn apply_tar(reader: impl Read, root: &Path, fs_ops: &dyn LayerFs) -> Result
 
 #[cfg(test)]
 mod tests;
+
+/// Unpacks every layer of an image (each once); returns the layer directories, bottom first.
+pub fn unpack_image(store: &ContentStore, manifest: &Digest) -> Result<Vec<PathBuf>, UnpackError> {
+    let data = store
+        .read(manifest)
+        .map_err(|e| UnpackError::Io { path: store.path(manifest), source: io::Error::other(e) })?;
+    let parsed: oci_spec::image::ImageManifest = serde_json::from_slice(&data).map_err(|e| UnpackError::Io {
+        path: store.path(manifest),
+        source: io::Error::new(io::ErrorKind::InvalidData, e),
+    })?;
+    let mut dirs = Vec::new();
+    for layer in parsed.layers() {
+        let digest: Digest = layer.digest().to_string().parse().map_err(|e| UnpackError::Io {
+            path: store.path(manifest),
+            source: io::Error::new(io::ErrorKind::InvalidData, e),
+        })?;
+        dirs.push(unpack_layer(store, &digest, layer.media_type().as_ref(), &HostFs)?);
+    }
+    Ok(dirs)
+}
