@@ -3,6 +3,7 @@
 
 pub mod api;
 mod client;
+pub mod container;
 mod stats;
 pub mod store;
 

@@ -20,9 +20,22 @@ enum What {
     Api,
     /// Store backends: durable writes/s
     Store,
+    /// Containers: start-to-exit of `true` beside runc and podman, monitor memory (root)
+    Container {
+        /// Timed runs per runtime
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if let What::Container { runs } = args.what {
+        let skiff = std::env::current_exe().context("locating the skiff binary")?;
+        for l in skiff_bench::container::run(&skiff, runs).context("container benchmark")? {
+            println!("{l}");
+        }
+        return Ok(());
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
     let duration = Duration::from_secs(args.seconds);
     let lines = rt.block_on(async {
@@ -32,6 +45,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
                 skiff_bench::api::run(&skiff_bench::api::Options { skiff, duration }).await.context("api benchmark")
             }
             What::Store => skiff_bench::store::run(duration).await.context("store benchmark"),
+            What::Container { .. } => unreachable!("handled above"),
         }
     })?;
     for l in lines {
