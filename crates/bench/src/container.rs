@@ -21,13 +21,13 @@ pub enum BenchError {
     Io(#[from] std::io::Error),
 }
 
-fn setup(m: impl std::fmt::Display) -> BenchError {
+pub(crate) fn setup(m: impl std::fmt::Display) -> BenchError {
     BenchError::Setup(m.to_string())
 }
 
-const IMAGE: &str = "localhost/bench-busybox:latest";
+pub(crate) const IMAGE: &str = "localhost/bench-busybox:latest";
 
-fn layer_tar() -> Result<Vec<u8>, BenchError> {
+pub(crate) fn layer_tar() -> Result<Vec<u8>, BenchError> {
     let busybox = fs::read("/bin/busybox").map_err(|e| setup(format!("/bin/busybox (busybox-static): {e}")))?;
     let mut b = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_gnu();
@@ -50,7 +50,7 @@ fn sha(data: &[u8]) -> String {
 }
 
 /// A docker archive of the busybox image (skiff and podman both import it).
-fn docker_archive(path: &Path, layer: &[u8]) -> Result<(), BenchError> {
+pub(crate) fn docker_archive(path: &Path, layer: &[u8]) -> Result<(), BenchError> {
     let config = serde_json::to_vec(&json!({"architecture": "amd64", "os": "linux",
         "config": {"Cmd": ["sh"], "Env": ["PATH=/bin"]},
         "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{}", sha(layer))]}}))
@@ -70,12 +70,12 @@ fn docker_archive(path: &Path, layer: &[u8]) -> Result<(), BenchError> {
     Ok(())
 }
 
-fn which(bin: &str) -> Option<PathBuf> {
+pub(crate) fn which(bin: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(bin)).find(|p| p.is_file())
 }
 
 /// Median-bearing stats of `runs` timed runs (after one warm-up) of `make()`.
-fn time_runs(runs: usize, mut make: impl FnMut(usize) -> Command) -> Result<Stats, BenchError> {
+pub(crate) fn time_runs(runs: usize, mut make: impl FnMut(usize) -> Command) -> Result<Stats, BenchError> {
     let mut samples = Vec::with_capacity(runs);
     let all = Instant::now();
     for i in 0..=runs {
@@ -92,7 +92,7 @@ fn time_runs(runs: usize, mut make: impl FnMut(usize) -> Command) -> Result<Stat
     Ok(Stats::new(samples, all.elapsed()))
 }
 
-fn line(name: &str, s: &Stats) -> String {
+pub(crate) fn line(name: &str, s: &Stats) -> String {
     format!("{name:<52} median {:>7.1} ms   p90 {:>7.1} ms   (n={})", s.quantile_ms(0.5), s.quantile_ms(0.9), s.count())
 }
 

@@ -26,30 +26,31 @@ enum What {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// Image pull from a loopback docker-registry beside skopeo
+    Pull {
+        /// Timed runs per tool
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+    },
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
-    if let What::Container { runs } = args.what {
-        let skiff = std::env::current_exe().context("locating the skiff binary")?;
-        for l in skiff_bench::container::run(&skiff, runs).context("container benchmark")? {
-            println!("{l}");
-        }
-        return Ok(());
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
     let duration = Duration::from_secs(args.seconds);
-    let lines = rt.block_on(async {
-        match args.what {
-            What::Api => {
-                let skiff = std::env::current_exe().context("locating the skiff binary")?;
-                skiff_bench::api::run(&skiff_bench::api::Options { skiff, duration }).await.context("api benchmark")
-            }
-            What::Store => skiff_bench::store::run(duration).await.context("store benchmark"),
-            What::Container { .. } => unreachable!("handled above"),
-        }
-    })?;
+    let skiff = std::env::current_exe().context("locating the skiff binary")?;
+    let lines = match args.what {
+        What::Container { runs } => skiff_bench::container::run(&skiff, runs).context("container benchmark")?,
+        What::Pull { runs } => skiff_bench::pull::run(&skiff, runs).context("pull benchmark")?,
+        What::Api => tokio_runtime()?
+            .block_on(skiff_bench::api::run(&skiff_bench::api::Options { skiff, duration }))
+            .context("api benchmark")?,
+        What::Store => tokio_runtime()?.block_on(skiff_bench::store::run(duration)).context("store benchmark")?,
+    };
     for l in lines {
         println!("{l}");
     }
     Ok(())
+}
+
+fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")
 }

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use skiff_runtime::image::{
-    import_docker_archive, import_oci_layout, pull, ContentStore, ImageIndex, Progress, Reference, RegistriesConfig,
+    collect, import_docker_archive, import_oci_layout, pull, ContentStore, ImageIndex, Progress, Reference,
+    RegistriesConfig,
 };
 
 #[derive(Args, Debug)]
@@ -38,6 +39,12 @@ enum ImageCommand {
     Ls,
     /// Forget an image name
     Rm { reference: String },
+    /// Remove blobs and unpacked layers no image or container needs
+    Gc {
+        /// Containers whose layers stay [default: <data-dir>/runtime/containers]
+        #[arg(long, env = "SKIFF_CONTAINER_ROOT")]
+        container_root: Option<PathBuf>,
+    },
 }
 
 pub fn run(args: ImageArgs) -> anyhow::Result<()> {
@@ -76,6 +83,14 @@ pub fn run(args: ImageArgs) -> anyhow::Result<()> {
                 let short = rec.manifest.strip_prefix("sha256:").unwrap_or(&rec.manifest);
                 println!("{name:<60} {:<19} {:>10}", &short[..12.min(short.len())], human(rec.size));
             }
+        }
+        ImageCommand::Gc { container_root } => {
+            let containers =
+                container_root.unwrap_or_else(|| crate::server::default_data_dir().join("runtime/containers"));
+            let runtime = skiff_runtime::container::Runtime::new(containers, &root, "skiff");
+            let in_use = runtime.list()?.into_iter().flat_map(|c| c.record.layers).collect();
+            let done = collect(&store, &images, &in_use)?;
+            println!("removed {} blobs and {} layers ({})", done.blobs, done.layers, human(done.bytes));
         }
         ImageCommand::Rm { reference } => {
             let full: Reference = reference.parse()?;

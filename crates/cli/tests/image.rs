@@ -86,6 +86,17 @@ fn import_list_and_remove_busybox() {
     assert!(ls.contains("localhost/busybox:latest") && ls.contains("127.0.0.1:5000/busybox:latest"), "{ls}");
     assert!(ok(skiff(&root, &["rm", "localhost/busybox"])).contains("untagged localhost/busybox:latest"));
     assert!(!ok(skiff(&root, &["ls"])).contains("localhost/busybox:latest"));
+
+    // Both names share one manifest, config and layer: gc keeps them until the last name goes.
+    let containers = work.path().join("containers");
+    let gc = |root: &Path| ok(skiff(root, &["gc", "--container-root", containers.to_str().unwrap()]));
+    let blobs = || fs::read_dir(root.join("blobs/sha256")).unwrap().count();
+    fs::write(root.join("blobs/sha256").join("0".repeat(64)), b"orphan").unwrap();
+    assert!(gc(&root).starts_with("removed 1 blobs"));
+    assert_eq!(blobs(), 3);
+    assert!(ok(skiff(&root, &["rm", "127.0.0.1:5000/busybox"])).contains("untagged"));
+    assert!(gc(&root).starts_with("removed 3 blobs"));
+    assert_eq!(blobs(), 0);
 }
 
 #[test]

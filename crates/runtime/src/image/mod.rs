@@ -1,6 +1,7 @@
 //! OCI images: references, digests, the content store and the image index.
 
 mod digest;
+mod gc;
 mod import;
 mod index;
 mod pull;
@@ -10,6 +11,7 @@ mod store;
 mod unpack;
 
 pub use digest::{Digest, DigestError};
+pub use gc::{collect, Collected};
 pub use import::{import_docker_archive, import_oci_layout, ImportError};
 pub use index::{ImageIndex, ImageRecord};
 pub use pull::{pull, Progress, PullError, Quiet};
