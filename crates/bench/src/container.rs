@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sha2::{Digest as _, Sha256};
+use skiff_runtime::image::testing;
 
 use crate::Stats;
 
@@ -26,49 +26,6 @@ pub(crate) fn setup(m: impl std::fmt::Display) -> BenchError {
 }
 
 pub(crate) const IMAGE: &str = "localhost/bench-busybox:latest";
-
-pub(crate) fn layer_tar() -> Result<Vec<u8>, BenchError> {
-    let busybox = fs::read("/bin/busybox").map_err(|e| setup(format!("/bin/busybox (busybox-static): {e}")))?;
-    let mut b = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_gnu();
-    h.set_size(busybox.len() as u64);
-    h.set_mode(0o755);
-    h.set_cksum();
-    b.append_data(&mut h, "bin/busybox", &busybox[..])?;
-    for applet in ["true", "sh", "sleep"] {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Symlink);
-        h.set_size(0);
-        h.set_mode(0o777);
-        b.append_link(&mut h, format!("bin/{applet}"), "busybox")?;
-    }
-    Ok(b.into_inner()?)
-}
-
-fn sha(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
-}
-
-/// A docker archive of the busybox image (skiff and podman both import it).
-pub(crate) fn docker_archive(path: &Path, layer: &[u8]) -> Result<(), BenchError> {
-    let config = serde_json::to_vec(&json!({"architecture": "amd64", "os": "linux",
-        "config": {"Cmd": ["sh"], "Env": ["PATH=/bin"]},
-        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{}", sha(layer))]}}))
-    .map_err(setup)?;
-    let cfg_name = format!("{}.json", sha(&config));
-    let manifest = serde_json::to_vec(&json!([{"Config": cfg_name, "RepoTags": [IMAGE], "Layers": ["l/layer.tar"]}]))
-        .map_err(setup)?;
-    let mut b = tar::Builder::new(Vec::new());
-    for (name, data) in [(cfg_name.as_str(), &config[..]), ("l/layer.tar", layer), ("manifest.json", &manifest[..])] {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, name, data)?;
-    }
-    fs::write(path, b.into_inner()?)?;
-    Ok(())
-}
 
 pub(crate) fn which(bin: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(bin)).find(|p| p.is_file())
@@ -101,8 +58,8 @@ pub fn run(skiff: &Path, runs: usize) -> Result<Vec<String>, BenchError> {
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path();
     let archive = dir.join("busybox.tar");
-    let layer = layer_tar()?;
-    docker_archive(&archive, &layer)?;
+    let layer = testing::busybox_layer()?;
+    testing::docker_archive(&archive, &layer, IMAGE)?;
     let images = dir.join("images");
     let containers = dir.join("containers");
     let skiff_cmd = |args: &[&str]| {

@@ -6,7 +6,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::container::{docker_archive, layer_tar, line, setup, time_runs, which, BenchError};
+use skiff_runtime::image::testing;
+
+use crate::container::{line, setup, time_runs, which, BenchError, IMAGE};
 
 /// The registry process; killed on drop.
 struct Registry(std::process::Child);
@@ -44,7 +46,7 @@ pub fn run(skiff: &Path, runs: usize) -> Result<Vec<String>, BenchError> {
         std::thread::sleep(Duration::from_millis(20));
     }
     let archive = dir.join("busybox.tar");
-    docker_archive(&archive, &layer_tar()?)?;
+    testing::docker_archive(&archive, &testing::busybox_layer()?, IMAGE)?;
     let target = format!("127.0.0.1:{port}/busybox:latest");
     let push = Command::new(&skopeo)
         .args(["copy", "--dest-tls-verify=false"])

@@ -281,33 +281,29 @@ pub fn run(args: ContainerArgs) -> anyhow::Result<()> {
             Ok(())
         }
         ContainerCommand::Inspect { container } => {
-            let info = rt.info(&container)?;
-            let value = serde_json_value(&info);
-            println!("{value}");
+            println!("{}", serde_json::to_string_pretty(&inspect_json(&rt.info(&container)?))?);
             Ok(())
         }
     }
 }
 
-fn serde_json_value(info: &skiff_runtime::container::Info) -> String {
-    let status = describe(&info.status);
-    let exit = match &info.status {
-        Status::Exited(e) => format!(
-            ",\n  \"exitCode\": {},\n  \"reason\": {:?},\n  \"finishedAt\": {:?}",
-            e.exit_code, e.reason, e.finished_at
-        ),
-        _ => String::new(),
-    };
-    let pid = info.run.as_ref().map(|r| r.pid).unwrap_or(0);
-    let monitor = info.run.as_ref().map(|r| r.monitor_pid).unwrap_or(0);
-    format!(
-        "{{\n  \"id\": {:?},\n  \"name\": {:?},\n  \"image\": {:?},\n  \"status\": {:?},\n  \"pid\": {pid},\n  \"monitorPid\": {monitor},\n  \"logPath\": {:?}{exit}\n}}",
-        info.record.id,
-        info.record.name,
-        info.record.image,
-        status,
-        info.record.log_path.display().to_string()
-    )
+/// The record and state as `inspect` prints them.
+fn inspect_json(info: &skiff_runtime::container::Info) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "id": info.record.id,
+        "name": info.record.name,
+        "image": info.record.image,
+        "status": describe(&info.status),
+        "pid": info.run.as_ref().map_or(0, |r| r.pid),
+        "monitorPid": info.run.as_ref().map_or(0, |r| r.monitor_pid),
+        "logPath": info.record.log_path,
+    });
+    if let Status::Exited(e) = &info.status {
+        v["exitCode"] = e.exit_code.into();
+        v["reason"] = e.reason.clone().into();
+        v["finishedAt"] = e.finished_at.clone().into();
+    }
+    v
 }
 
 fn run_container(rt: &Runtime, a: &RunArgs) -> anyhow::Result<()> {

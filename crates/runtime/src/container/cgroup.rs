@@ -230,6 +230,13 @@ impl Cgroup {
             .collect()
     }
 
+    /// SIGKILLs every process in the cgroup.
+    pub fn kill_all(&self) {
+        for p in self.pids().into_iter().filter_map(rustix::process::Pid::from_raw) {
+            let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+        }
+    }
+
     /// Removes the directories, retrying briefly while the kernel still counts exiting tasks.
     pub fn remove(&self) -> io::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(2);

@@ -4,7 +4,6 @@
 //! capabilities, and exits with its exit code.
 
 use std::path::Path;
-use std::process::Command;
 
 use oci_spec::runtime::Spec;
 
@@ -61,34 +60,14 @@ fn run(dir: &Path, config: &str) -> Result<i32, String> {
     let layout = cgroup::detect().map_err(|e| e.to_string())?;
     let cgroups = layout.cgroup(&record.cgroup).join_dirs();
     let steps = exec_steps(&container_steps, cgroups, run.pid, exec.tty);
-    let program = exec.args.first().ok_or("no command")?;
+    let env = spec.process().as_ref().and_then(|p| p.env().clone()).unwrap_or_default();
+    let exec_env: Vec<String> = exec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let command = sys::command(&exec.args, env.iter().chain(&exec_env)).ok_or("no command")?;
     sys::join(NsKind::Pid, Path::new(&format!("/proc/{}/ns/pid", run.pid)))
         .map_err(|e| format!("pid namespace: {e}"))?;
-    let mut command = Command::new(program);
-    command.args(&exec.args[1..]).env_clear();
-    let env = spec.process().as_ref().and_then(|p| p.env().clone()).unwrap_or_default();
-    for e in &env {
-        if let Some((k, v)) = e.split_once('=') {
-            command.env(k, v);
-        }
-    }
-    for (k, v) in &exec.env {
-        command.env(k, v);
-    }
-    let (report_r, report_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| e.to_string())?;
-    let mut child = match sys::spawn_with_steps(command, steps, report_w) {
-        Ok(c) => c,
-        Err(e) => {
-            let mut buf = vec![0u8; 4096];
-            let n = rustix::io::read(&report_r, &mut buf).unwrap_or(0);
-            let detail = String::from_utf8_lossy(&buf[..n]).into_owned();
-            return Err(if detail.is_empty() { format!("{program}: {e}") } else { detail });
-        }
-    };
-    drop(report_r);
+    let mut child = sys::spawn_with_steps(command, steps)?;
     let status = child.wait().map_err(|e| e.to_string())?;
-    use std::os::unix::process::ExitStatusExt;
-    Ok(status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+    Ok(sys::exit_code(status).0)
 }
 
 #[cfg(test)]

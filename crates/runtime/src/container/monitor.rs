@@ -11,7 +11,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use rustix::event::{poll, PollFd, PollFlags};
@@ -105,7 +105,6 @@ fn run(dir: &Path, attach: bool) -> Result<(), String> {
     let spec = Spec::load(dir.join("config.json")).map_err(|e| format!("reading config.json: {e}"))?;
     let process = spec.process().as_ref().ok_or("spec has no process")?;
     let args = process.args().clone().unwrap_or_default();
-    let program = args.first().ok_or("spec has no command")?;
 
     let layout = cgroup::detect().map_err(|e| e.to_string())?;
     let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
@@ -131,30 +130,12 @@ fn run(dir: &Path, attach: bool) -> Result<(), String> {
     }
 
     let (io_fds, stdin, stdout, stderr) = stdio_for(&spec).map_err(|e| fail(format!("stdio: {e}")))?;
-    let (report_r, report_w) =
-        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| fail(format!("pipe: {e}")))?;
-    let mut command = Command::new(program);
-    command.args(&args[1..]).env_clear().stdin(stdin).stdout(stdout).stderr(stderr);
-    for e in process.env().iter().flatten() {
-        if let Some((k, v)) = e.split_once('=') {
-            command.env(k, v);
-        }
-    }
+    let mut command = sys::command(&args, process.env().iter().flatten()).ok_or("spec has no command")?;
+    command.stdin(stdin).stdout(stdout).stderr(stderr);
     let log_path = record.log_path.clone();
     let mut log = LogWriter::open(&log_path, record.config.log.max_size, record.config.log.max_files)
         .map_err(|e| fail(format!("log {}: {e}", log_path.display())))?;
-    let spawned = sys::spawn_with_steps(command, steps, report_w);
-    let mut child = match spawned {
-        Ok(child) => child,
-        Err(e) => {
-            let mut buf = vec![0u8; 4096];
-            let n = rustix::io::read(&report_r, &mut buf).unwrap_or(0);
-            let detail = String::from_utf8_lossy(&buf[..n]).into_owned();
-            let message = if detail.is_empty() { format!("exec {program}: {e}") } else { detail };
-            return Err(fail(message));
-        }
-    };
-    drop(report_r);
+    let mut child = sys::spawn_with_steps(command, steps).map_err(fail)?;
     let pid = child.id() as i32;
     let me = std::process::id() as i32;
     let run = RunState {
@@ -174,9 +155,7 @@ fn run(dir: &Path, attach: bool) -> Result<(), String> {
     copy_output(&io_fds, &mut log, &mut attached, pid);
     let status = child.wait().map_err(|e| e.to_string())?;
     let _ = log.finish(chrono::Utc::now());
-    use std::os::unix::process::ExitStatusExt;
-    let signal = status.signal();
-    let exit_code = status.code().unwrap_or_else(|| 128 + signal.unwrap_or(0));
+    let (exit_code, signal) = sys::exit_code(status);
     let oom_killed = cg.oom_kills() > 0;
     let exit = ExitState {
         exit_code,
@@ -187,12 +166,7 @@ fn run(dir: &Path, attach: bool) -> Result<(), String> {
         message: None,
     };
     let _ = state::write_json(&dir.join("exit.json"), &exit);
-    for p in cg.pids() {
-        let _ = rustix::process::kill_process(
-            rustix::process::Pid::from_raw(p).ok_or("pid 0")?,
-            rustix::process::Signal::KILL,
-        );
-    }
+    cg.kill_all();
     let _ = cg.remove();
     frame(&mut attached, 3, &serde_json::to_vec(&exit).unwrap_or_default());
     Ok(())

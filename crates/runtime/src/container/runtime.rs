@@ -341,11 +341,7 @@ impl Runtime {
             return Ok(Some(exit));
         }
         if let Ok(layout) = cgroup::detect() {
-            for p in layout.cgroup(&info.record.cgroup).pids() {
-                if let Some(p) = rustix::process::Pid::from_raw(p) {
-                    let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
-                }
-            }
+            layout.cgroup(&info.record.cgroup).kill_all();
         }
         let _ = self.kill(&id, rustix::process::Signal::KILL);
         self.wait(&id, Some(Duration::from_secs(10)))

@@ -84,21 +84,22 @@ pub fn status(run: Option<&RunState>, exit: Option<&ExitState>, alive: impl Fn(i
     }
 }
 
-/// Field 22 of `/proc/<pid>/stat` (start time in clock ticks since boot).
-pub fn start_time(pid: i32) -> Option<u64> {
+/// State letter and start time (field 22, clock ticks since boot) from `/proc/<pid>/stat`.
+fn stat(pid: i32) -> Option<(char, u64)> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces and parentheses: fields start after the last ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split(' ').nth(19)?.parse().ok()
+    Some((rest.chars().next()?, rest.split(' ').nth(19)?.parse().ok()?))
+}
+
+/// Start time of `pid` in clock ticks since boot.
+pub fn start_time(pid: i32) -> Option<u64> {
+    stat(pid).map(|(_, start)| start)
 }
 
 /// Whether `pid` is still the process that started at `start` (and not a zombie).
 pub fn alive(pid: i32, start: u64) -> bool {
-    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
-    let Some(close) = stat.rfind(')') else { return false };
-    let rest = &stat[close + 2..];
-    let zombie = rest.starts_with('Z') || rest.starts_with('X');
-    !zombie && rest.split(' ').nth(19).and_then(|s| s.parse().ok()) == Some(start)
+    matches!(stat(pid), Some((state, s)) if s == start && state != 'Z' && state != 'X')
 }
 
 /// Writes `value` as JSON to `path` through a temporary file, synced and renamed.

@@ -71,20 +71,39 @@ pub fn unshare_pid_for_children() -> io::Result<()> {
     unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWPID) }.map_err(io::Error::from)
 }
 
-/// Runs `steps` in the child between fork and exec. A failure is written to `report` (a
-/// pipe the parent reads) before `spawn` returns the error.
+/// A command for the OCI `args` with exactly the `KEY=VALUE` entries of `env`.
+pub fn command<'a>(args: &[String], env: impl IntoIterator<Item = &'a String>) -> Option<Command> {
+    let mut command = Command::new(args.first()?);
+    command.args(&args[1..]).env_clear();
+    for e in env {
+        if let Some((k, v)) = e.split_once('=') {
+            command.env(k, v);
+        }
+    }
+    Some(command)
+}
+
+/// The exit code as a shell reports it (128 + signal) and the signal, if any.
+pub fn exit_code(status: std::process::ExitStatus) -> (i32, Option<i32>) {
+    use std::os::unix::process::ExitStatusExt;
+    let signal = status.signal();
+    (status.code().unwrap_or_else(|| 128 + signal.unwrap_or(0)), signal)
+}
+
+/// Spawns `command`, running `steps` in the child between fork and exec. A failed step is
+/// reported through a close-on-exec pipe, so the error names the step.
 #[allow(unsafe_code)]
-pub fn spawn_with_steps(
-    mut command: Command,
-    steps: Vec<Step>,
-    report: rustix::fd::OwnedFd,
-) -> io::Result<std::process::Child> {
+pub fn spawn_with_steps(mut command: Command, steps: Vec<Step>) -> Result<std::process::Child, String> {
+    let (report_r, report_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| e.to_string())?;
     let run = move || -> io::Result<()> {
         let mut rootfs = PathBuf::new();
         for step in &steps {
             if let Err(source) = perform(step, &mut rootfs) {
-                let message = format!("{step:?}: {source}");
-                let _ = rustix::io::write(&report, message.as_bytes());
+                let message = match step {
+                    Step::Mount(m) => format!("mounting {} ({}) at {}: {source}", m.source, m.fstype, m.destination),
+                    other => format!("{other:?}: {source}"),
+                };
+                let _ = rustix::io::write(&report_w, message.as_bytes());
                 return Err(source);
             }
         }
@@ -94,7 +113,19 @@ pub fn spawn_with_steps(
     // or the exec helper), so no lock can be held by another thread; it only makes system
     // calls, allocates and writes to a pipe.
     unsafe { command.pre_exec(run) };
-    command.spawn()
+    let program = command.get_program().to_string_lossy().into_owned();
+    let spawned = command.spawn();
+    // The child's copy of the write end is gone (exec or exit); drop ours so reads end.
+    drop(command);
+    spawned.map_err(|e| {
+        let mut buf = vec![0u8; 4096];
+        let n = rustix::io::read(&report_r, &mut buf).unwrap_or(0);
+        if n == 0 {
+            format!("exec {program}: {e}")
+        } else {
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        }
+    })
 }
 
 /// Joins `path` to `root` without leaving `root`: symlinks resolve inside it, `..` stops at it.
@@ -287,16 +318,12 @@ fn loopback_up() -> io::Result<()> {
     Ok(())
 }
 
-fn write_file(path: impl AsRef<Path>, data: &str) -> io::Result<()> {
-    fs::write(path, data)
-}
-
 /// Performs one step; `rootfs` remembers where the root file system was mounted.
 pub fn perform(step: &Step, rootfs: &mut PathBuf) -> io::Result<()> {
     match step {
         Step::JoinCgroup(dirs) => {
             for d in dirs {
-                write_file(d.join("cgroup.procs"), "0")?;
+                fs::write(d.join("cgroup.procs"), "0")?;
             }
         }
         Step::Join(kind, path) => join(*kind, path)?,
@@ -330,7 +357,7 @@ pub fn perform(step: &Step, rootfs: &mut PathBuf) -> io::Result<()> {
         Step::Mask(p) => mask(p)?,
         Step::Readonly(p) => readonly(p)?,
         Step::ReadonlyRoot => mount_remount("/", MountFlags::BIND | MountFlags::RDONLY, "")?,
-        Step::OomScoreAdj(v) => write_file("/proc/self/oom_score_adj", &v.to_string())?,
+        Step::OomScoreAdj(v) => fs::write("/proc/self/oom_score_adj", v.to_string())?,
         Step::Setsid => {
             rustix::process::setsid()?;
         }

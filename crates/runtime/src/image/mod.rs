@@ -8,6 +8,7 @@ mod pull;
 mod reference;
 mod registries;
 mod store;
+pub mod testing;
 mod unpack;
 
 pub use digest::{Digest, DigestError};

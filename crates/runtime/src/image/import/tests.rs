@@ -1,7 +1,5 @@
 use std::fs;
 
-use serde_json::json;
-
 use super::*;
 
 /// A one-file layer tar.
@@ -16,40 +14,9 @@ fn layer() -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
-fn config() -> Vec<u8> {
-    serde_json::to_vec(&json!({"architecture": "amd64", "os": "linux",
-        "config": {"Cmd": ["sh"], "Env": ["PATH=/bin"]}, "rootfs": {"type": "layers", "diff_ids": []}}))
-    .unwrap()
-}
-
-fn put(dir: &Path, data: &[u8]) -> Digest {
-    let d = Digest::sha256_of(data);
-    let p = dir.join("blobs/sha256");
-    fs::create_dir_all(&p).unwrap();
-    fs::write(p.join(d.hex()), data).unwrap();
-    d
-}
-
 /// An OCI layout with one image tagged `latest`.
 fn oci_layout(dir: &Path) -> (Digest, Digest) {
-    let layer = layer();
-    let config = config();
-    let ld = put(dir, &layer);
-    let cd = put(dir, &config);
-    let manifest = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd.to_string(), "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld.to_string(), "size": layer.len()}]}))
-    .unwrap();
-    let md = put(dir, &manifest);
-    fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-    fs::write(
-        dir.join("index.json"),
-        serde_json::to_vec(&json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": md.to_string(), "size": manifest.len(), "annotations": {"org.opencontainers.image.ref.name": "latest"}}]}))
-        .unwrap(),
-    )
-    .unwrap();
-    (md, ld)
+    crate::image::testing::oci_layout(dir, &layer()).unwrap()
 }
 
 #[test]
@@ -85,29 +52,10 @@ fn a_corrupt_blob_is_rejected_and_nothing_is_recorded() {
 #[test]
 fn imports_a_docker_archive() {
     let layer = layer();
-    let config = config();
-    let cd = Digest::sha256_of(&config);
-    let mut b = tar::Builder::new(Vec::new());
-    let mut add = |name: &str, data: &[u8]| {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, name, data).unwrap();
-    };
-    add(&format!("{}.json", cd.hex()), &config);
-    add("abc/layer.tar", &layer);
-    add("abc/json", b"{}");
-    add(
-        "manifest.json",
-        &serde_json::to_vec(&json!([{"Config": format!("{}.json", cd.hex()),
-        "RepoTags": ["localhost/busybox:latest"], "Layers": ["abc/layer.tar"]}]))
-        .unwrap(),
-    );
-    let archive = b.into_inner().unwrap();
+    let cd = Digest::sha256_of(&crate::image::testing::config());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("busybox-docker.tar");
-    fs::write(&path, archive).unwrap();
+    crate::image::testing::docker_archive(&path, &layer, "localhost/busybox:latest").unwrap();
 
     let root = tempfile::tempdir().unwrap();
     let store = ContentStore::open(root.path()).unwrap();
