@@ -18,26 +18,8 @@ fn malformed(b: &[u8]) -> String {
 }
 
 fn deployment_body() -> Vec<u8> {
-    let dep = apps::Deployment {
-        metadata: Some(meta::ObjectMeta { labels: [("app".to_string(), "x".to_string())].into(), ..go_meta("x") }),
-        spec: Some(apps::DeploymentSpec {
-            replicas: Some(2),
-            template: Some(core::PodTemplateSpec {
-                metadata: Some(go_meta("")),
-                spec: Some(core::PodSpec {
-                    containers: vec![core::Container {
-                        name: Some("c".into()),
-                        image: Some("busybox".into()),
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }),
-            }),
-            ..Default::default()
-        }),
-        status: None,
-    };
-    body("apps/v1", "Deployment", dep.encode_to_vec())
+    let meta = meta::ObjectMeta { labels: [("app".to_string(), "x".to_string())].into(), ..go_meta("x") };
+    body("apps/v1", "Deployment", super::deployment(2, meta).encode_to_vec())
 }
 
 #[test]

@@ -31,6 +31,30 @@ pub(super) fn roundtrip<M: prost::Message>(api_version: &str, kind: &str, msg: &
 
 /// ObjectMeta the way Go's marshaller writes it for a new object: every non-pointer field
 /// present with its zero value, `creationTimestamp` an empty (zero) Time.
+/// A Deployment of `replicas` busybox Pods, as kubectl would encode it.
+pub(super) fn deployment(replicas: i32, meta: ObjectMeta) -> k8s_pb::api::apps::v1::Deployment {
+    use k8s_pb::api::{apps::v1 as apps, core::v1 as core};
+    apps::Deployment {
+        metadata: Some(meta),
+        spec: Some(apps::DeploymentSpec {
+            replicas: Some(replicas),
+            template: Some(core::PodTemplateSpec {
+                metadata: Some(go_meta("")),
+                spec: Some(core::PodSpec {
+                    containers: vec![core::Container {
+                        name: Some("c".into()),
+                        image: Some("busybox".into()),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }),
+            }),
+            ..Default::default()
+        }),
+        status: None,
+    }
+}
+
 pub(super) fn go_meta(name: &str) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.into()),
