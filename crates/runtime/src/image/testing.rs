@@ -50,17 +50,18 @@ pub fn busybox_layer() -> io::Result<Vec<u8>> {
     b.into_inner()
 }
 
-/// The image configuration used by both formats.
-pub fn config() -> Vec<u8> {
+/// The image configuration of a one-layer image (`diff_ids` names the uncompressed layer, as
+/// docker-archive readers such as skopeo and podman check).
+pub fn config(layer: &[u8]) -> Vec<u8> {
     let config = json!({"architecture": "amd64", "os": "linux",
         "config": {"Cmd": ["sh"], "Env": ["PATH=/bin"], "WorkingDir": "/"},
-        "rootfs": {"type": "layers", "diff_ids": []}});
+        "rootfs": {"type": "layers", "diff_ids": [Digest::sha256_of(layer).to_string()]}});
     serde_json::to_vec(&config).unwrap_or_default()
 }
 
 /// Writes a `docker save` archive of one image named `tag` with one (uncompressed) layer.
 pub fn docker_archive(path: &Path, layer: &[u8], tag: &str) -> io::Result<()> {
-    let config = config();
+    let config = config(layer);
     let cfg_name = format!("{}.json", Digest::sha256_of(&config).hex());
     let manifest = json!([{"Config": cfg_name, "RepoTags": [tag], "Layers": ["l1/layer.tar"]}]);
     let manifest = serde_json::to_vec(&manifest).map_err(io::Error::other)?;
@@ -81,7 +82,7 @@ pub fn oci_layout(dir: &Path, layer: &[u8]) -> io::Result<(Digest, Digest)> {
         fs::write(blobs.join(d.hex()), data)?;
         Ok(d)
     };
-    let config = config();
+    let config = config(layer);
     let (ld, cd) = (put(layer)?, put(&config)?);
     let manifest = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd.to_string(), "size": config.len()},

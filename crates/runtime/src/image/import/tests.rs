@@ -52,7 +52,7 @@ fn a_corrupt_blob_is_rejected_and_nothing_is_recorded() {
 #[test]
 fn imports_a_docker_archive() {
     let layer = layer();
-    let cd = Digest::sha256_of(&crate::image::testing::config());
+    let cd = Digest::sha256_of(&crate::image::testing::config(&layer));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("busybox-docker.tar");
     crate::image::testing::docker_archive(&path, &layer, "localhost/busybox:latest").unwrap();
