@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use skiff_runtime::container::log::{decode, Stream};
 use skiff_runtime::container::{
-    describe, BindMount, ContainerConfig, ExecConfig, Namespace, Namespaces, Output, Resources, Runtime, Status,
+    describe, BindMount, ContainerConfig, ExecConfig, Namespace, Namespaces, Output, Resources, Rlimit, Runtime, Status,
 };
 
 #[derive(Args, Debug)]
@@ -86,6 +86,9 @@ struct RunArgs {
     cap_add: Vec<String>,
     #[arg(long)]
     cap_drop: Vec<String>,
+    /// A resource limit: nofile=1024[:2048] (never above skiff's own hard limit)
+    #[arg(long)]
+    ulimit: Vec<String>,
     image: String,
     /// Command and arguments [default: the image's ENTRYPOINT and CMD]
     #[arg(last = true)]
@@ -220,8 +223,17 @@ fn config_of(a: &RunArgs) -> anyhow::Result<ContainerConfig> {
         read_only_rootfs: a.read_only,
         add_capabilities: a.cap_add.clone(),
         drop_capabilities: a.cap_drop.clone(),
+        rlimits: a.ulimit.iter().map(|u| ulimit(u)).collect::<anyhow::Result<_>>()?,
         ..Default::default()
     })
+}
+
+/// `nofile=1024` or `nofile=1024:2048` as docker writes it.
+fn ulimit(text: &str) -> anyhow::Result<Rlimit> {
+    let (name, values) = text.split_once('=').with_context(|| format!("--ulimit {text}: expected NAME=SOFT[:HARD]"))?;
+    let (soft, hard) = values.split_once(':').unwrap_or((values, values));
+    let number = |v: &str| v.parse::<u64>().with_context(|| format!("--ulimit {text}: {v:?} is not a number"));
+    Ok(Rlimit { name: format!("RLIMIT_{}", name.to_ascii_uppercase()), soft: number(soft)?, hard: number(hard)? })
 }
 
 pub fn run(args: ContainerArgs) -> anyhow::Result<()> {
@@ -402,29 +414,20 @@ fn exec_plain(rt: &Runtime, key: &str, exec: &ExecConfig, interactive: bool) -> 
 /// Exec with a new terminal: the process gets the pty's slave side, this command copies
 /// between its own terminal (in raw mode) and the master side.
 fn exec_tty(rt: &Runtime, key: &str, exec: &ExecConfig) -> anyhow::Result<i32> {
-    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
-    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)?;
-    grantpt(&master)?;
-    unlockpt(&master)?;
-    let name = ptsname(&master, Vec::new())?;
-    let slave = std::fs::OpenOptions::new().read(true).write(true).open(name.to_string_lossy().as_ref())?;
     let stdin_tty = std::io::stdin().is_terminal();
-    if let (true, Ok(size)) = (stdin_tty, rustix::termios::tcgetwinsize(std::io::stdin())) {
-        let _ = rustix::termios::tcsetwinsize(&master, size);
-    }
+    let size = if stdin_tty { rustix::termios::tcgetwinsize(std::io::stdin()).ok() } else { None };
+    let (mut child, master) = rt.exec_tty(key, exec, size)?;
     let saved = if stdin_tty { rustix::termios::tcgetattr(std::io::stdin()).ok() } else { None };
     if let Some(t) = &saved {
         let mut raw = t.clone();
         raw.make_raw();
         let _ = rustix::termios::tcsetattr(std::io::stdin(), rustix::termios::OptionalActions::Now, &raw);
     }
-    let mut child =
-        rt.exec(key, exec, [Stdio::from(slave.try_clone()?), Stdio::from(slave.try_clone()?), Stdio::from(slave)])?;
-    let mut master_in = std::fs::File::from(master.try_clone()?);
+    let mut master_in = master.try_clone()?;
     std::thread::spawn(move || {
         let _ = std::io::copy(&mut std::io::stdin(), &mut master_in);
     });
-    let mut master_out = std::fs::File::from(master);
+    let mut master_out = master;
     let copier = std::thread::spawn(move || {
         let mut out = std::io::stdout();
         let mut buf = [0u8; 8192];

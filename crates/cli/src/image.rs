@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use skiff_runtime::image::{
-    collect, import_docker_archive, import_oci_layout, pull, ContentStore, ImageIndex, Progress, Reference,
-    RegistriesConfig,
+    collect, import_archive, import_oci_layout, pull, ContentStore, ImageIndex, Progress, Reference, RegistriesConfig,
 };
 
 #[derive(Args, Debug)]
@@ -20,10 +19,11 @@ pub struct ImageArgs {
 
 #[derive(Subcommand, Debug)]
 enum ImageCommand {
-    /// Import a `docker save` archive or an OCI image layout directory
+    /// Import a `docker save` archive, an OCI archive or an OCI image layout directory
     Import {
         path: PathBuf,
-        /// Name for the image (OCI layouts; the layout's tag is kept when the name has none)
+        /// Name for the image (OCI layouts and archives: the layout's tag is kept when the name
+        /// has none; docker archives: used when the archive names no tag)
         #[arg(long)]
         name: Option<String>,
     },
@@ -56,7 +56,7 @@ pub fn run(args: ImageArgs) -> anyhow::Result<()> {
             let names = if path.is_dir() {
                 import_oci_layout(&path, name.as_deref(), &store, &mut images)
             } else {
-                import_docker_archive(&path, &store, &mut images)
+                import_archive(&path, name.as_deref(), &store, &mut images)
             }
             .with_context(|| format!("importing {}", path.display()))?;
             for n in names {
@@ -68,7 +68,7 @@ pub fn run(args: ImageArgs) -> anyhow::Result<()> {
             let path = registries.unwrap_or_else(|| crate::server::default_data_dir().join("registries.yaml"));
             let config = RegistriesConfig::load(&path)?;
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            let progress = TerminalProgress { tty: std::io::IsTerminal::is_terminal(&std::io::stderr()) };
+            let progress = TerminalProgress::new();
             let record = rt
                 .block_on(pull(&full, &store, &mut images, &config, &progress))
                 .with_context(|| format!("pulling {full}"))?;
@@ -103,17 +103,42 @@ pub fn run(args: ImageArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One progress line per blob on a terminal, nothing otherwise.
+/// One progress line for the whole pull on a terminal (redrawn at most ten times a second),
+/// nothing otherwise.
 struct TerminalProgress {
     tty: bool,
+    state: std::sync::Mutex<Drawn>,
+}
+
+/// Bytes done and expected per blob, and when the line was last drawn.
+#[derive(Default)]
+struct Drawn {
+    blobs: std::collections::BTreeMap<String, (u64, u64)>,
+    at: Option<std::time::Instant>,
+}
+
+impl TerminalProgress {
+    fn new() -> TerminalProgress {
+        TerminalProgress { tty: std::io::IsTerminal::is_terminal(&std::io::stderr()), state: Default::default() }
+    }
 }
 
 impl Progress for TerminalProgress {
     fn blob(&self, digest: &str, done: u64, total: u64) {
-        if self.tty {
-            let short = digest.strip_prefix("sha256:").unwrap_or(digest);
-            eprint!("\r{}: {} / {}   ", &short[..12.min(short.len())], human(done), human(total));
+        if !self.tty {
+            return;
         }
+        let Ok(mut guard) = self.state.lock() else { return };
+        let Drawn { blobs, at: drawn } = &mut *guard;
+        blobs.insert(digest.to_string(), (done, total));
+        let finished = done >= total;
+        if !finished && drawn.is_some_and(|t| t.elapsed() < std::time::Duration::from_millis(100)) {
+            return;
+        }
+        *drawn = Some(std::time::Instant::now());
+        let (done, total) = blobs.values().fold((0, 0), |(d, t), (bd, bt)| (d + bd, t + bt));
+        let complete = blobs.values().filter(|(d, t)| d >= t).count();
+        eprint!("\rblobs {complete}/{}: {} / {}   ", blobs.len(), human(done), human(total));
     }
 }
 

@@ -151,6 +151,31 @@ fn run_echo_exit_codes_and_oom() {
     let o = env.run(&[], &["sh", "-c", "echo $$; cat /proc/self/status | grep CapBnd"]);
     assert!(text(&o).starts_with("1\nCapBnd:\t00000000a80425fb"), "{}", text(&o));
 
+    // -t: a terminal from the container's own devpts.
+    let o = env.run(&["-t"], &["sh", "-c", "tty; exit 5"]);
+    assert_eq!(
+        (text(&o).as_str(), o.status.code()),
+        ("/dev/pts/0\r\n", Some(5)),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    // Resource limits, never above this process's hard limit.
+    let o = env.run(&["--ulimit", "nofile=64:128"], &["sh", "-c", "ulimit -n; ulimit -Hn"]);
+    assert_eq!(text(&o), "64\n128\n", "{}", String::from_utf8_lossy(&o.stderr));
+    let limits = fs::read_to_string("/proc/self/limits").unwrap();
+    let hard: u64 = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap()
+        .split_whitespace()
+        .nth(4)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let o = env.run(&["--ulimit", &format!("nofile=64:{}", hard * 4)], &["sh", "-c", "ulimit -Hn"]);
+    assert_eq!(text(&o), format!("{hard}\n"), "{}", String::from_utf8_lossy(&o.stderr));
+
     // A memory hog under a 32 MiB limit is OOMKilled.
     let id = env.detached(&["--memory", "32m"], &["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"]);
     env.wait_for("the OOM kill", || env.ok(&["ls", "-a"]).contains("OOMKilled"));
@@ -222,6 +247,15 @@ fn containers_outlive_the_runtime_and_are_found_again() {
     let exec = env.skiff(&["exec", "fg", "--", "sh", "-c", "echo $$ inside; hostname"]);
     assert!(exec.status.success(), "{}", String::from_utf8_lossy(&exec.stderr));
     assert!(text(&exec).contains("inside"), "{}", text(&exec));
+    // exec -i feeds stdin; exec -t gives the process a terminal of its own.
+    let mut cat =
+        env.command(&["exec", "-i", "fg", "--", "cat"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(&mut cat.stdin.take().unwrap(), b"through stdin\n").unwrap();
+    let cat = cat.wait_with_output().unwrap();
+    assert_eq!((text(&cat).as_str(), cat.status.code()), ("through stdin\n", Some(0)));
+    let tty = env.skiff(&["exec", "-t", "fg", "--", "sh", "-c", "tty; exit 4"]);
+    assert!(text(&tty).starts_with("/dev/pts/"), "{:?} {}", text(&tty), String::from_utf8_lossy(&tty.stderr));
+    assert_eq!(tty.status.code(), Some(4));
     let logs = env.ok(&["logs", &quick]);
     assert_eq!(logs, "");
     env.ok(&["stop", "-t", "1", "fg"]);

@@ -143,4 +143,47 @@ fn pull_from_a_local_registry_over_plain_http_where_configured() {
     assert!(ok(skiff(&root, &["ls"])).contains(&target));
     // Pulling again fetches nothing new and still succeeds.
     ok(pull(&root, &target, &cfg));
+
+    // A pull interrupted half-way through the layer continues from where it stopped; a corrupt
+    // partial download is fetched again.
+    let largest =
+        fs::read_dir(root.join("blobs/sha256")).unwrap().flatten().max_by_key(|e| e.metadata().unwrap().len()).unwrap();
+    let layer = fs::read(largest.path()).unwrap();
+    let smallest =
+        fs::read_dir(root.join("blobs/sha256")).unwrap().flatten().min_by_key(|e| e.metadata().unwrap().len()).unwrap();
+    let resumed = work.path().join("resumed");
+    fs::create_dir_all(resumed.join("partial")).unwrap();
+    let name = |e: &fs::DirEntry| format!("sha256-{}", e.file_name().to_string_lossy());
+    fs::write(resumed.join("partial").join(name(&largest)), &layer[..layer.len() / 2]).unwrap();
+    fs::write(resumed.join("partial").join(name(&smallest)), b"garbage").unwrap();
+    let o = pull(&resumed, &target, &cfg);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("resuming a partial download"), "{err}");
+    assert_eq!(fs::read(resumed.join("blobs/sha256").join(largest.file_name())).unwrap(), layer);
+    assert_eq!(fs::read_dir(resumed.join("partial")).unwrap().count(), 0);
+
+    // On a terminal (util-linux `script` gives the pull one) progress is shown.
+    let tty_root = work.path().join("tty");
+    let line = format!(
+        "{} image --root {} pull {target} --registries {}",
+        env!("CARGO_BIN_EXE_skiff"),
+        tty_root.display(),
+        cfg.display()
+    );
+    let o = Command::new("script").args(["-qec", &line, "/dev/null"]).output().expect("script (bsdutils)");
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && shown.contains("blobs 2/2:"), "{shown}");
+
+    // An OCI archive as skopeo writes it imports too.
+    let archive = work.path().join("busybox-oci.tar");
+    let save = Command::new("skopeo")
+        .args(["--insecure-policy", "copy"])
+        .arg(format!("oci:{}:latest", layout.display()))
+        .arg(format!("oci-archive:{}:saved", archive.display()))
+        .output()
+        .expect("skopeo");
+    assert!(save.status.success(), "skopeo: {}", String::from_utf8_lossy(&save.stderr));
+    let out = ok(skiff(&root, &["import", archive.to_str().unwrap(), "--name", "example.com/busybox"]));
+    assert!(out.contains("imported example.com/busybox:saved"), "{out}");
 }

@@ -96,6 +96,17 @@ pub struct ContainerConfig {
     pub drop_capabilities: Vec<String>,
     /// Clamped so it is never below the runtime's own value.
     pub oom_score_adj: Option<i32>,
+    /// Resource limits (`RLIMIT_NOFILE`, …); never raised above the runtime's own hard limits.
+    /// Unset limits are inherited.
+    pub rlimits: Vec<Rlimit>,
     pub log: LogConfig,
     pub labels: BTreeMap<String, String>,
+}
+
+/// One resource limit, named as in the OCI spec (`RLIMIT_NOFILE`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rlimit {
+    pub name: String,
+    pub soft: u64,
+    pub hard: u64,
 }

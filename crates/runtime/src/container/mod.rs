@@ -5,6 +5,7 @@
 
 pub mod cgroup;
 pub mod config;
+pub mod console;
 pub mod exec;
 pub mod log;
 pub mod monitor;
@@ -15,6 +16,6 @@ pub mod spec;
 pub mod state;
 pub mod sys;
 
-pub use config::{BindMount, ContainerConfig, LogConfig, Namespace, Namespaces, Resources};
+pub use config::{BindMount, ContainerConfig, LogConfig, Namespace, Namespaces, Resources, Rlimit};
 pub use runtime::{describe, Attach, ExecConfig, Info, Output, Runtime, RuntimeError, Started};
 pub use state::{ExitState, Status};

@@ -11,7 +11,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Child, Command, Stdio};
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use rustix::event::{poll, PollFd, PollFlags};
@@ -19,7 +19,7 @@ use rustix::fs::OFlags;
 
 use super::cgroup;
 use super::log::{LogWriter, Stream};
-use super::plan::{plan, NsKind, Rootfs};
+use super::plan::{plan, NsKind, Rootfs, Step};
 use super::state::{self, ContainerRecord, ExitState, RunState};
 use super::sys;
 
@@ -80,22 +80,19 @@ struct Io {
     err: Option<OwnedFd>,
 }
 
-fn stdio_for(spec: &Spec) -> io::Result<(Io, Stdio, Stdio, Stdio)> {
-    let tty = spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
+/// Starts the container's process: with a terminal (which the process opens in its own devpts
+/// and hands back), or with pipes for stdout and stderr.
+fn spawn(mut command: Command, steps: Vec<Step>, tty: bool) -> Result<(Child, Io), String> {
     if tty {
-        use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
-        let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)?;
-        grantpt(&master)?;
-        unlockpt(&master)?;
-        let name = ptsname(&master, Vec::new())?;
-        let slave: OwnedFd =
-            fs::OpenOptions::new().read(true).write(true).open(name.to_string_lossy().as_ref())?.into();
-        let (a, b) = (slave.try_clone()?, slave.try_clone()?);
-        return Ok((Io { out: master, err: None }, Stdio::from(a), Stdio::from(b), Stdio::from(slave)));
+        command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        let (child, master) = sys::spawn_with_console(command, steps)?;
+        return Ok((child, Io { out: master, err: None }));
     }
-    let (out_r, out_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
-    let (err_r, err_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
-    Ok((Io { out: out_r, err: Some(err_r) }, Stdio::null(), Stdio::from(out_w), Stdio::from(err_w)))
+    let pipe = || rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| format!("stdio: {e}"));
+    let ((out_r, out_w), (err_r, err_w)) = (pipe()?, pipe()?);
+    command.stdin(Stdio::null()).stdout(Stdio::from(out_w)).stderr(Stdio::from(err_w));
+    let child = sys::spawn_with_steps(command, steps)?;
+    Ok((child, Io { out: out_r, err: Some(err_r) }))
 }
 
 fn run(dir: &Path, attach: bool) -> Result<(), String> {
@@ -129,13 +126,11 @@ fn run(dir: &Path, attach: bool) -> Result<(), String> {
         }
     }
 
-    let (io_fds, stdin, stdout, stderr) = stdio_for(&spec).map_err(|e| fail(format!("stdio: {e}")))?;
-    let mut command = sys::command(&args, process.env().iter().flatten()).ok_or("spec has no command")?;
-    command.stdin(stdin).stdout(stdout).stderr(stderr);
+    let command = sys::command(&args, process.env().iter().flatten()).ok_or("spec has no command")?;
     let log_path = record.log_path.clone();
     let mut log = LogWriter::open(&log_path, record.config.log.max_size, record.config.log.max_files)
         .map_err(|e| fail(format!("log {}: {e}", log_path.display())))?;
-    let mut child = sys::spawn_with_steps(command, steps).map_err(fail)?;
+    let (mut child, io_fds) = spawn(command, steps, process.terminal() == Some(true)).map_err(fail)?;
     let pid = child.id() as i32;
     let me = std::process::id() as i32;
     let run = RunState {

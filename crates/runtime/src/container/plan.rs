@@ -53,7 +53,12 @@ pub enum Step {
     LoopbackUp,
     Hostname(String),
     RootSlave,
-    Overlay { lower: Vec<PathBuf>, upper: PathBuf, work: PathBuf, target: PathBuf },
+    Overlay {
+        lower: Vec<PathBuf>,
+        upper: PathBuf,
+        work: PathBuf,
+        target: PathBuf,
+    },
     BindRootfs(PathBuf),
     Mount(MountOp),
     Devices,
@@ -61,10 +66,24 @@ pub enum Step {
     Mask(String),
     Readonly(String),
     ReadonlyRoot,
+    /// A resource limit by its OCI name; `sys` never raises it above the caller's hard limit.
+    Rlimit {
+        name: String,
+        soft: u64,
+        hard: u64,
+    },
     OomScoreAdj(i32),
     Setsid,
+    /// Opens a terminal in the container's devpts, makes its slave side stdin/stdout/stderr
+    /// and hands the master side to the monitor.
+    Console,
     ControllingTerminal,
-    Identity { uid: u32, gid: u32, groups: Vec<u32>, caps: CapMasks },
+    Identity {
+        uid: u32,
+        gid: u32,
+        groups: Vec<u32>,
+        caps: CapMasks,
+    },
     NoNewPrivs,
     Chdir(String),
 }
@@ -205,12 +224,16 @@ pub fn plan(spec: &Spec, rootfs: &Rootfs, cgroups: Vec<PathBuf>) -> Result<Vec<S
     if root.readonly() == Some(true) {
         steps.push(Step::ReadonlyRoot);
     }
+    for l in process.rlimits().iter().flatten() {
+        steps.push(Step::Rlimit { name: l.typ().to_string(), soft: l.soft(), hard: l.hard() });
+    }
     if let Some(adj) = process.oom_score_adj() {
         steps.push(Step::OomScoreAdj(adj));
     }
-    steps.push(Step::Setsid);
     if process.terminal() == Some(true) {
-        steps.push(Step::ControllingTerminal);
+        steps.extend([Step::Console, Step::Setsid, Step::ControllingTerminal]);
+    } else {
+        steps.push(Step::Setsid);
     }
     let caps = process.capabilities().as_ref().map(|c| CapMasks {
         bounding: caps_mask(c.bounding()),
@@ -285,14 +308,16 @@ mod tests {
     fn order_is_rootfs_mounts_pivot_paths_identity_cwd() {
         let rootfs =
             Rootfs::Overlay { lower: vec!["/l/2".into(), "/l/1".into()], upper: "/u".into(), work: "/w".into() };
-        let steps = plan(&spec(&ContainerConfig::default()), &rootfs, vec![]).unwrap();
+        let rlimits = vec![crate::container::config::Rlimit { name: "RLIMIT_NOFILE".into(), soft: 64, hard: 128 }];
+        let steps = plan(&spec(&ContainerConfig { rlimits, ..Default::default() }), &rootfs, vec![]).unwrap();
         let pos = |f: &dyn Fn(&Step) -> bool| steps.iter().position(f).unwrap();
+        let limit = pos(&|s| *s == Step::Rlimit { name: "RLIMIT_NOFILE".into(), soft: 64, hard: 128 });
         let overlay = pos(&|s| matches!(s, Step::Overlay { .. }));
         let proc_mount = pos(&|s| matches!(s, Step::Mount(m) if m.fstype == "proc"));
         let pivot = pos(&|s| matches!(s, Step::PivotRoot(_)));
         let mask = pos(&|s| matches!(s, Step::Mask(_)));
         let ident = pos(&|s| matches!(s, Step::Identity { .. }));
-        assert!(overlay < proc_mount && proc_mount < pivot && pivot < mask && mask < ident);
+        assert!(overlay < proc_mount && proc_mount < pivot && pivot < mask && mask < limit && limit < ident);
         assert_eq!(steps.last(), Some(&Step::Chdir("/work".into())));
         match &steps[ident] {
             Step::Identity { uid, gid, groups, caps } => {

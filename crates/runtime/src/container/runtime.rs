@@ -387,6 +387,32 @@ impl Runtime {
             .spawn()
             .map_err(io_err(&self.self_exe))
     }
+
+    /// [`Runtime::exec`] with a new terminal from the container's own devpts (so that it has
+    /// a name inside): the process gets the slave side as its stdio and controlling terminal;
+    /// the caller reads and writes the returned master side (reads end with an error once the
+    /// process and its children have closed the terminal).
+    pub fn exec_tty(
+        &self,
+        key: &str,
+        exec: &ExecConfig,
+        size: Option<rustix::termios::Winsize>,
+    ) -> Result<(Child, fs::File), RuntimeError> {
+        let Status::Running { pid } = self.info(key)?.status else {
+            return Err(RuntimeError::State { id: key.into(), state: "not running".into() });
+        };
+        let ptmx = PathBuf::from(format!("/proc/{pid}/root/dev/pts/ptmx"));
+        let (master, slave) =
+            super::console::open_pty(&ptmx).map_err(|e| RuntimeError::Start(format!("allocating a terminal: {e}")))?;
+        let (master, slave) = (fs::File::from(master), fs::File::from(slave));
+        if let Some(size) = size {
+            let _ = rustix::termios::tcsetwinsize(&master, size);
+        }
+        let clone = |f: &fs::File| f.try_clone().map(Stdio::from).map_err(io_err(Path::new("/dev/ptmx")));
+        let exec = ExecConfig { tty: true, ..exec.clone() };
+        let child = self.exec(key, &exec, [clone(&slave)?, clone(&slave)?, Stdio::from(slave)])?;
+        Ok((child, master))
+    }
 }
 
 /// A status in words, as `container ls` prints it.

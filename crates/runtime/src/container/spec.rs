@@ -7,8 +7,8 @@ use std::str::FromStr;
 
 use oci_spec::runtime::{
     Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxMemoryBuilder, LinuxNamespaceBuilder,
-    LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder, Mount, MountBuilder, ProcessBuilder, RootBuilder,
-    Spec, SpecBuilder, UserBuilder,
+    LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder, Mount, MountBuilder, PosixRlimit, PosixRlimitBuilder,
+    PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
 use super::config::{ContainerConfig, Namespace};
@@ -21,6 +21,8 @@ pub enum SpecError {
     Capability(String),
     #[error("mount destination {0:?} must be an absolute path")]
     Destination(String),
+    #[error("unknown resource limit {0:?}")]
+    Rlimit(String),
     #[error(transparent)]
     Oci(#[from] oci_spec::OciSpecError),
 }
@@ -166,6 +168,18 @@ fn bind(source: &Path, destination: &str, read_only: bool) -> Result<Mount, Spec
         .build()?)
 }
 
+/// The spec's rlimits; an unknown name is an error.
+fn rlimits(limits: &[super::config::Rlimit]) -> Result<Vec<PosixRlimit>, SpecError> {
+    limits
+        .iter()
+        .map(|l| {
+            let typ: PosixRlimitType =
+                l.name.to_ascii_uppercase().parse().map_err(|_| SpecError::Rlimit(l.name.clone()))?;
+            Ok(PosixRlimitBuilder::default().typ(typ).soft(l.soft.min(l.hard)).hard(l.hard).build()?)
+        })
+        .collect()
+}
+
 /// Files the runtime writes per container and binds in (/etc/hosts, /etc/hostname, …).
 #[derive(Debug, Clone, Default)]
 pub struct SpecContext {
@@ -192,7 +206,7 @@ pub fn build(config: &ContainerConfig, process: &Process, ctx: &SpecContext) -> 
         .env(process.env.clone())
         .cwd(process.cwd.clone())
         .no_new_privileges(config.no_new_privileges)
-        .rlimits(Vec::new())
+        .rlimits(rlimits(&config.rlimits)?)
         .capabilities(
             LinuxCapabilitiesBuilder::default()
                 .bounding(caps.clone())

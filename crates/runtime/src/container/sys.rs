@@ -4,6 +4,7 @@
 
 use std::fs;
 use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Component, Path, PathBuf};
@@ -92,13 +93,28 @@ pub fn exit_code(status: std::process::ExitStatus) -> (i32, Option<i32>) {
 
 /// Spawns `command`, running `steps` in the child between fork and exec. A failed step is
 /// reported through a close-on-exec pipe, so the error names the step.
+pub fn spawn_with_steps(command: Command, steps: Vec<Step>) -> Result<std::process::Child, String> {
+    spawn(command, steps, None)
+}
+
+/// [`spawn_with_steps`] for steps that include [`Step::Console`]: also returns the master side
+/// of the terminal the child opened in its own devpts.
+pub fn spawn_with_console(command: Command, steps: Vec<Step>) -> Result<(std::process::Child, OwnedFd), String> {
+    use rustix::net::{socketpair, AddressFamily, SocketFlags, SocketType};
+    let (ours, theirs) = socketpair(AddressFamily::UNIX, SocketType::STREAM, SocketFlags::CLOEXEC, None)
+        .map_err(|e| format!("console socket: {e}"))?;
+    let child = spawn(command, steps, Some(theirs))?;
+    let master = super::console::receive_fd(&ours).map_err(|e| format!("receiving the console: {e}"))?;
+    Ok((child, master))
+}
+
 #[allow(unsafe_code)]
-pub fn spawn_with_steps(mut command: Command, steps: Vec<Step>) -> Result<std::process::Child, String> {
+fn spawn(mut command: Command, steps: Vec<Step>, console: Option<OwnedFd>) -> Result<std::process::Child, String> {
     let (report_r, report_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| e.to_string())?;
     let run = move || -> io::Result<()> {
-        let mut rootfs = PathBuf::new();
+        let mut ctx = Context { rootfs: PathBuf::new(), console: console.as_ref().map(|c| c.as_fd()) };
         for step in &steps {
-            if let Err(source) = perform(step, &mut rootfs) {
+            if let Err(source) = perform(step, &mut ctx) {
                 let message = match step {
                     Step::Mount(m) => format!("mounting {} ({}) at {}: {source}", m.source, m.fstype, m.destination),
                     other => format!("{other:?}: {source}"),
@@ -319,7 +335,16 @@ fn loopback_up() -> io::Result<()> {
 }
 
 /// Performs one step; `rootfs` remembers where the root file system was mounted.
-pub fn perform(step: &Step, rootfs: &mut PathBuf) -> io::Result<()> {
+/// What steps carry from one to the next.
+pub struct Context<'a> {
+    /// The root file system once it is mounted.
+    pub rootfs: PathBuf,
+    /// Where [`Step::Console`] sends the terminal's master side.
+    pub console: Option<BorrowedFd<'a>>,
+}
+
+pub fn perform(step: &Step, ctx: &mut Context<'_>) -> io::Result<()> {
+    let rootfs = &mut ctx.rootfs;
     match step {
         Step::JoinCgroup(dirs) => {
             for d in dirs {
@@ -357,15 +382,59 @@ pub fn perform(step: &Step, rootfs: &mut PathBuf) -> io::Result<()> {
         Step::Mask(p) => mask(p)?,
         Step::Readonly(p) => readonly(p)?,
         Step::ReadonlyRoot => mount_remount("/", MountFlags::BIND | MountFlags::RDONLY, "")?,
+        Step::Rlimit { name, soft, hard } => set_rlimit(name, *soft, *hard)?,
         Step::OomScoreAdj(v) => fs::write("/proc/self/oom_score_adj", v.to_string())?,
         Step::Setsid => {
             rustix::process::setsid()?;
+        }
+        Step::Console => {
+            let socket = ctx.console.ok_or_else(|| io::Error::other("no console socket"))?;
+            let (master, slave) = super::console::open_pty(Path::new("/dev/pts/ptmx"))?;
+            rustix::stdio::dup2_stdin(&slave)?;
+            rustix::stdio::dup2_stdout(&slave)?;
+            rustix::stdio::dup2_stderr(&slave)?;
+            super::console::send_fd(socket, master.as_fd())?;
         }
         Step::ControllingTerminal => rustix::process::ioctl_tiocsctty(rustix::stdio::stdin())?,
         Step::Identity { uid, gid, groups, caps } => identity(*uid, *gid, groups, caps)?,
         Step::NoNewPrivs => rustix::thread::set_no_new_privs(true)?,
         Step::Chdir(dir) => rustix::process::chdir(dir.as_str())?,
     }
+    Ok(())
+}
+
+/// The rustix resource of an OCI rlimit name.
+fn rlimit_resource(name: &str) -> Option<rustix::process::Resource> {
+    use rustix::process::Resource as R;
+    Some(match name {
+        "RLIMIT_CPU" => R::Cpu,
+        "RLIMIT_FSIZE" => R::Fsize,
+        "RLIMIT_DATA" => R::Data,
+        "RLIMIT_STACK" => R::Stack,
+        "RLIMIT_CORE" => R::Core,
+        "RLIMIT_RSS" => R::Rss,
+        "RLIMIT_NPROC" => R::Nproc,
+        "RLIMIT_NOFILE" => R::Nofile,
+        "RLIMIT_MEMLOCK" => R::Memlock,
+        "RLIMIT_AS" => R::As,
+        "RLIMIT_LOCKS" => R::Locks,
+        "RLIMIT_SIGPENDING" => R::Sigpending,
+        "RLIMIT_MSGQUEUE" => R::Msgqueue,
+        "RLIMIT_NICE" => R::Nice,
+        "RLIMIT_RTPRIO" => R::Rtprio,
+        "RLIMIT_RTTIME" => R::Rttime,
+        _ => return None,
+    })
+}
+
+/// Sets a limit, never above the current hard limit (raising it needs CAP_SYS_RESOURCE).
+fn set_rlimit(name: &str, soft: u64, hard: u64) -> io::Result<()> {
+    let resource =
+        rlimit_resource(name).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, name.to_string()))?;
+    let current = rustix::process::getrlimit(resource);
+    let hard = current.maximum.map_or(hard, |max| hard.min(max));
+    let limit = rustix::process::Rlimit { current: Some(soft.min(hard)), maximum: Some(hard) };
+    rustix::process::setrlimit(resource, limit)?;
     Ok(())
 }
 

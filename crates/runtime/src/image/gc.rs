@@ -1,5 +1,6 @@
-//! Garbage collection: blobs no image in the index refers to, and unpacked layer directories
-//! that neither an image nor a container (`in_use`) needs, are removed.
+//! Garbage collection: blobs no image in the index refers to, partial downloads no pull is
+//! working on, and unpacked layer directories that neither an image nor a container
+//! (`in_use`) needs, are removed.
 
 use std::collections::HashSet;
 use std::fs;
@@ -37,7 +38,7 @@ pub fn collect(store: &ContentStore, images: &ImageIndex, in_use: &HashSet<PathB
         keep.insert(record.config.clone());
         keep.extend(record.layers.iter().cloned());
     }
-    let mut done = Collected::default();
+    let mut done = Collected { bytes: store.remove_partials()?, ..Collected::default() };
     for digest in store.list()? {
         let key = digest.to_string();
         let layer = layer_dir(store, &digest);

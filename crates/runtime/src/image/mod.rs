@@ -13,7 +13,7 @@ mod unpack;
 
 pub use digest::{Digest, DigestError};
 pub use gc::{collect, Collected};
-pub use import::{import_docker_archive, import_oci_layout, ImportError};
+pub use import::{import_archive, import_oci_layout, ImportError};
 pub use index::{ImageIndex, ImageRecord};
 pub use pull::{pull, Progress, PullError, Quiet};
 pub use reference::{Reference, ReferenceError};

@@ -1,10 +1,11 @@
 //! Pulling images from OCI distribution registries (through `oci-client`): manifest lists and
 //! OCI indexes resolved to this platform, Docker schema 2 and OCI manifests, blobs downloaded
 //! concurrently and verified by digest into the content store. Blobs already stored are not
-//! fetched again, so an interrupted pull resumes where it stopped.
+//! fetched again, and a blob an interrupted pull left half-downloaded continues with a range
+//! request, so a pull resumes where it stopped.
 
 use futures::{StreamExt, TryStreamExt};
-use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::client::{BlobResponse, ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
 use serde_json::Value;
 
@@ -13,7 +14,7 @@ use super::index::{ImageIndex, ImageRecord};
 use super::platform;
 use super::reference::Reference;
 use super::registries::RegistriesConfig;
-use super::store::{ContentStore, StoreError};
+use super::store::{BlobWriter, ContentStore, StoreError};
 
 /// Errors pulling an image.
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +166,8 @@ fn verify_manifest(bytes: &[u8], said: &str, pinned: Option<&Digest>) -> Result<
     Ok(actual)
 }
 
+/// Downloads one blob into the store, continuing a download an earlier pull left behind; a
+/// resumed download that turns out corrupt is started again from nothing, once.
 async fn fetch_blob(
     client: &oci_client::Client,
     image: &oci_client::Reference,
@@ -173,11 +176,62 @@ async fn fetch_blob(
     store: &ContentStore,
     progress: &dyn Progress,
 ) -> Result<(), PullError> {
+    let mut attempt = 0;
+    loop {
+        // Another pull downloading the same blob holds its partial file: download privately.
+        let writer = match store.resume(digest)? {
+            Some(w) => w,
+            None => store.writer(Some(digest.clone()))?,
+        };
+        let resumed = writer.written() > 0;
+        match download(client, image, digest, size, writer, progress).await {
+            Err(PullError::Store(StoreError::DigestMismatch { .. } | StoreError::SizeMismatch { .. }))
+                if resumed && attempt == 0 =>
+            {
+                tracing::warn!(digest = %digest, "the partial download was corrupt; downloading it again");
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn download(
+    client: &oci_client::Client,
+    image: &oci_client::Reference,
+    digest: &Digest,
+    size: Option<u64>,
+    mut writer: BlobWriter,
+    progress: &dyn Progress,
+) -> Result<(), PullError> {
     let registry_err = |m: String| PullError::Registry { registry: image.registry().to_string(), message: m };
     let d = digest.to_string();
-    let mut stream = client.pull_blob_stream(image, d.as_str()).await.map_err(|e| registry_err(e.to_string()))?;
-    let mut writer = store.writer(Some(digest.clone()))?;
-    let total = size.or(stream.content_length).unwrap_or(0);
+    let offset = writer.written();
+    if size.is_some_and(|s| offset >= s) {
+        // All there (or too much): the commit verifies.
+        writer.commit(size)?;
+        return Ok(());
+    }
+    let mut stream = None;
+    if offset > 0 {
+        tracing::info!(digest = %d, offset, "resuming a partial download");
+        match client.pull_blob_stream_partial(image, d.as_str(), offset, None).await {
+            Ok(BlobResponse::Partial(s)) => stream = Some(s),
+            Ok(BlobResponse::Full(s)) => {
+                writer.restart()?;
+                stream = Some(s);
+            }
+            Err(e) => {
+                tracing::warn!(digest = %d, error = %e, "the registry refused to resume; downloading it all");
+                writer.restart()?;
+            }
+        }
+    }
+    let mut stream = match stream {
+        Some(s) => s,
+        None => client.pull_blob_stream(image, d.as_str()).await.map_err(|e| registry_err(e.to_string()))?,
+    };
+    let total = size.or(stream.content_length.map(|l| l + writer.written())).unwrap_or(0);
     while let Some(chunk) = stream.stream.next().await {
         let chunk = chunk.map_err(|e| registry_err(e.to_string()))?;
         writer.write(&chunk)?;

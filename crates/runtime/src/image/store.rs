@@ -1,6 +1,8 @@
 //! The content-addressed blob store: `<root>/blobs/<alg>/<hex>`. Every write is hashed while it
 //! streams to a temporary file in `<root>/ingest`, fsynced, and renamed into place only when
 //! the digest matches, so a crash or a corrupt blob never leaves a half-written blob behind.
+//! Downloads write to `<root>/partial/<alg>-<hex>` instead, kept (locked while in use) when a
+//! pull is interrupted so that the next pull continues from where it stopped.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -40,8 +42,9 @@ impl ContentStore {
             fs::remove_dir_all(&ingest).map_err(io_err(&ingest))?;
         }
         fs::create_dir_all(&ingest).map_err(io_err(&ingest))?;
-        let blobs = root.join("blobs");
-        fs::create_dir_all(&blobs).map_err(io_err(&blobs))?;
+        for dir in [root.join("blobs"), root.join("partial")] {
+            fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        }
         Ok(ContentStore { root })
     }
 
@@ -101,7 +104,55 @@ impl ContentStore {
         let tmp = self.root.join("ingest").join(format!("{}-{}", std::process::id(), unique()));
         let file = File::create(&tmp).map_err(io_err(&tmp))?;
         let hasher = expected.as_ref().map_or_else(|| Digest::sha256_of(b"").hasher(), Digest::hasher);
-        Ok(BlobWriter { store: self.clone(), tmp, file: Some(file), hasher: Some(hasher), expected, total: 0 })
+        Ok(BlobWriter {
+            store: self.clone(),
+            tmp,
+            file: Some(file),
+            hasher: Some(hasher),
+            expected,
+            total: 0,
+            keep: false,
+        })
+    }
+
+    /// A writer for a download of `expected` that continues what an interrupted download left
+    /// ([`BlobWriter::written`] bytes, already hashed); dropped without a commit it keeps what
+    /// it has. `None` when another download of the same blob holds it.
+    pub fn resume(&self, expected: &Digest) -> Result<Option<BlobWriter>, StoreError> {
+        use rustix::fs::{flock, FlockOperation};
+        let tmp = self.root.join("partial").join(format!("{}-{}", expected.algorithm(), expected.hex()));
+        let mut file = fs::OpenOptions::new().create(true).read(true).append(true).open(&tmp).map_err(io_err(&tmp))?;
+        if flock(&file, FlockOperation::NonBlockingLockExclusive).is_err() {
+            return Ok(None);
+        }
+        let mut hasher = expected.hasher();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut total = 0;
+        loop {
+            let n = file.read(&mut buf).map_err(io_err(&tmp))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            total += n as u64;
+        }
+        let (store, expected) = (self.clone(), Some(expected.clone()));
+        Ok(Some(BlobWriter { store, tmp, file: Some(file), hasher: Some(hasher), expected, total, keep: true }))
+    }
+
+    /// Removes partial downloads no pull is working on; returns how many bytes they held.
+    pub fn remove_partials(&self) -> Result<u64, StoreError> {
+        use rustix::fs::{flock, FlockOperation};
+        let dir = self.root.join("partial");
+        let mut freed = 0;
+        for entry in fs::read_dir(&dir).map_err(io_err(&dir))?.flatten() {
+            let Ok(f) = File::open(entry.path()) else { continue };
+            if flock(&f, FlockOperation::NonBlockingLockExclusive).is_ok() {
+                freed += f.metadata().map(|m| m.len()).unwrap_or(0);
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+        Ok(freed)
     }
 
     /// Removes a blob (missing is fine).
@@ -142,6 +193,8 @@ pub struct BlobWriter {
     hasher: Option<super::digest::Hasher>,
     expected: Option<Digest>,
     total: u64,
+    /// A resumable download: kept when dropped uncommitted.
+    keep: bool,
 }
 
 impl BlobWriter {
@@ -159,8 +212,20 @@ impl BlobWriter {
         self.total
     }
 
+    /// Starts again from nothing (the server sent the whole blob instead of the rest).
+    pub fn restart(&mut self) -> Result<(), StoreError> {
+        if let Some(f) = &self.file {
+            f.set_len(0).map_err(io_err(&self.tmp))?;
+        }
+        self.hasher = Some(self.expected.as_ref().map_or_else(|| Digest::sha256_of(b"").hasher(), Digest::hasher));
+        self.total = 0;
+        Ok(())
+    }
+
     /// Verifies digest (and `size`) and moves the blob into place.
     pub fn commit(mut self, size: Option<u64>) -> Result<(Digest, u64), StoreError> {
+        // From here on a failure (a corrupt or oversized blob) discards what was written.
+        self.keep = false;
         let file = self.file.take().ok_or_else(|| StoreError::NotFound("writer already used".into()))?;
         file.sync_all().map_err(io_err(&self.tmp))?;
         drop(file);
@@ -193,8 +258,11 @@ impl BlobWriter {
 
 impl Drop for BlobWriter {
     fn drop(&mut self) {
-        // Not committed (or the commit failed before the rename): leave nothing behind.
-        let _ = fs::remove_file(&self.tmp);
+        // Not committed (or the commit failed before the rename): leave nothing behind, unless
+        // this is a download to resume later.
+        if !self.keep {
+            let _ = fs::remove_file(&self.tmp);
+        }
     }
 }
 
@@ -225,6 +293,42 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path().join("ingest")).unwrap().count(), 0, "no temp file left");
         assert!(store.ingest(&mut &b"layer"[..], Some(&Digest::sha256_of(b"layer!")), None).is_err());
         assert_eq!(store.list().unwrap(), vec![good]);
+    }
+
+    #[test]
+    fn a_download_resumes_from_its_partial_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ContentStore::open(dir.path()).unwrap();
+        let d = Digest::sha256_of(b"hello world");
+        let mut w = store.resume(&d).unwrap().unwrap();
+        assert!(store.resume(&d).unwrap().is_none(), "held by the first download");
+        w.write(b"hello ").unwrap();
+        drop(w); // interrupted
+        let store = ContentStore::open(dir.path()).unwrap(); // a new process
+        let mut w = store.resume(&d).unwrap().unwrap();
+        assert_eq!(w.written(), 6);
+        w.write(b"world").unwrap();
+        assert_eq!(w.commit(Some(11)).unwrap(), (d.clone(), 11));
+        assert_eq!(store.read(&d).unwrap(), b"hello world");
+        assert_eq!(fs::read_dir(dir.path().join("partial")).unwrap().count(), 0);
+
+        // A corrupt partial is discarded by the failed commit; restart() starts over.
+        let other = Digest::sha256_of(b"abc");
+        let mut w = store.resume(&other).unwrap().unwrap();
+        w.write(b"xyz").unwrap();
+        assert!(matches!(w.commit(None), Err(StoreError::DigestMismatch { .. })));
+        assert_eq!(fs::read_dir(dir.path().join("partial")).unwrap().count(), 0);
+        let mut w = store.resume(&other).unwrap().unwrap();
+        w.write(b"zz").unwrap();
+        w.restart().unwrap();
+        w.write(b"abc").unwrap();
+        assert!(w.commit(Some(3)).is_ok());
+
+        let mut w = store.resume(&Digest::sha256_of(b"left")).unwrap().unwrap();
+        w.write(b"le").unwrap();
+        assert_eq!(store.remove_partials().unwrap(), 0, "in use");
+        drop(w);
+        assert_eq!(store.remove_partials().unwrap(), 2);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Images built on the spot, for tests and benchmarks on machines without a registry: a
-//! busybox layer from Debian's busybox-static, written as a `docker save` archive or an OCI
-//! image layout.
+//! busybox layer from Debian's busybox-static, written as a `docker save` archive, an OCI image
+//! layout or an OCI archive.
 
 use std::fs;
 use std::io;
@@ -72,26 +72,54 @@ pub fn docker_archive(path: &Path, layer: &[u8], tag: &str) -> io::Result<()> {
     fs::write(path, b.into_inner()?)
 }
 
+/// Paths and contents.
+type Files = Vec<(String, Vec<u8>)>;
+
+/// The files of an OCI image layout with one image tagged `latest`, and the digests of its
+/// manifest and its layer.
+fn oci_files(layer: &[u8]) -> io::Result<(Files, Digest, Digest)> {
+    let mut files = Vec::new();
+    let mut put = |data: Vec<u8>| -> Digest {
+        let d = Digest::sha256_of(&data);
+        files.push((format!("blobs/sha256/{}", d.hex()), data));
+        d
+    };
+    let config = config(layer);
+    let config_len = config.len();
+    let (ld, cd) = (put(layer.to_vec()), put(config));
+    let manifest = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd.to_string(), "size": config_len},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld.to_string(), "size": layer.len()}]});
+    let manifest = serde_json::to_vec(&manifest).map_err(io::Error::other)?;
+    let manifest_len = manifest.len();
+    let md = put(manifest);
+    files.push(("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()));
+    let index = json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": md.to_string(), "size": manifest_len, "annotations": {"org.opencontainers.image.ref.name": "latest"}}]});
+    files.push(("index.json".into(), serde_json::to_vec(&index).map_err(io::Error::other)?));
+    Ok((files, md, ld))
+}
+
 /// Writes an OCI image layout with one image tagged `latest`; returns the digests of its
 /// manifest and its layer.
 pub fn oci_layout(dir: &Path, layer: &[u8]) -> io::Result<(Digest, Digest)> {
-    let blobs = dir.join("blobs/sha256");
-    fs::create_dir_all(&blobs)?;
-    let put = |data: &[u8]| -> io::Result<Digest> {
-        let d = Digest::sha256_of(data);
-        fs::write(blobs.join(d.hex()), data)?;
-        Ok(d)
-    };
-    let config = config(layer);
-    let (ld, cd) = (put(layer)?, put(&config)?);
-    let manifest = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd.to_string(), "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld.to_string(), "size": layer.len()}]});
-    let manifest = serde_json::to_vec(&manifest).map_err(io::Error::other)?;
-    let md = put(&manifest)?;
-    fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)?;
-    let index = json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "digest": md.to_string(), "size": manifest.len(), "annotations": {"org.opencontainers.image.ref.name": "latest"}}]});
-    fs::write(dir.join("index.json"), serde_json::to_vec(&index).map_err(io::Error::other)?)?;
+    let (files, md, ld) = oci_files(layer)?;
+    for (name, data) in files {
+        let path = dir.join(name);
+        fs::create_dir_all(path.parent().unwrap_or(dir))?;
+        fs::write(path, data)?;
+    }
+    Ok((md, ld))
+}
+
+/// Writes an OCI archive (the layout of [`oci_layout`] in a tar); returns the digests of its
+/// manifest and its layer.
+pub fn oci_archive(path: &Path, layer: &[u8]) -> io::Result<(Digest, Digest)> {
+    let (files, md, ld) = oci_files(layer)?;
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        file(&mut b, &name, &data, 0o644)?;
+    }
+    fs::write(path, b.into_inner()?)?;
     Ok((md, ld))
 }

@@ -60,7 +60,7 @@ fn imports_a_docker_archive() {
     let root = tempfile::tempdir().unwrap();
     let store = ContentStore::open(root.path()).unwrap();
     let mut images = ImageIndex::load(root.path()).unwrap();
-    let names = import_docker_archive(&path, &store, &mut images).unwrap();
+    let names = import_archive(&path, None, &store, &mut images).unwrap();
     assert_eq!(names, ["localhost/busybox:latest"]);
     let rec = images.get("localhost/busybox:latest").unwrap();
     assert_eq!(rec.config, cd.to_string());
@@ -68,4 +68,31 @@ fn imports_a_docker_archive() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&store.read(&rec.manifest.parse().unwrap()).unwrap()).unwrap();
     assert_eq!(manifest["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar");
+}
+
+#[test]
+fn imports_an_oci_archive_and_rejects_a_corrupt_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Busybox-OCI.tar");
+    let (md, ld) = crate::image::testing::oci_archive(&path, &layer()).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let store = ContentStore::open(root.path()).unwrap();
+    let mut images = ImageIndex::load(root.path()).unwrap();
+    assert_eq!(import_archive(&path, None, &store, &mut images).unwrap(), ["localhost/busybox-oci:latest"]);
+    assert_eq!(images.get("localhost/busybox-oci:latest").unwrap().manifest, md.to_string());
+    assert!(store.contains(&ld));
+
+    // The same archive with the layer's bytes changed.
+    let bytes = fs::read(&path).unwrap();
+    let needle = b"hello from a layer";
+    let at = bytes.windows(needle.len()).position(|w| w == needle).unwrap();
+    let mut tampered = bytes.clone();
+    tampered[at] = b'J';
+    fs::write(&path, tampered).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let store = ContentStore::open(root.path()).unwrap();
+    let mut images = ImageIndex::load(root.path()).unwrap();
+    let err = import_archive(&path, Some("busybox"), &store, &mut images).unwrap_err();
+    assert!(err.to_string().contains("digest mismatch"), "{err}");
+    assert!(!store.contains(&ld) && images.iter().count() == 0);
 }
