@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 mod common;
 
 use common::images::{busybox_layer, docker_archive, oci_layout};
+use common::registry::{Registry, TokenServer};
 
 fn skiff(root: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_skiff")).arg("image").arg("--root").arg(root).args(args).output().expect("skiff")
@@ -17,49 +18,6 @@ fn pull(root: &Path, target: &str, registries: &Path) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_skiff"));
     c.arg("image").arg("--root").arg(root).args(["pull", target, "--registries"]).arg(registries);
     c.output().expect("skiff")
-}
-
-/// Debian's docker-registry on a free loopback port; killed on drop.
-struct Registry {
-    child: std::process::Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Registry {
-    fn start() -> Registry {
-        let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let config = dir.path().join("config.yml");
-        fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-                dir.path().join("data").display()
-            ),
-        )
-        .unwrap();
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("docker-registry (run scripts/setup-test-deps.sh)");
-        let start = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(start.elapsed() < std::time::Duration::from_secs(20), "registry did not start");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        Registry { child, port, _dir: dir }
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn ok(o: Output) -> String {
@@ -117,18 +75,11 @@ fn a_corrupted_blob_is_rejected_with_a_digest_error() {
 
 #[test]
 fn pull_from_a_local_registry_over_plain_http_where_configured() {
-    let registry = Registry::start();
     let work = tempfile::tempdir().unwrap();
-    let layout = work.path().join("busybox-oci");
-    oci_layout(&layout, &busybox_layer());
+    let registry = Registry::start(&work.path().join("registry"));
     let target = format!("127.0.0.1:{}/busybox:latest", registry.port);
-    let push = Command::new("skopeo")
-        .args(["--insecure-policy", "copy", "--dest-tls-verify=false"])
-        .arg(format!("oci:{}:latest", layout.display()))
-        .arg(format!("docker://{target}"))
-        .output()
-        .expect("skopeo");
-    assert!(push.status.success(), "skopeo: {}", String::from_utf8_lossy(&push.stderr));
+    push_busybox(work.path(), &target);
+    let layout = work.path().join("busybox-oci");
 
     let root = work.path().join("images");
     // Plain HTTP is used only where the registries config says so.
@@ -186,4 +137,48 @@ fn pull_from_a_local_registry_over_plain_http_where_configured() {
     assert!(save.status.success(), "skopeo: {}", String::from_utf8_lossy(&save.stderr));
     let out = ok(skiff(&root, &["import", archive.to_str().unwrap(), "--name", "example.com/busybox"]));
     assert!(out.contains("imported example.com/busybox:saved"), "{out}");
+}
+
+/// Pushes a busybox OCI layout to `target` with skopeo (anonymously).
+fn push_busybox(work: &Path, target: &str) {
+    let layout = work.join("busybox-oci");
+    oci_layout(&layout, &busybox_layer());
+    let push = Command::new("skopeo")
+        .args(["--insecure-policy", "copy", "--dest-tls-verify=false"])
+        .arg(format!("oci:{}:latest", layout.display()))
+        .arg(format!("docker://{target}"))
+        .output()
+        .expect("skopeo");
+    assert!(push.status.success(), "skopeo: {}", String::from_utf8_lossy(&push.stderr));
+}
+
+#[test]
+fn pull_with_the_docker_hub_token_flow() {
+    let work = tempfile::tempdir().unwrap();
+    let storage = work.path().join("registry");
+    {
+        let open = Registry::start(&storage);
+        push_busybox(work.path(), &format!("127.0.0.1:{}/library/busybox:latest", open.port));
+    }
+    // The same storage behind a token server: 401 with `WWW-Authenticate: Bearer realm=…`,
+    // then a token for the scope from the realm, paid for with basic credentials.
+    let tokens = TokenServer::start("puller", "s3cret");
+    let registry = Registry::with_auth(&storage, &tokens.auth_config(work.path()));
+    let target = format!("127.0.0.1:{}/library/busybox:latest", registry.port);
+    let config = |auth: &str| {
+        let path = work.path().join("registries.yaml");
+        fs::write(&path, format!("configs:\n  \"127.0.0.1:{}\":\n    plain_http: true\n{auth}", registry.port))
+            .unwrap();
+        path
+    };
+    let root = work.path().join("images");
+    let o = pull(&root, &target, &config(""));
+    assert!(!o.status.success(), "an anonymous pull must be refused");
+    let o = pull(&root, &target, &config("    auth: {username: puller, password: wrong}\n"));
+    assert!(!o.status.success(), "wrong credentials must be refused");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("logging in as puller"), "{err}");
+    let out = ok(pull(&root, &target, &config("    auth: {username: puller, password: s3cret}\n")));
+    assert!(out.contains(&format!("pulled {target}")), "{out}");
+    assert!(ok(skiff(&root, &["ls"])).contains(&target));
 }

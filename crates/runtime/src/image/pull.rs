@@ -102,6 +102,14 @@ async fn pull_from(
         }
     );
     let oci_ref: oci_client::Reference = target.parse().map_err(|e| registry_err(format!("{e}")))?;
+    if matches!(auth, RegistryAuth::Basic(..)) {
+        // Log in first, so that refused credentials say so (the client would otherwise go on
+        // anonymously and report only "not authorized").
+        client
+            .auth(&oci_ref, &auth, oci_client::RegistryOperation::Pull)
+            .await
+            .map_err(|e| registry_err(format!("logging in as {}: {e}", auth_user(&auth))))?;
+    }
     let (bytes, digest) =
         client.pull_manifest_raw(&oci_ref, &auth, ACCEPT).await.map_err(|e| registry_err(e.to_string()))?;
     let mut manifest_digest = verify_manifest(&bytes, &digest, reference.digest.as_ref())?;
@@ -150,6 +158,13 @@ async fn pull_from(
         layers: wanted[1..].iter().map(|(d, _)| d.to_string()).collect(),
         size,
     })
+}
+
+fn auth_user(auth: &RegistryAuth) -> &str {
+    match auth {
+        RegistryAuth::Basic(user, _) => user,
+        _ => "",
+    }
 }
 
 /// The manifest's digest, checked against what the registry said and what the reference pins.
