@@ -135,6 +135,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     bootstrap::namespaces(&registry).await.map_err(StartError::Bootstrap)?;
     let auth = auth::Authenticator::new();
     auth.add_token(&pki.admin_token, User { name: "admin".into(), groups: vec!["system:masters".into()] });
+    auth.add_token(&pki.node_token, User { name: "system:node".into(), groups: vec!["system:nodes".into()] });
     let server = Arc::new(ApiServer::new(registry, auth, &format!("{host}:{}", addr.port())));
     tokio::spawn(listener::serve(tcp, tls, server.clone()));
     pki::write_kubeconfig(&config.kubeconfig, &pki.admin_kubeconfig(&url))?;

@@ -35,6 +35,8 @@ pub struct Pki {
     pub admin_key_pem: String,
     /// The admin bearer token.
     pub admin_token: String,
+    /// The token agents join with (`skiff agent --token`).
+    pub node_token: String,
 }
 
 fn write_private(path: &Path, contents: &str) -> Result<(), PkiError> {
@@ -145,14 +147,24 @@ impl Pki {
                     (c, k)
                 }
             };
-        let admin_token = read_or(&dir.join("admin.token"), || {
-            let mut b = [0u8; 24];
-            rand::rng().fill_bytes(&mut b);
-            Ok(hex::encode(b))
-        })?
-        .trim()
-        .to_string();
-        Ok(Pki { ca_cert_pem, serving_cert_pem, serving_key_pem, admin_cert_pem, admin_key_pem, admin_token })
+        let token = |name: &str| -> Result<String, PkiError> {
+            let t = read_or(&dir.join(name), || {
+                let mut b = [0u8; 24];
+                rand::rng().fill_bytes(&mut b);
+                Ok(hex::encode(b))
+            })?;
+            Ok(t.trim().to_string())
+        };
+        let (admin_token, node_token) = (token("admin.token")?, token("node.token")?);
+        Ok(Pki {
+            ca_cert_pem,
+            serving_cert_pem,
+            serving_key_pem,
+            admin_cert_pem,
+            admin_key_pem,
+            admin_token,
+            node_token,
+        })
     }
 
     /// The admin kubeconfig for a server at `url` (`https://127.0.0.1:6443`).

@@ -1,5 +1,6 @@
 //! The `skiff` binary: argument parsing and wiring only; the work is in the library crates.
 
+mod agent;
 mod bench;
 mod container;
 mod image;
@@ -16,8 +17,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the control plane: API server on an embedded store.
+    /// Run the control plane (API server on an embedded store) and a node agent
     Server(server::ServerArgs),
+    /// Run a node agent that joins a server
+    Agent(agent::AgentArgs),
     /// Run benchmarks (see README)
     Bench(bench::BenchArgs),
     /// Manage the runtime's images
@@ -50,6 +53,7 @@ fn main() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Server(args) => server::run(args),
+        Command::Agent(args) => agent::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Image(args) => image::run(args),
         Command::Container(args) => container::run(args),

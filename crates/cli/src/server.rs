@@ -25,9 +25,11 @@ pub struct ServerArgs {
     /// More host names or addresses for the serving certificate
     #[arg(long = "tls-san")]
     tls_san: Vec<String>,
-    /// Run without the node agent (the only mode until the agent lands)
+    /// Run without the node agent
     #[arg(long)]
     disable_agent: bool,
+    #[command(flatten)]
+    node: crate::agent::NodeArgs,
 }
 
 pub fn default_data_dir() -> PathBuf {
@@ -54,9 +56,6 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
     if let Some(k) = args.write_kubeconfig {
         config.kubeconfig = k;
     }
-    if !args.disable_agent {
-        tracing::info!("the node agent is not available yet; running the control plane only");
-    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
     rt.block_on(async move {
         let running = skiff_apiserver::start(config)
@@ -70,7 +69,10 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         );
         eprintln!("skiff server is ready at {}", running.url);
         eprintln!("kubeconfig written to {}", running.kubeconfig.display());
-        eprintln!("try: kubectl --kubeconfig {} get namespaces", running.kubeconfig.display());
+        eprintln!("try: kubectl --kubeconfig {} get nodes", running.kubeconfig.display());
+        if !args.disable_agent {
+            crate::agent::spawn_in_server(&args.node, &data_dir, &running)?;
+        }
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .context("installing the SIGTERM handler")?;
         tokio::select! {

@@ -27,13 +27,19 @@ impl Server {
         s
     }
 
-    /// Starts a server on an existing data dir (which the caller keeps).
+    /// Starts a server on an existing data dir (which the caller keeps), without an agent.
     pub fn start_in(dir: &Path) -> Server {
+        Server::start_with(dir, &["--disable-agent"])
+    }
+
+    /// Starts a server on an existing data dir with extra flags.
+    pub fn start_with(dir: &Path, flags: &[&str]) -> Server {
         let kubeconfig = dir.join("admin.kubeconfig");
         let _ = std::fs::remove_file(&kubeconfig);
-        let log = std::fs::File::create(dir.join("server.log")).expect("log file");
+        let log = std::fs::File::options().create(true).append(true).open(dir.join("server.log")).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_skiff"))
-            .args(["server", "--bind-address", "127.0.0.1", "--https-listen-port", "0", "--disable-agent"])
+            .args(["server", "--bind-address", "127.0.0.1", "--https-listen-port", "0"])
+            .args(flags)
             .arg("--data-dir")
             .arg(dir)
             .env("SKIFF_LOG", "info")

@@ -1,0 +1,150 @@
+//! Keeping the control plane informed: registers the Node, renews its Lease in
+//! kube-node-lease every `lease_interval`, and reports the Node's status when it changes
+//! (checked every `status_interval`) and at least every `status_report_interval`.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::api::core::v1::{Node, NodeStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, OwnerReference};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+
+use crate::host::{self, Machine};
+use crate::node::{self, NodeConfig, Pressure};
+use crate::AgentError;
+
+/// How often the reporter acts.
+#[derive(Debug, Clone)]
+pub struct Intervals {
+    pub lease: Duration,
+    pub status: Duration,
+    pub status_report: Duration,
+}
+
+impl Default for Intervals {
+    fn default() -> Intervals {
+        Intervals {
+            lease: Duration::from_secs(10),
+            status: Duration::from_secs(10),
+            status_report: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The kubelet's default hard eviction thresholds: memory.available < 100Mi,
+/// nodefs.available < 10%.
+pub fn pressure(data_dir: &std::path::Path) -> Pressure {
+    let memory = host::mem_available(&std::fs::read_to_string("/proc/meminfo").unwrap_or_default())
+        .is_some_and(|available| available < 100 << 20);
+    let disk = rustix::fs::statvfs(data_dir).is_ok_and(|s| s.f_blocks > 0 && s.f_bavail * 10 < s.f_blocks);
+    Pressure { memory, disk, pid: false }
+}
+
+/// Registers the Node: creates it, or (re-registering after a restart) updates its labels and
+/// spec fields the agent owns; then reports its status.
+pub async fn register(nodes: &Api<Node>, config: &NodeConfig, machine: &Machine) -> Result<Node, AgentError> {
+    let wanted = node::node(config, machine, Timestamp::now());
+    match nodes.create(&PostParams::default(), &wanted).await {
+        Ok(created) => {
+            tracing::info!(node = %config.name, "registered the node");
+            // The status of a create is dropped by the API server: report it separately.
+            let status = wanted.status.clone().unwrap_or_default();
+            patch_status(nodes, &config.name, &status).await?;
+            Ok(created)
+        }
+        Err(kube::Error::Api(e)) if e.code == 409 => {
+            tracing::info!(node = %config.name, "the node exists; updating it");
+            let patch = serde_json::json!({
+                "metadata": {"labels": wanted.metadata.labels},
+                "spec": {"podCIDR": config.pod_cidr, "podCIDRs": config.pod_cidr.as_ref().map(|c| vec![c])},
+            });
+            nodes.patch(&config.name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+            let existing = nodes.get(&config.name).await?;
+            let previous = existing.status.and_then(|s| s.conditions).unwrap_or_default();
+            let status =
+                node::status(config, machine, node::conditions(Pressure::default(), &previous, Timestamp::now()));
+            patch_status(nodes, &config.name, &status).await?;
+            Ok(nodes.get(&config.name).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn patch_status(nodes: &Api<Node>, name: &str, status: &NodeStatus) -> Result<(), AgentError> {
+    let patch = serde_json::json!({ "status": status });
+    nodes.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+    Ok(())
+}
+
+/// Renews the Lease forever (creating it when missing).
+pub async fn lease_loop(client: kube::Client, config: NodeConfig, node_uid: String, every: Duration) {
+    let leases: Api<Lease> = Api::namespaced(client, "kube-node-lease");
+    loop {
+        if let Err(e) = renew_lease(&leases, &config.name, &node_uid).await {
+            tracing::warn!(error = %e, "renewing the node lease");
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+async fn renew_lease(leases: &Api<Lease>, name: &str, node_uid: &str) -> Result<(), kube::Error> {
+    let spec = LeaseSpec {
+        holder_identity: Some(name.to_string()),
+        lease_duration_seconds: Some(40),
+        renew_time: Some(MicroTime(Timestamp::now())),
+        ..LeaseSpec::default()
+    };
+    match leases.get_opt(name).await? {
+        Some(mut lease) => {
+            lease.spec = Some(spec);
+            leases.replace(name, &PostParams::default(), &lease).await?;
+        }
+        None => {
+            let lease = Lease {
+                metadata: ObjectMeta {
+                    name: Some(name.to_string()),
+                    owner_references: Some(vec![OwnerReference {
+                        api_version: "v1".into(),
+                        kind: "Node".into(),
+                        name: name.to_string(),
+                        uid: node_uid.to_string(),
+                        ..OwnerReference::default()
+                    }]),
+                    ..ObjectMeta::default()
+                },
+                spec: Some(spec),
+            };
+            leases.create(&PostParams::default(), &lease).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Reports the Node's status when it changes, and at least every `status_report` interval.
+pub async fn status_loop(
+    nodes: Api<Node>,
+    config: NodeConfig,
+    machine: Machine,
+    data_dir: PathBuf,
+    intervals: Intervals,
+    mut last: NodeStatus,
+) {
+    let mut reported = Instant::now();
+    loop {
+        tokio::time::sleep(intervals.status).await;
+        let previous = last.conditions.clone().unwrap_or_default();
+        let next = node::status(&config, &machine, node::conditions(pressure(&data_dir), &previous, Timestamp::now()));
+        if !node::changed(&last, &next) && reported.elapsed() < intervals.status_report {
+            continue;
+        }
+        match patch_status(&nodes, &config.name, &next).await {
+            Ok(()) => {
+                last = next;
+                reported = Instant::now();
+            }
+            Err(e) => tracing::warn!(error = %e, "reporting the node status"),
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! `skiff agent` (a node joining a server) and the agent `skiff server` runs in-process; both
+//! reach the API server over HTTPS with node credentials.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use skiff_agent::{AgentConfig, Intervals, NodeConfig};
+use skiff_client::{Connection, Credentials};
+
+#[derive(Args, Debug)]
+pub struct AgentArgs {
+    /// The server's URL (https://HOST:6443)
+    #[arg(long, env = "SKIFF_URL")]
+    server: String,
+    /// The server's node token (<data-dir>/server/tls/node.token on the server)
+    #[arg(long, env = "SKIFF_TOKEN")]
+    token: String,
+    /// The server's CA certificate (<data-dir>/server/tls/ca.crt on the server)
+    #[arg(long, env = "SKIFF_CA_FILE")]
+    ca_file: PathBuf,
+    #[command(flatten)]
+    node: NodeArgs,
+    /// Folder for Pods' data [default: /var/lib/skiff as root, else ~/.local/share/skiff]
+    #[arg(long, short = 'd', env = "SKIFF_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+/// Flags of the node, shared by `skiff server` and `skiff agent`.
+#[derive(Args, Debug, Clone)]
+pub struct NodeArgs {
+    /// The Node's name [default: the host name]
+    #[arg(long, env = "SKIFF_NODE_NAME")]
+    node_name: Option<String>,
+    /// The Node's InternalIP [default: the address of the default route, else 127.0.0.1]
+    #[arg(long)]
+    node_ip: Option<IpAddr>,
+    /// Labels for the Node (KEY=VALUE)
+    #[arg(long = "node-label")]
+    node_labels: Vec<String>,
+    /// The Node's Pod CIDR
+    #[arg(long, default_value = "10.42.0.0/24")]
+    pod_cidr: String,
+    /// Seconds between renewals of the Node's Lease (and checks of its status)
+    #[arg(long, default_value_t = 10, hide = true)]
+    node_lease_seconds: u64,
+}
+
+impl NodeArgs {
+    /// The agent's configuration; `server` adds the control-plane role labels.
+    pub fn config(&self, data_dir: &Path, server: bool) -> anyhow::Result<AgentConfig> {
+        let name = match &self.node_name {
+            Some(n) => n.clone(),
+            None => skiff_agent::host::probe(data_dir).hostname,
+        };
+        let mut labels = BTreeMap::new();
+        if server {
+            labels.insert("node-role.kubernetes.io/control-plane".to_string(), "true".to_string());
+            labels.insert("node-role.kubernetes.io/master".to_string(), "true".to_string());
+        }
+        for l in &self.node_labels {
+            let (k, v) = l.split_once('=').with_context(|| format!("--node-label {l}: expected KEY=VALUE"))?;
+            labels.insert(k.to_string(), v.to_string());
+        }
+        let ip = self.node_ip.unwrap_or_else(skiff_agent::host::primary_ip);
+        Ok(AgentConfig {
+            node: NodeConfig {
+                name,
+                labels,
+                internal_ip: ip.to_string(),
+                pod_cidr: Some(self.pod_cidr.clone()),
+                max_pods: 110,
+                version: skiff_apiserver::server::GIT_VERSION.to_string(),
+            },
+            data_dir: data_dir.join("agent"),
+            intervals: Intervals {
+                lease: std::time::Duration::from_secs(self.node_lease_seconds.max(1)),
+                status: std::time::Duration::from_secs(self.node_lease_seconds.max(1)),
+                ..Intervals::default()
+            },
+        })
+    }
+}
+
+/// Runs the in-process agent of `skiff server`, authenticated by a client certificate for
+/// `system:node:<name>` that the server's CA signs.
+pub fn spawn_in_server(
+    args: &NodeArgs,
+    data_dir: &Path,
+    running: &skiff_apiserver::Running,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let config = args.config(data_dir, true)?;
+    let user = format!("system:node:{}", config.node.name);
+    let (cert_pem, key_pem) =
+        skiff_apiserver::pki::issue_client_cert(&data_dir.join("server/tls"), &user, &["system:nodes"])
+            .context("issuing the node's client certificate")?;
+    let connection = Connection {
+        url: running.url.clone(),
+        ca_pem: running.pki.ca_cert_pem.clone(),
+        credentials: Credentials::Certificate { cert_pem, key_pem },
+    };
+    let client = connection.client()?;
+    Ok(tokio::spawn(async move {
+        if let Err(e) = skiff_agent::run(config, client).await {
+            tracing::error!(error = %e, "the node agent stopped");
+        }
+    }))
+}
+
+pub fn run(args: AgentArgs) -> anyhow::Result<()> {
+    let data_dir = args.data_dir.clone().unwrap_or_else(crate::server::default_data_dir);
+    let config = args.node.config(&data_dir, false)?;
+    let ca_pem = std::fs::read_to_string(&args.ca_file)
+        .with_context(|| format!("reading the server's CA {}", args.ca_file.display()))?;
+    let connection =
+        Connection { url: args.server.clone(), ca_pem, credentials: Credentials::Token(args.token.clone()) };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
+    rt.block_on(async move {
+        let client = connection.client()?;
+        eprintln!("skiff agent: node {} joining {}", config.node.name, args.server);
+        tokio::select! {
+            r = skiff_agent::run(config, client) => r.context("the node agent stopped"),
+            r = tokio::signal::ctrl_c() => r.context("waiting for ctrl-c"),
+        }
+    })
+}

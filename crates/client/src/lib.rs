@@ -1,0 +1,80 @@
+//! skiff-client: how skiff's own components (the node agent, the controllers) reach the API
+//! server. They use `kube` (kube-rs) clients and its watchers/reflectors over HTTPS, exactly as
+//! any other Kubernetes client does; this crate turns skiff's credentials (the cluster CA and
+//! a bearer token or a client certificate) into such a client.
+
+use base64::Engine;
+use kube::config::AuthInfo;
+
+/// Errors building a client.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("client: {0}")]
+    Client(#[from] kube::Error),
+}
+
+/// How to authenticate.
+#[derive(Clone)]
+pub enum Credentials {
+    /// A bearer token.
+    Token(String),
+    /// A client certificate and its key (PEM).
+    Certificate { cert_pem: String, key_pem: String },
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Token(_) => f.write_str("Token(…)"),
+            Credentials::Certificate { .. } => f.write_str("Certificate(…)"),
+        }
+    }
+}
+
+/// Where the API server is and who we are.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// `https://127.0.0.1:6443`
+    pub url: String,
+    /// The cluster CA (PEM) that signed the serving certificate.
+    pub ca_pem: String,
+    pub credentials: Credentials,
+}
+
+impl Connection {
+    /// The kube-rs configuration of this connection.
+    pub fn config(&self) -> Result<kube::Config, ClientError> {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
+        let url = self.url.parse().map_err(|e| ClientError::Invalid(format!("server URL {}: {e}", self.url)))?;
+        let mut config = kube::Config::new(url);
+        let roots: Vec<Vec<u8>> = rustls_pemfile::certs(&mut self.ca_pem.as_bytes())
+            .map(|c| c.map(|c| c.to_vec()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| ClientError::Invalid(format!("CA certificate: {e}")))?;
+        if roots.is_empty() {
+            return Err(ClientError::Invalid("CA certificate: no PEM certificate".into()));
+        }
+        config.root_cert = Some(roots);
+        let mut auth = AuthInfo::default();
+        match &self.credentials {
+            Credentials::Token(t) => auth.token = Some(t.clone().into()),
+            Credentials::Certificate { cert_pem, key_pem } => {
+                auth.client_certificate_data = Some(b64(cert_pem));
+                auth.client_key_data = Some(b64(key_pem).into());
+            }
+        }
+        config.auth_info = auth;
+        config.read_timeout = None;
+        Ok(config)
+    }
+
+    /// A kube-rs client for this connection.
+    pub fn client(&self) -> Result<kube::Client, ClientError> {
+        // Two TLS providers are linked (ring, ours; aws-lc-rs, a dependency's): choose ring for
+        // clients that ask for the process default. Already chosen is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Ok(kube::Client::try_from(self.config()?)?)
+    }
+}
