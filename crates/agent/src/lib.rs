@@ -1,7 +1,7 @@
 //! skiff-agent: the node agent (the kubelet's job). It registers this machine as a Node,
 //! renews the Node's Lease, reports the Node's status, and (next) runs the Pods bound to the
-//! Node with skiff-runtime. It reaches the control plane only through the HTTPS API, with a
-//! kube-rs client built by skiff-client from its node credentials.
+//! Node with skiff-runtime. It reaches the control plane only through the HTTPS API, with the
+//! kube-rs client it is given (built by skiff-client from node credentials).
 
 pub mod host;
 pub mod node;
@@ -23,8 +23,6 @@ pub const KUBELET_PORT: i32 = 10250;
 pub enum AgentError {
     #[error("API: {0}")]
     Api(#[from] kube::Error),
-    #[error("client: {0}")]
-    Client(#[from] skiff_client::ClientError),
 }
 
 /// How to run the agent.

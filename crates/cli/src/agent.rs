@@ -86,11 +86,7 @@ impl NodeArgs {
 
 /// Runs the in-process agent of `skiff server`, authenticated by a client certificate for
 /// `system:node:<name>` that the server's CA signs.
-pub fn spawn_in_server(
-    args: &NodeArgs,
-    data_dir: &Path,
-    running: &skiff_apiserver::Running,
-) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+pub fn spawn_in_server(args: &NodeArgs, data_dir: &Path, running: &skiff_apiserver::Running) -> anyhow::Result<()> {
     let config = args.config(data_dir, true)?;
     let user = format!("system:node:{}", config.node.name);
     let (cert_pem, key_pem) =
@@ -102,11 +98,12 @@ pub fn spawn_in_server(
         credentials: Credentials::Certificate { cert_pem, key_pem },
     };
     let client = connection.client()?;
-    Ok(tokio::spawn(async move {
+    tokio::spawn(async move {
         if let Err(e) = skiff_agent::run(config, client).await {
             tracing::error!(error = %e, "the node agent stopped");
         }
-    }))
+    });
+    Ok(())
 }
 
 pub fn run(args: AgentArgs) -> anyhow::Result<()> {

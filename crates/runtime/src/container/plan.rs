@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use oci_spec::runtime::{Capability, LinuxNamespaceType, Spec};
+use oci_spec::runtime::{Capability, LinuxNamespaceType, PosixRlimitType, Spec};
 use rustix::mount::MountFlags;
 
 use super::spec::capability_number;
@@ -66,9 +66,9 @@ pub enum Step {
     Mask(String),
     Readonly(String),
     ReadonlyRoot,
-    /// A resource limit by its OCI name; `sys` never raises it above the caller's hard limit.
+    /// A resource limit; `sys` never raises it above the caller's hard limit.
     Rlimit {
-        name: String,
+        resource: rustix::process::Resource,
         soft: u64,
         hard: u64,
     },
@@ -225,7 +225,7 @@ pub fn plan(spec: &Spec, rootfs: &Rootfs, cgroups: Vec<PathBuf>) -> Result<Vec<S
         steps.push(Step::ReadonlyRoot);
     }
     for l in process.rlimits().iter().flatten() {
-        steps.push(Step::Rlimit { name: l.typ().to_string(), soft: l.soft(), hard: l.hard() });
+        steps.push(Step::Rlimit { resource: rlimit_resource(l.typ()), soft: l.soft(), hard: l.hard() });
     }
     if let Some(adj) = process.oom_score_adj() {
         steps.push(Step::OomScoreAdj(adj));
@@ -254,6 +254,29 @@ pub fn plan(spec: &Spec, rootfs: &Rootfs, cgroups: Vec<PathBuf>) -> Result<Vec<S
     }
     steps.push(Step::Chdir(process.cwd().to_string_lossy().into_owned()));
     Ok(steps)
+}
+
+/// The kernel's resource for an OCI rlimit type.
+fn rlimit_resource(typ: PosixRlimitType) -> rustix::process::Resource {
+    use rustix::process::Resource as R;
+    match typ {
+        PosixRlimitType::RlimitCpu => R::Cpu,
+        PosixRlimitType::RlimitFsize => R::Fsize,
+        PosixRlimitType::RlimitData => R::Data,
+        PosixRlimitType::RlimitStack => R::Stack,
+        PosixRlimitType::RlimitCore => R::Core,
+        PosixRlimitType::RlimitRss => R::Rss,
+        PosixRlimitType::RlimitNproc => R::Nproc,
+        PosixRlimitType::RlimitNofile => R::Nofile,
+        PosixRlimitType::RlimitMemlock => R::Memlock,
+        PosixRlimitType::RlimitAs => R::As,
+        PosixRlimitType::RlimitLocks => R::Locks,
+        PosixRlimitType::RlimitSigpending => R::Sigpending,
+        PosixRlimitType::RlimitMsgqueue => R::Msgqueue,
+        PosixRlimitType::RlimitNice => R::Nice,
+        PosixRlimitType::RlimitRtprio => R::Rtprio,
+        PosixRlimitType::RlimitRttime => R::Rttime,
+    }
 }
 
 #[cfg(test)]
@@ -311,7 +334,7 @@ mod tests {
         let rlimits = vec![crate::container::config::Rlimit { name: "RLIMIT_NOFILE".into(), soft: 64, hard: 128 }];
         let steps = plan(&spec(&ContainerConfig { rlimits, ..Default::default() }), &rootfs, vec![]).unwrap();
         let pos = |f: &dyn Fn(&Step) -> bool| steps.iter().position(f).unwrap();
-        let limit = pos(&|s| *s == Step::Rlimit { name: "RLIMIT_NOFILE".into(), soft: 64, hard: 128 });
+        let limit = pos(&|s| *s == Step::Rlimit { resource: rustix::process::Resource::Nofile, soft: 64, hard: 128 });
         let overlay = pos(&|s| matches!(s, Step::Overlay { .. }));
         let proc_mount = pos(&|s| matches!(s, Step::Mount(m) if m.fstype == "proc"));
         let pivot = pos(&|s| matches!(s, Step::PivotRoot(_)));

@@ -371,10 +371,20 @@ impl Runtime {
     /// Runs a new process in a running container (its namespaces, cgroup, user and
     /// capabilities) through the `__exec` helper; the child's stdio is `stdio`.
     pub fn exec(&self, key: &str, exec: &ExecConfig, stdio: [Stdio; 3]) -> Result<Child, RuntimeError> {
+        let (info, _) = self.running(key)?;
+        self.spawn_exec(&info, exec, stdio)
+    }
+
+    /// A running container and its process's PID.
+    fn running(&self, key: &str) -> Result<(Info, i32), RuntimeError> {
         let info = self.info(key)?;
-        if !matches!(info.status, Status::Running { .. }) {
-            return Err(RuntimeError::State { id: info.record.id, state: describe(&info.status) });
+        match info.status {
+            Status::Running { pid } => Ok((info, pid)),
+            _ => Err(RuntimeError::State { id: info.record.id.clone(), state: describe(&info.status) }),
         }
+    }
+
+    fn spawn_exec(&self, info: &Info, exec: &ExecConfig, stdio: [Stdio; 3]) -> Result<Child, RuntimeError> {
         let json = serde_json::to_string(exec).map_err(|e| RuntimeError::Start(e.to_string()))?;
         let [stdin, stdout, stderr] = stdio;
         Command::new(&self.self_exe)
@@ -398,9 +408,7 @@ impl Runtime {
         exec: &ExecConfig,
         size: Option<rustix::termios::Winsize>,
     ) -> Result<(Child, fs::File), RuntimeError> {
-        let Status::Running { pid } = self.info(key)?.status else {
-            return Err(RuntimeError::State { id: key.into(), state: "not running".into() });
-        };
+        let (info, pid) = self.running(key)?;
         let ptmx = PathBuf::from(format!("/proc/{pid}/root/dev/pts/ptmx"));
         let (master, slave) =
             super::console::open_pty(&ptmx).map_err(|e| RuntimeError::Start(format!("allocating a terminal: {e}")))?;
@@ -408,9 +416,9 @@ impl Runtime {
         if let Some(size) = size {
             let _ = rustix::termios::tcsetwinsize(&master, size);
         }
-        let clone = |f: &fs::File| f.try_clone().map(Stdio::from).map_err(io_err(Path::new("/dev/ptmx")));
+        let clone = |f: &fs::File| f.try_clone().map(Stdio::from).map_err(io_err(&ptmx));
         let exec = ExecConfig { tty: true, ..exec.clone() };
-        let child = self.exec(key, &exec, [clone(&slave)?, clone(&slave)?, Stdio::from(slave)])?;
+        let child = self.spawn_exec(&info, &exec, [clone(&slave)?, clone(&slave)?, Stdio::from(slave)])?;
         Ok((child, master))
     }
 }

@@ -334,7 +334,6 @@ fn loopback_up() -> io::Result<()> {
     Ok(())
 }
 
-/// Performs one step; `rootfs` remembers where the root file system was mounted.
 /// What steps carry from one to the next.
 pub struct Context<'a> {
     /// The root file system once it is mounted.
@@ -343,6 +342,7 @@ pub struct Context<'a> {
     pub console: Option<BorrowedFd<'a>>,
 }
 
+/// Performs one step; `ctx` remembers where the root file system was mounted.
 pub fn perform(step: &Step, ctx: &mut Context<'_>) -> io::Result<()> {
     let rootfs = &mut ctx.rootfs;
     match step {
@@ -382,7 +382,7 @@ pub fn perform(step: &Step, ctx: &mut Context<'_>) -> io::Result<()> {
         Step::Mask(p) => mask(p)?,
         Step::Readonly(p) => readonly(p)?,
         Step::ReadonlyRoot => mount_remount("/", MountFlags::BIND | MountFlags::RDONLY, "")?,
-        Step::Rlimit { name, soft, hard } => set_rlimit(name, *soft, *hard)?,
+        Step::Rlimit { resource, soft, hard } => set_rlimit(*resource, *soft, *hard)?,
         Step::OomScoreAdj(v) => fs::write("/proc/self/oom_score_adj", v.to_string())?,
         Step::Setsid => {
             rustix::process::setsid()?;
@@ -403,34 +403,8 @@ pub fn perform(step: &Step, ctx: &mut Context<'_>) -> io::Result<()> {
     Ok(())
 }
 
-/// The rustix resource of an OCI rlimit name.
-fn rlimit_resource(name: &str) -> Option<rustix::process::Resource> {
-    use rustix::process::Resource as R;
-    Some(match name {
-        "RLIMIT_CPU" => R::Cpu,
-        "RLIMIT_FSIZE" => R::Fsize,
-        "RLIMIT_DATA" => R::Data,
-        "RLIMIT_STACK" => R::Stack,
-        "RLIMIT_CORE" => R::Core,
-        "RLIMIT_RSS" => R::Rss,
-        "RLIMIT_NPROC" => R::Nproc,
-        "RLIMIT_NOFILE" => R::Nofile,
-        "RLIMIT_MEMLOCK" => R::Memlock,
-        "RLIMIT_AS" => R::As,
-        "RLIMIT_LOCKS" => R::Locks,
-        "RLIMIT_SIGPENDING" => R::Sigpending,
-        "RLIMIT_MSGQUEUE" => R::Msgqueue,
-        "RLIMIT_NICE" => R::Nice,
-        "RLIMIT_RTPRIO" => R::Rtprio,
-        "RLIMIT_RTTIME" => R::Rttime,
-        _ => return None,
-    })
-}
-
 /// Sets a limit, never above the current hard limit (raising it needs CAP_SYS_RESOURCE).
-fn set_rlimit(name: &str, soft: u64, hard: u64) -> io::Result<()> {
-    let resource =
-        rlimit_resource(name).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, name.to_string()))?;
+fn set_rlimit(resource: rustix::process::Resource, soft: u64, hard: u64) -> io::Result<()> {
     let current = rustix::process::getrlimit(resource);
     let hard = current.maximum.map_or(hard, |max| hard.min(max));
     let limit = rustix::process::Rlimit { current: Some(soft.min(hard)), maximum: Some(hard) };
