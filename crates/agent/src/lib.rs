@@ -5,6 +5,7 @@
 
 pub mod host;
 pub mod node;
+pub mod pods;
 pub mod report;
 
 use std::path::PathBuf;
@@ -23,6 +24,8 @@ pub const KUBELET_PORT: i32 = 10250;
 pub enum AgentError {
     #[error("API: {0}")]
     Api(#[from] kube::Error),
+    #[error("configuration: {0}")]
+    Config(String),
 }
 
 /// How to run the agent.
@@ -32,6 +35,23 @@ pub struct AgentConfig {
     /// Where Pods' data lives (`<data-dir>/agent`).
     pub data_dir: PathBuf,
     pub intervals: Intervals,
+    pub pods: PodsConfig,
+}
+
+/// How Pods are run.
+#[derive(Debug, Clone)]
+pub struct PodsConfig {
+    /// The runtime's state: `containers/`, `sandboxes/`, `images/` (shared with `skiff image`).
+    pub runtime_dir: PathBuf,
+    /// The registries configuration for pulls.
+    pub registries: PathBuf,
+    /// The `skiff` binary, re-executed as monitors and infra processes.
+    pub self_exe: PathBuf,
+    /// The node bridge's name.
+    pub bridge: String,
+    pub backoff: pods::actions::Backoff,
+    /// How often each Pod worker looks again when nothing wakes it.
+    pub resync: std::time::Duration,
 }
 
 /// Registers the Node, then keeps its Lease and status fresh until the process ends.
@@ -42,6 +62,31 @@ pub async fn run(config: AgentConfig, client: kube::Client) -> Result<(), AgentE
     let registered = report::register(&nodes, &config.node, &machine).await?;
     let uid = registered.metadata.uid.clone().unwrap_or_default();
     let last = registered.status.clone().unwrap_or_default();
+    let subnet: skiff_net::Subnet =
+        config.node.pod_cidr.as_deref().unwrap_or("10.42.0.0/24").parse().map_err(AgentError::Config)?;
+    let network = skiff_net::BridgeNetwork::new(skiff_net::BridgeConfig {
+        bridge: config.pods.bridge.clone(),
+        subnet,
+        state_dir: config.data_dir.join("network"),
+    });
+    let paths = pods::real::RuntimePaths {
+        containers: config.pods.runtime_dir.join("containers"),
+        sandboxes: config.pods.runtime_dir.join("sandboxes"),
+        images: config.pods.runtime_dir.join("images"),
+        registries: config.pods.registries.clone(),
+        pods: config.data_dir.join("pods"),
+        self_exe: config.pods.self_exe.clone(),
+    };
+    let runtime =
+        pods::real::SkiffPodRuntime::new(paths, std::sync::Arc::new(network), config.node.internal_ip.clone());
+    let workers = std::sync::Arc::new(pods::WorkerContext {
+        runtime: std::sync::Arc::new(runtime),
+        client: client.clone(),
+        node_ip: config.node.internal_ip.clone(),
+        backoff: config.pods.backoff,
+        resync: config.pods.resync,
+    });
+    let pods = tokio::spawn(pods::run(workers, config.node.name.clone()));
     let lease = tokio::spawn(report::lease_loop(client.clone(), config.node.clone(), uid, config.intervals.lease));
     let status = tokio::spawn(report::status_loop(
         nodes,
@@ -51,6 +96,6 @@ pub async fn run(config: AgentConfig, client: kube::Client) -> Result<(), AgentE
         config.intervals.clone(),
         last,
     ));
-    let _ = tokio::join!(lease, status);
+    let _ = tokio::join!(lease, status, pods);
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! Depends on no other skiff crate.
 
 pub mod defaults;
+pub mod quantity;
 pub mod resources;
 pub mod selector;
 pub mod status;

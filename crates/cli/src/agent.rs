@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use skiff_agent::{AgentConfig, Intervals, NodeConfig};
+use skiff_agent::pods::actions::Backoff;
+use skiff_agent::{AgentConfig, Intervals, NodeConfig, PodsConfig};
 use skiff_client::{Connection, Credentials};
 
 #[derive(Args, Debug)]
@@ -43,6 +44,12 @@ pub struct NodeArgs {
     /// The Node's Pod CIDR
     #[arg(long, default_value = "10.42.0.0/24")]
     pod_cidr: String,
+    /// The node bridge of the built-in Pod network
+    #[arg(long, default_value = "skiff0")]
+    bridge_name: String,
+    /// First CrashLoopBackOff / image pull back-off delay in milliseconds (doubles up to 300 s)
+    #[arg(long, default_value_t = 10_000, hide = true)]
+    restart_backoff_ms: u64,
     /// Seconds between renewals of the Node's Lease (and checks of its status)
     #[arg(long, default_value_t = 10, hide = true)]
     node_lease_seconds: u64,
@@ -75,6 +82,18 @@ impl NodeArgs {
                 version: skiff_apiserver::server::GIT_VERSION.to_string(),
             },
             data_dir: data_dir.join("agent"),
+            pods: PodsConfig {
+                runtime_dir: data_dir.join("runtime"),
+                registries: data_dir.join("registries.yaml"),
+                self_exe: std::env::current_exe().context("finding the skiff binary")?,
+                bridge: self.bridge_name.clone(),
+                backoff: Backoff {
+                    initial: std::time::Duration::from_millis(self.restart_backoff_ms.max(1)),
+                    max: std::time::Duration::from_secs(300)
+                        .max(std::time::Duration::from_millis(self.restart_backoff_ms)),
+                },
+                resync: std::time::Duration::from_secs(1),
+            },
             intervals: Intervals {
                 lease: std::time::Duration::from_secs(self.node_lease_seconds.max(1)),
                 status: std::time::Duration::from_secs(self.node_lease_seconds.max(1)),

@@ -30,7 +30,7 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    // The runtime re-executes this binary as a container's monitor or exec helper: dispatch
+    // The runtime re-executes this binary as a container's monitor, exec helper or Pod infra process: dispatch
     // before anything else runs (no threads, no argument parser, little memory).
     let mut argv = std::env::args_os().skip(1);
     match argv.next().as_deref().and_then(|a| a.to_str()) {
@@ -38,6 +38,10 @@ fn main() -> anyhow::Result<()> {
             let dir = std::path::PathBuf::from(argv.next().unwrap_or_default());
             let attach = argv.next().is_some_and(|a| a == "attach");
             std::process::exit(skiff_runtime::container::monitor::main(&dir, attach));
+        }
+        Some("__pause") => {
+            let hostname = argv.next().and_then(|h| h.into_string().ok()).unwrap_or_default();
+            std::process::exit(skiff_runtime::sandbox::pause_main(&hostname));
         }
         Some("__exec") => {
             let dir = std::path::PathBuf::from(argv.next().unwrap_or_default());

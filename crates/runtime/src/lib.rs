@@ -7,7 +7,12 @@
 //! * [`container`]: containers — overlay root file systems, namespaces (new or joined by
 //!   path), cgroups v1/v2, CRI logs, a monitor process per container, exec.
 //!
+//! * [`sandbox`]: Pod sandboxes — the infra process holding a Pod's network, IPC and UTS
+//!   namespaces, its shared /dev/shm and its cgroup.
+//!
 //! Does not depend on the API types: the agent translates Pods into runtime requests.
 
 pub mod container;
 pub mod image;
+pub mod reaper;
+pub mod sandbox;

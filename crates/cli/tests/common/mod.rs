@@ -2,6 +2,7 @@
 //! helpers to drive it with real kubectl binaries.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod images;
 pub mod registry;
 

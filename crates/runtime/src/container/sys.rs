@@ -72,6 +72,16 @@ pub fn unshare_pid_for_children() -> io::Result<()> {
     unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWPID) }.map_err(io::Error::from)
 }
 
+/// Moves this process into new network, IPC and UTS namespaces (a Pod's sandbox).
+/// Only for single-threaded processes (the infra process).
+#[allow(unsafe_code)]
+pub fn unshare_pod_namespaces() -> io::Result<()> {
+    // SAFETY: called first thing by the single-threaded infra process; no other thread shares
+    // the namespaces being replaced.
+    unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNET | UnshareFlags::NEWIPC | UnshareFlags::NEWUTS) }
+        .map_err(io::Error::from)
+}
+
 /// A command for the OCI `args` with exactly the `KEY=VALUE` entries of `env`.
 pub fn command<'a>(args: &[String], env: impl IntoIterator<Item = &'a String>) -> Option<Command> {
     let mut command = Command::new(args.first()?);

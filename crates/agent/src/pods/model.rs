@@ -1,0 +1,142 @@
+//! What the Pod workers see of the node and ask of it: the observed state of one Pod's
+//! sandbox and containers, and the [`PodRuntime`] trait the real runtime
+//! ([`super::real::SkiffPodRuntime`]) and the unit tests' fake implement. Calls block; workers
+//! run them on blocking threads.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::jiff::Timestamp;
+
+/// A sandbox of the Pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedSandbox {
+    pub id: String,
+    pub attempt: u32,
+    pub alive: bool,
+    pub ip: Option<Ipv4Addr>,
+}
+
+/// A container's state as the runtime knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObservedState {
+    Created,
+    Running {
+        started_at: Option<Timestamp>,
+    },
+    Exited {
+        exit_code: i32,
+        reason: String,
+        message: Option<String>,
+        started_at: Option<Timestamp>,
+        finished_at: Option<Timestamp>,
+    },
+}
+
+/// One attempt of one of the Pod's containers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedContainer {
+    pub id: String,
+    /// The container's name in the Pod spec.
+    pub name: String,
+    /// 0 for the first run, then one more per restart.
+    pub attempt: u32,
+    pub sandbox: String,
+    pub image: String,
+    pub image_id: String,
+    pub state: ObservedState,
+}
+
+impl ObservedContainer {
+    pub fn running(&self) -> bool {
+        matches!(self.state, ObservedState::Running { .. })
+    }
+
+    pub fn exit_code(&self) -> Option<i32> {
+        match self.state {
+            ObservedState::Exited { exit_code, .. } => Some(exit_code),
+            _ => None,
+        }
+    }
+
+    pub fn finished_at(&self) -> Option<Timestamp> {
+        match &self.state {
+            ObservedState::Exited { finished_at, .. } => *finished_at,
+            _ => None,
+        }
+    }
+}
+
+/// Everything of one Pod on this node.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObservedPod {
+    /// Oldest first.
+    pub sandboxes: Vec<ObservedSandbox>,
+    /// Oldest attempt first.
+    pub containers: Vec<ObservedContainer>,
+}
+
+impl ObservedPod {
+    /// The newest sandbox.
+    pub fn sandbox(&self) -> Option<&ObservedSandbox> {
+        self.sandboxes.last()
+    }
+
+    /// The newest attempt of the container called `name`.
+    pub fn latest(&self, name: &str) -> Option<&ObservedContainer> {
+        self.containers.iter().filter(|c| c.name == name).max_by_key(|c| c.attempt)
+    }
+
+    /// The attempt before the newest one (`lastState`, `kubectl logs --previous`).
+    pub fn previous(&self, name: &str) -> Option<&ObservedContainer> {
+        let latest = self.latest(name)?.attempt;
+        self.containers.iter().filter(|c| c.name == name && c.attempt < latest).max_by_key(|c| c.attempt)
+    }
+
+    pub fn any_running(&self) -> bool {
+        self.containers.iter().any(ObservedContainer::running)
+    }
+}
+
+/// An error of the node's runtime, with the Kubernetes reason it shows as.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct RuntimeFailure {
+    /// `ErrImagePull`, `ErrImageNeverPull`, `CreateContainerError`, `RunContainerError`, …
+    pub reason: String,
+    pub message: String,
+}
+
+impl RuntimeFailure {
+    pub fn new(reason: &str, message: impl std::fmt::Display) -> RuntimeFailure {
+        RuntimeFailure { reason: reason.to_string(), message: message.to_string() }
+    }
+}
+
+/// The node's side effects for Pods.
+pub trait PodRuntime: Send + Sync + 'static {
+    /// The sandboxes and containers of the Pod with this uid.
+    fn observe(&self, uid: &str) -> Result<ObservedPod, RuntimeFailure>;
+    /// The uids of every Pod that has anything on this node.
+    fn pods(&self) -> Result<Vec<String>, RuntimeFailure>;
+    /// Creates and networks a new sandbox for the Pod.
+    fn create_sandbox(&self, pod: &Pod, attempt: u32) -> Result<ObservedSandbox, RuntimeFailure>;
+    /// Tears down a sandbox's network and removes it (its containers must be gone).
+    fn remove_sandbox(&self, id: &str) -> Result<(), RuntimeFailure>;
+    /// Removes the Pod's own files (volumes, logs) once nothing of it runs.
+    fn remove_pod_data(&self, uid: &str) -> Result<(), RuntimeFailure>;
+    /// Makes the container's image present as its pull policy says.
+    fn ensure_image(&self, pod: &Pod, container: &Container) -> Result<(), RuntimeFailure>;
+    /// Creates and starts one attempt of a container in the sandbox.
+    fn start_container(
+        &self,
+        pod: &Pod,
+        sandbox: &ObservedSandbox,
+        container: &Container,
+        attempt: u32,
+    ) -> Result<String, RuntimeFailure>;
+    /// SIGTERM, then SIGKILL after `grace`.
+    fn stop_container(&self, id: &str, grace: Duration) -> Result<(), RuntimeFailure>;
+    fn remove_container(&self, id: &str) -> Result<(), RuntimeFailure>;
+}

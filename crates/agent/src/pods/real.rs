@@ -1,0 +1,283 @@
+//! [`PodRuntime`] on the node's real parts: skiff-runtime's sandboxes and containers, a
+//! skiff-net provider for the Pod network, the image store (pulls through the registries
+//! configuration), and per-Pod files under `<agent dir>/pods/<uid>/` (volumes, /etc files,
+//! CRI logs `logs/<container>/<attempt>.log`).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::jiff::Timestamp;
+use skiff_net::{Network, PodNetworkRequest};
+use skiff_runtime::container::{Runtime, Status};
+use skiff_runtime::image::{pull, ContentStore, ImageIndex, Quiet, Reference, RegistriesConfig};
+use skiff_runtime::sandbox::{SandboxConfig, Sandboxes};
+
+use super::convert::{self, PodContext, LABEL_ATTEMPT, LABEL_CONTAINER, LABEL_POD_UID, LABEL_SANDBOX};
+use super::model::{ObservedContainer, ObservedPod, ObservedSandbox, ObservedState, PodRuntime, RuntimeFailure};
+use super::volumes;
+
+/// Where the runtime's parts live.
+pub struct RuntimePaths {
+    pub containers: PathBuf,
+    pub sandboxes: PathBuf,
+    pub images: PathBuf,
+    pub registries: PathBuf,
+    /// Per-Pod files.
+    pub pods: PathBuf,
+    /// The `skiff` binary (monitors, infra processes).
+    pub self_exe: PathBuf,
+}
+
+/// The real node runtime.
+pub struct SkiffPodRuntime {
+    containers: Runtime,
+    sandboxes: Sandboxes,
+    network: Arc<dyn Network>,
+    paths: RuntimePaths,
+    node_ip: String,
+    /// Pulls write the image index: one at a time.
+    pulls: Mutex<()>,
+    handle: tokio::runtime::Handle,
+}
+
+fn time(s: &str) -> Option<Timestamp> {
+    s.parse().ok()
+}
+
+fn failure(reason: &str) -> impl FnOnce(skiff_runtime::container::RuntimeError) -> RuntimeFailure + '_ {
+    move |e| RuntimeFailure::new(reason, e)
+}
+
+impl SkiffPodRuntime {
+    /// Must be called inside a tokio runtime (pulls run on it).
+    pub fn new(paths: RuntimePaths, network: Arc<dyn Network>, node_ip: String) -> SkiffPodRuntime {
+        SkiffPodRuntime {
+            containers: Runtime::new(&paths.containers, &paths.images, &paths.self_exe),
+            sandboxes: Sandboxes::new(&paths.sandboxes, &paths.self_exe),
+            network,
+            paths,
+            node_ip,
+            pulls: Mutex::new(()),
+            handle: tokio::runtime::Handle::current(),
+        }
+    }
+
+    fn pod_dir(&self, uid: &str) -> PathBuf {
+        self.paths.pods.join(uid)
+    }
+
+    /// The CRI log of one attempt of a container.
+    pub fn log_path(pods: &std::path::Path, uid: &str, container: &str, attempt: u32) -> PathBuf {
+        pods.join(uid).join("logs").join(container).join(format!("{attempt}.log"))
+    }
+
+    fn image_present(&self, image: &str) -> bool {
+        let Ok(index) = ImageIndex::load(&self.paths.images) else { return false };
+        let normalized = image.parse::<Reference>().map(|r| r.to_string()).unwrap_or_default();
+        index.get(&normalized).or_else(|| index.get(image)).is_some()
+    }
+}
+
+fn label<'a>(labels: &'a BTreeMap<String, String>, key: &str) -> &'a str {
+    labels.get(key).map(String::as_str).unwrap_or_default()
+}
+
+impl PodRuntime for SkiffPodRuntime {
+    fn observe(&self, uid: &str) -> Result<ObservedPod, RuntimeFailure> {
+        let mut observed = ObservedPod::default();
+        for s in self.sandboxes.list().into_iter().filter(|s| label(&s.labels, LABEL_POD_UID) == uid) {
+            let ip = self.network.address(&s.id).ok().flatten();
+            let attempt = label(&s.labels, LABEL_ATTEMPT).parse().unwrap_or(0);
+            observed.sandboxes.push(ObservedSandbox { alive: s.alive(), id: s.id, attempt, ip });
+        }
+        observed.sandboxes.sort_by_key(|s| s.attempt);
+        let all = self.containers.list().map_err(failure("RuntimeError"))?;
+        for info in all.into_iter().filter(|i| label(&i.record.config.labels, LABEL_POD_UID) == uid) {
+            let labels = &info.record.config.labels;
+            let started_at = info.run.as_ref().and_then(|r| time(&r.started_at));
+            let state = match info.status {
+                Status::Created => ObservedState::Created,
+                Status::Running { .. } => ObservedState::Running { started_at },
+                Status::Exited(e) => ObservedState::Exited {
+                    exit_code: e.exit_code,
+                    reason: e.reason,
+                    message: e.message,
+                    started_at,
+                    finished_at: time(&e.finished_at),
+                },
+                Status::Unknown => ObservedState::Exited {
+                    exit_code: 137,
+                    reason: "ContainerStatusUnknown".into(),
+                    message: Some("The container could not be located when the pod was terminated".into()),
+                    started_at,
+                    finished_at: started_at,
+                },
+            };
+            observed.containers.push(ObservedContainer {
+                id: info.record.id.clone(),
+                name: label(labels, LABEL_CONTAINER).to_string(),
+                attempt: label(labels, LABEL_ATTEMPT).parse().unwrap_or(0),
+                sandbox: label(labels, LABEL_SANDBOX).to_string(),
+                image: info.record.image.clone(),
+                image_id: info.record.image_id.clone(),
+                state,
+            });
+        }
+        observed.containers.sort_by_key(|c| c.attempt);
+        Ok(observed)
+    }
+
+    fn pods(&self) -> Result<Vec<String>, RuntimeFailure> {
+        let mut uids: Vec<String> =
+            self.sandboxes.list().iter().map(|s| label(&s.labels, LABEL_POD_UID).to_string()).collect();
+        for info in self.containers.list().map_err(failure("RuntimeError"))? {
+            uids.push(label(&info.record.config.labels, LABEL_POD_UID).to_string());
+        }
+        if let Ok(entries) = fs::read_dir(&self.paths.pods) {
+            uids.extend(entries.filter_map(Result::ok).filter_map(|e| e.file_name().into_string().ok()));
+        }
+        uids.retain(|u| !u.is_empty());
+        uids.sort();
+        uids.dedup();
+        Ok(uids)
+    }
+
+    fn create_sandbox(&self, pod: &Pod, attempt: u32) -> Result<ObservedSandbox, RuntimeFailure> {
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        let id = format!("{uid}-{attempt}");
+        let spec = pod.spec.as_ref();
+        let mut hostname =
+            spec.and_then(|s| s.hostname.clone()).or_else(|| pod.metadata.name.clone()).unwrap_or_default();
+        hostname.truncate(63);
+        let config = SandboxConfig {
+            hostname: hostname.clone(),
+            cgroup: format!("skiff/kubepods/pod{uid}"),
+            shm_size: 0,
+            labels: BTreeMap::from([
+                (LABEL_POD_UID.to_string(), uid.clone()),
+                (LABEL_ATTEMPT.to_string(), attempt.to_string()),
+            ]),
+        };
+        let fail = |e: &dyn std::fmt::Display| {
+            RuntimeFailure::new("CreatePodSandboxError", format!("creating the sandbox: {e}"))
+        };
+        let record = self.sandboxes.create(&id, &config).map_err(|e| fail(&e))?;
+        let network = self.network.setup(&PodNetworkRequest { id: id.clone(), netns: record.namespace("net") });
+        let network = match network {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = self.sandboxes.remove(&id);
+                return Err(fail(&format!("setting up the network: {e}")));
+            }
+        };
+        let dir = self.pod_dir(&uid);
+        fs::create_dir_all(&dir).map_err(|e| fail(&e))?;
+        let resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        for (file, content) in [
+            ("etc-hosts", convert::etc_hosts(pod, &network.ip.to_string())),
+            ("etc-hostname", format!("{hostname}\n")),
+            ("resolv.conf", resolv),
+        ] {
+            fs::write(dir.join(file), content).map_err(|e| fail(&e))?;
+        }
+        Ok(ObservedSandbox { id, attempt, alive: true, ip: Some(network.ip) })
+    }
+
+    fn remove_sandbox(&self, id: &str) -> Result<(), RuntimeFailure> {
+        let fail = |e: &dyn std::fmt::Display| RuntimeFailure::new("KillPodSandboxError", e.to_string());
+        self.network.teardown(id).map_err(|e| fail(&e))?;
+        self.sandboxes.remove(id).map_err(|e| fail(&e))
+    }
+
+    fn remove_pod_data(&self, uid: &str) -> Result<(), RuntimeFailure> {
+        volumes::remove(&self.pod_dir(uid)).map_err(|e| RuntimeFailure::new("KillPodError", e))
+    }
+
+    fn ensure_image(&self, _pod: &Pod, container: &Container) -> Result<(), RuntimeFailure> {
+        let image = container.image.clone().unwrap_or_default();
+        let policy = container.image_pull_policy.as_deref().unwrap_or("IfNotPresent");
+        let present = self.image_present(&image);
+        match policy {
+            "Never" if present => return Ok(()),
+            "Never" => {
+                return Err(RuntimeFailure::new(
+                    "ErrImageNeverPull",
+                    format!("Container image \"{image}\" is not present with pull policy of Never"),
+                ))
+            }
+            "IfNotPresent" if present => return Ok(()),
+            _ => {}
+        }
+        let _guard = self.pulls.lock().unwrap_or_else(|e| e.into_inner());
+        let pull_failed = |e: &dyn std::fmt::Display| {
+            RuntimeFailure::new("ErrImagePull", format!("failed to pull and unpack image \"{image}\": {e}"))
+        };
+        let reference: Reference = image.parse().map_err(|e| pull_failed(&e))?;
+        let store = ContentStore::open(&self.paths.images).map_err(|e| pull_failed(&e))?;
+        let mut index = ImageIndex::load(&self.paths.images).map_err(|e| pull_failed(&e))?;
+        let config = if self.paths.registries.exists() {
+            RegistriesConfig::load(&self.paths.registries).map_err(|e| pull_failed(&e))?
+        } else {
+            RegistriesConfig::default()
+        };
+        self.handle
+            .block_on(pull(&reference, &store, &mut index, &config, &Quiet))
+            .map(|_| ())
+            .map_err(|e| pull_failed(&e))
+    }
+
+    fn start_container(
+        &self,
+        pod: &Pod,
+        sandbox: &ObservedSandbox,
+        container: &Container,
+        attempt: u32,
+    ) -> Result<String, RuntimeFailure> {
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        let dir = self.pod_dir(&uid);
+        let record = self
+            .sandboxes
+            .get(&sandbox.id)
+            .ok_or_else(|| RuntimeFailure::new("CreateContainerError", format!("sandbox {} is gone", sandbox.id)))?;
+        let ctx = PodContext {
+            namespaces: PathBuf::from(format!("/proc/{}/ns", record.pid)),
+            shm: self.sandboxes.shm_dir(&sandbox.id),
+            etc_hosts: dir.join("etc-hosts"),
+            etc_hostname: dir.join("etc-hostname"),
+            resolv_conf: dir.join("resolv.conf"),
+            volumes: volumes::prepare(pod, &dir.join("volumes"))?,
+            cgroup_parent: record.cgroup.clone(),
+            log_path: Self::log_path(&self.paths.pods, &uid, &container.name, attempt),
+            pod_ip: sandbox.ip.map(|i| i.to_string()).unwrap_or_default(),
+            node_ip: self.node_ip.clone(),
+        };
+        if let Some(parent) = ctx.log_path.parent() {
+            fs::create_dir_all(parent).map_err(|e| RuntimeFailure::new("CreateContainerError", e))?;
+        }
+        let mut config = convert::container_config(pod, container, attempt, &ctx)?;
+        config.labels.insert(LABEL_SANDBOX.to_string(), sandbox.id.clone());
+        let id = self.containers.create(config).map_err(failure("CreateContainerError"))?;
+        match self.containers.start(&id, false) {
+            Ok(started) => {
+                skiff_runtime::reaper::adopt(started.monitor);
+                Ok(id)
+            }
+            Err(e) => {
+                // The attempt stays recorded (exit.json says StartError) so that back-off applies.
+                Err(RuntimeFailure::new("RunContainerError", e))
+            }
+        }
+    }
+
+    fn stop_container(&self, id: &str, grace: Duration) -> Result<(), RuntimeFailure> {
+        self.containers.stop(id, grace).map(|_| ()).map_err(failure("KillContainerError"))
+    }
+
+    fn remove_container(&self, id: &str) -> Result<(), RuntimeFailure> {
+        self.containers.remove(id, true).map_err(failure("RemoveContainerError"))
+    }
+}

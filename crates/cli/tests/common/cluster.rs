@@ -1,0 +1,159 @@
+//! A one-node cluster for Pod tests (as root): `skiff server` with its agent, a busybox image
+//! imported, a bridge and Pod CIDR of the test's own. On drop the Pods are deleted through the
+//! API, and then anything left (processes, /dev/shm mounts, cgroups, the bridge) is removed by
+//! hand, so a failing test leaves nothing behind.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use super::images::{busybox_layer, docker_archive};
+use super::{kubectls, Kubectl, Server};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+pub struct Cluster {
+    pub server: Option<Server>,
+    pub tmp: tempfile::TempDir,
+    pub bridge: String,
+    pub cidr: String,
+    pub kubectl: PathBuf,
+}
+
+/// Runs `ip` with `args`, ignoring failures.
+fn ip(args: &[&str]) {
+    let _ = Command::new("ip").args(args).output();
+}
+
+impl Cluster {
+    /// A server with an agent (`node-a`) and `extra` flags.
+    pub fn start(extra: &[&str]) -> Cluster {
+        super::become_subreaper();
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let bridge = format!("skiff-t{n}");
+        let cidr = format!("10.{}.0.0/24", 200 + n);
+        ip(&["link", "del", &bridge]);
+        let tmp = tempfile::tempdir().unwrap();
+        let archive = tmp.path().join("busybox.tar");
+        docker_archive(&archive, &busybox_layer());
+        let out = Command::new(env!("CARGO_BIN_EXE_skiff"))
+            .args(["image", "--root"])
+            .arg(tmp.path().join("runtime/images"))
+            .arg("import")
+            .arg(&archive)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let mut flags =
+            vec!["--node-name", "node-a", "--node-ip", "127.0.0.1", "--bridge-name", &bridge, "--pod-cidr", &cidr];
+        flags.extend_from_slice(&["--restart-backoff-ms", "500"]);
+        flags.extend_from_slice(extra);
+        let server = Server::start_with(tmp.path(), &flags);
+        let kubectl = kubectls().remove(0);
+        let c = Cluster { server: Some(server), tmp, bridge, cidr, kubectl };
+        c.wait_for("node-a to be Ready", Duration::from_secs(30), || {
+            c.k()
+                .run(
+                    &["get", "node", "node-a", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"],
+                    None,
+                )
+                .stdout
+                == b"True"
+        });
+        c
+    }
+
+    pub fn server(&self) -> &Server {
+        self.server.as_ref().expect("the server runs")
+    }
+
+    pub fn k(&self) -> Kubectl<'_> {
+        self.server().kubectl(&self.kubectl)
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Waits until `f` holds; the server's log tail is in the failure message.
+    pub fn wait_for(&self, what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !f() {
+            if start.elapsed() > limit {
+                let log = self.server.as_ref().map(|s| s.log()).unwrap_or_default();
+                panic!("timed out waiting for {what}; server log:\n{}", super::tail(&log, 40));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// A JSON path of a Pod (`kubectl get pod NAME -o jsonpath=…`).
+    pub fn pod_field(&self, name: &str, path: &str) -> String {
+        let out = self.k().run(&["get", "pod", name, "-o", &format!("jsonpath={path}")], None);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn wait_phase(&self, name: &str, phase: &str) {
+        self.wait_for(&format!("pod {name} to be {phase}"), Duration::from_secs(60), || {
+            self.pod_field(name, "{.status.phase}") == phase
+        });
+    }
+
+    /// PIDs of every infra process, container process and monitor this cluster's runtime
+    /// recorded.
+    fn runtime_pids(&self) -> Vec<i32> {
+        let mut pids = vec![];
+        let root = self.dir().join("runtime");
+        for (sub, file, keys) in
+            [("sandboxes", "sandbox.json", &["pid"][..]), ("containers", "state.json", &["pid", "monitorPid"][..])]
+        {
+            for entry in std::fs::read_dir(root.join(sub)).into_iter().flatten().flatten() {
+                let Ok(text) = std::fs::read_to_string(entry.path().join(file)) else { continue };
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+                pids.extend(keys.iter().filter_map(|k| v[*k].as_i64()).map(|p| p as i32));
+            }
+        }
+        pids
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if self.server.is_some() {
+            let _ = self.k().run(&["delete", "pods", "--all", "--grace-period=1", "--timeout=20s"], None);
+        }
+        if let Some(mut s) = self.server.take() {
+            s.kill9();
+        }
+        let pids = self.runtime_pids();
+        for p in pids.iter().filter_map(|p| rustix::process::Pid::from_raw(*p)) {
+            let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+        }
+        super::reap(&pids);
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let dir = self.dir().to_string_lossy().into_owned();
+        let mut points: Vec<&str> =
+            mounts.lines().filter_map(|l| l.split(' ').nth(4)).filter(|m| m.starts_with(&dir)).collect();
+        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        for p in points {
+            let _ = rustix::mount::unmount(p, rustix::mount::UnmountFlags::DETACH);
+        }
+        // Pod cgroups of this cluster: named by the Pods' uids in the sandboxes' records.
+        for entry in std::fs::read_dir(self.dir().join("runtime/sandboxes")).into_iter().flatten().flatten() {
+            let Ok(text) = std::fs::read_to_string(entry.path().join("sandbox.json")) else { continue };
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+            let Some(cg) = v["cgroup"].as_str() else { continue };
+            for c in ["cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "blkio", "devices", "unified", ""] {
+                let base = Path::new("/sys/fs/cgroup").join(c).join(cg);
+                for child in std::fs::read_dir(&base).into_iter().flatten().flatten() {
+                    if child.path().is_dir() {
+                        let _ = std::fs::remove_dir(child.path());
+                    }
+                }
+                let _ = std::fs::remove_dir(&base);
+            }
+        }
+        ip(&["link", "del", &self.bridge]);
+    }
+}
