@@ -4,6 +4,7 @@
 //! kube-rs client it is given (built by skiff-client from node credentials).
 
 pub mod host;
+pub mod kubelet;
 pub mod node;
 pub mod pods;
 pub mod report;
@@ -36,6 +37,8 @@ pub struct AgentConfig {
     pub data_dir: PathBuf,
     pub intervals: Intervals,
     pub pods: PodsConfig,
+    /// The cluster CA: clients of the agent's port must have a certificate it signed.
+    pub ca_pem: String,
 }
 
 /// How Pods are run.
@@ -55,8 +58,13 @@ pub struct PodsConfig {
 }
 
 /// Registers the Node, then keeps its Lease and status fresh until the process ends.
-pub async fn run(config: AgentConfig, client: kube::Client) -> Result<(), AgentError> {
+pub async fn run(mut config: AgentConfig, client: kube::Client) -> Result<(), AgentError> {
     let _ = std::fs::create_dir_all(&config.data_dir);
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", config.node.kubelet_port))
+        .await
+        .map_err(|e| AgentError::Config(format!("listening on port {}: {e}", config.node.kubelet_port)))?;
+    config.node.kubelet_port = listener.local_addr().map(|a| a.port()).unwrap_or(config.node.kubelet_port);
+    let tls = kubelet::tls_config(&config.ca_pem, &[config.node.internal_ip.clone(), config.node.name.clone()])?;
     let machine = host::probe(&config.data_dir);
     let nodes: Api<Node> = Api::all(client.clone());
     let registered = report::register(&nodes, &config.node, &machine).await?;
@@ -79,8 +87,10 @@ pub async fn run(config: AgentConfig, client: kube::Client) -> Result<(), AgentE
     };
     let runtime =
         pods::real::SkiffPodRuntime::new(paths, std::sync::Arc::new(network), config.node.internal_ip.clone());
+    let runtime: std::sync::Arc<dyn pods::model::PodRuntime> = std::sync::Arc::new(runtime);
+    tokio::spawn(kubelet::serve(listener, tls, kubelet::router(runtime.clone())));
     let workers = std::sync::Arc::new(pods::WorkerContext {
-        runtime: std::sync::Arc::new(runtime),
+        runtime,
         client: client.clone(),
         node_ip: config.node.internal_ip.clone(),
         backoff: config.pods.backoff,

@@ -24,6 +24,8 @@ pub struct NodeConfig {
     pub max_pods: u32,
     /// The kubelet version reported (the API server's).
     pub version: String,
+    /// The port of the agent's HTTPS server (logs, exec, port-forward).
+    pub kubelet_port: u16,
 }
 
 /// Resource pressure the node is under.
@@ -123,7 +125,7 @@ pub fn status(config: &NodeConfig, machine: &Machine, conditions: Vec<NodeCondit
         ]),
         conditions: Some(conditions),
         daemon_endpoints: Some(NodeDaemonEndpoints {
-            kubelet_endpoint: Some(DaemonEndpoint { port: crate::KUBELET_PORT }),
+            kubelet_endpoint: Some(DaemonEndpoint { port: i32::from(config.kubelet_port) }),
         }),
         node_info: Some(NodeSystemInfo {
             architecture: machine.architecture.clone(),

@@ -12,6 +12,7 @@ pub mod auth;
 mod bootstrap;
 pub mod discovery;
 mod handlers;
+pub mod kubelet;
 pub mod listener;
 mod managed;
 pub mod objects;
@@ -136,7 +137,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let auth = auth::Authenticator::new();
     auth.add_token(&pki.admin_token, User { name: "admin".into(), groups: vec!["system:masters".into()] });
     auth.add_token(&pki.node_token, User { name: "system:node".into(), groups: vec!["system:nodes".into()] });
-    let server = Arc::new(ApiServer::new(registry, auth, &format!("{host}:{}", addr.port())));
+    let kubelet = kubelet::KubeletClient::new(&pki.kubelet_client_cert_pem, &pki.kubelet_client_key_pem)?;
+    let server = Arc::new(ApiServer::new(registry, auth, &format!("{host}:{}", addr.port()), kubelet));
     tokio::spawn(listener::serve(tcp, tls, server.clone()));
     pki::write_kubeconfig(&config.kubeconfig, &pki.admin_kubeconfig(&url))?;
     server.set_ready(true);

@@ -33,6 +33,9 @@ pub struct Pki {
     pub serving_key_pem: String,
     pub admin_cert_pem: String,
     pub admin_key_pem: String,
+    /// The client certificate the server presents to node agents.
+    pub kubelet_client_cert_pem: String,
+    pub kubelet_client_key_pem: String,
     /// The admin bearer token.
     pub admin_token: String,
     /// The token agents join with (`skiff agent --token`).
@@ -136,17 +139,21 @@ impl Pki {
         write_private(&dir.join("serving.crt"), &serving_cert_pem)?;
         write_private(&dir.join("serving.key"), &serving_key_pem)?;
 
-        let admin_key_path = dir.join("admin.key");
-        let (admin_cert_pem, admin_key_pem) =
-            match (std::fs::read_to_string(dir.join("admin.crt")), std::fs::read_to_string(&admin_key_path)) {
-                (Ok(c), Ok(k)) => (c, k),
+        let client = |file: &str, user: &str| -> Result<(String, String), PkiError> {
+            let (cert_path, key_path) = (dir.join(format!("{file}.crt")), dir.join(format!("{file}.key")));
+            match (std::fs::read_to_string(&cert_path), std::fs::read_to_string(&key_path)) {
+                (Ok(c), Ok(k)) => Ok((c, k)),
                 _ => {
-                    let (c, k) = client_cert(&issuer, "admin", &["system:masters"])?;
-                    write_private(&dir.join("admin.crt"), &c)?;
-                    write_private(&admin_key_path, &k)?;
-                    (c, k)
+                    let (c, k) = client_cert(&issuer, user, &["system:masters"])?;
+                    write_private(&cert_path, &c)?;
+                    write_private(&key_path, &k)?;
+                    Ok((c, k))
                 }
-            };
+            }
+        };
+        let (admin_cert_pem, admin_key_pem) = client("admin", "admin")?;
+        let (kubelet_client_cert_pem, kubelet_client_key_pem) =
+            client("apiserver-kubelet-client", "kube-apiserver-kubelet-client")?;
         let token = |name: &str| -> Result<String, PkiError> {
             let t = read_or(&dir.join(name), || {
                 let mut b = [0u8; 24];
@@ -162,6 +169,8 @@ impl Pki {
             serving_key_pem,
             admin_cert_pem,
             admin_key_pem,
+            kubelet_client_cert_pem,
+            kubelet_client_key_pem,
             admin_token,
             node_token,
         })

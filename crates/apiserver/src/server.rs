@@ -27,12 +27,24 @@ pub struct ApiServer {
     pub(crate) registry: Registry,
     pub(crate) auth: Authenticator,
     pub(crate) discovery: Discovery,
+    pub(crate) kubelet: crate::kubelet::KubeletClient,
     ready: AtomicBool,
 }
 
 impl ApiServer {
-    pub fn new(registry: Registry, auth: Authenticator, server_address: &str) -> Self {
-        ApiServer { registry, auth, discovery: Discovery::build(server_address), ready: AtomicBool::new(false) }
+    pub fn new(
+        registry: Registry,
+        auth: Authenticator,
+        server_address: &str,
+        kubelet: crate::kubelet::KubeletClient,
+    ) -> Self {
+        ApiServer {
+            registry,
+            auth,
+            discovery: Discovery::build(server_address),
+            kubelet,
+            ready: AtomicBool::new(false),
+        }
     }
 
     pub fn set_ready(&self, ready: bool) {

@@ -44,6 +44,9 @@ pub struct NodeArgs {
     /// The Node's Pod CIDR
     #[arg(long, default_value = "10.42.0.0/24")]
     pod_cidr: String,
+    /// The port of the agent's HTTPS server (logs, exec, port-forward; 0 = any free port)
+    #[arg(long, default_value_t = 10250)]
+    kubelet_port: u16,
     /// The node bridge of the built-in Pod network
     #[arg(long, default_value = "skiff0")]
     bridge_name: String,
@@ -57,7 +60,7 @@ pub struct NodeArgs {
 
 impl NodeArgs {
     /// The agent's configuration; `server` adds the control-plane role labels.
-    pub fn config(&self, data_dir: &Path, server: bool) -> anyhow::Result<AgentConfig> {
+    pub fn config(&self, data_dir: &Path, server: bool, ca_pem: &str) -> anyhow::Result<AgentConfig> {
         let name = match &self.node_name {
             Some(n) => n.clone(),
             None => skiff_agent::host::probe(data_dir).hostname,
@@ -80,8 +83,10 @@ impl NodeArgs {
                 pod_cidr: Some(self.pod_cidr.clone()),
                 max_pods: 110,
                 version: skiff_apiserver::server::GIT_VERSION.to_string(),
+                kubelet_port: self.kubelet_port,
             },
             data_dir: data_dir.join("agent"),
+            ca_pem: ca_pem.to_string(),
             pods: PodsConfig {
                 runtime_dir: data_dir.join("runtime"),
                 registries: data_dir.join("registries.yaml"),
@@ -106,7 +111,7 @@ impl NodeArgs {
 /// Runs the in-process agent of `skiff server`, authenticated by a client certificate for
 /// `system:node:<name>` that the server's CA signs.
 pub fn spawn_in_server(args: &NodeArgs, data_dir: &Path, running: &skiff_apiserver::Running) -> anyhow::Result<()> {
-    let config = args.config(data_dir, true)?;
+    let config = args.config(data_dir, true, &running.pki.ca_cert_pem)?;
     let user = format!("system:node:{}", config.node.name);
     let (cert_pem, key_pem) =
         skiff_apiserver::pki::issue_client_cert(&data_dir.join("server/tls"), &user, &["system:nodes"])
@@ -127,9 +132,9 @@ pub fn spawn_in_server(args: &NodeArgs, data_dir: &Path, running: &skiff_apiserv
 
 pub fn run(args: AgentArgs) -> anyhow::Result<()> {
     let data_dir = args.data_dir.clone().unwrap_or_else(crate::server::default_data_dir);
-    let config = args.node.config(&data_dir, false)?;
     let ca_pem = std::fs::read_to_string(&args.ca_file)
         .with_context(|| format!("reading the server's CA {}", args.ca_file.display()))?;
+    let config = args.node.config(&data_dir, false, &ca_pem)?;
     let connection =
         Connection { url: args.server.clone(), ca_pem, credentials: Credentials::Token(args.token.clone()) };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;

@@ -17,7 +17,8 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-const FLAGS: [&str; 6] = ["--node-name", "node-a", "--node-ip", "127.0.0.1", "--node-lease-seconds", "1"];
+const FLAGS: [&str; 8] =
+    ["--node-name", "node-a", "--node-ip", "127.0.0.1", "--node-lease-seconds", "1", "--kubelet-port", "0"];
 
 #[test]
 fn the_server_registers_its_node_and_an_agent_joins() {
@@ -51,12 +52,24 @@ fn the_server_registers_its_node_and_an_agent_joins() {
     let token = std::fs::read_to_string(tls.join("node.token")).unwrap();
     let agent = |token: &str, name: &str| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_skiff"));
-        c.args(["agent", "--server", &url, "--token", token.trim(), "--node-name", name, "--node-ip", "127.0.0.2"])
-            .arg("--ca-file")
-            .arg(tls.join("ca.crt"))
-            .arg("--data-dir")
-            .arg(tmp.path().join(name))
-            .stdout(Stdio::null());
+        c.args([
+            "agent",
+            "--server",
+            &url,
+            "--token",
+            token.trim(),
+            "--node-name",
+            name,
+            "--node-ip",
+            "127.0.0.2",
+            "--kubelet-port",
+            "0",
+        ])
+        .arg("--ca-file")
+        .arg(tls.join("ca.crt"))
+        .arg("--data-dir")
+        .arg(tmp.path().join(name))
+        .stdout(Stdio::null());
         c
     };
     let refused = agent("wrong", "node-x").stderr(Stdio::piped()).output().unwrap();

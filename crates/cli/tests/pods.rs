@@ -48,6 +48,14 @@ fn the_first_pod_runs_with_its_own_ip() {
     );
     assert_eq!(c.pod_field("myapp-pod", "{.status.conditions[?(@.type==\"Ready\")].status}"), "True");
     assert_eq!(c.pod_field("myapp-pod", "{.status.hostIP}"), "127.0.0.1");
+    // Logs come from the agent through the API server.
+    c.wait_for("the log line", Duration::from_secs(10), || {
+        c.k().run(&["logs", "myapp-pod"], None).stdout == b"Hello Kubernetes!\n"
+    });
+    let stamped = c.k().ok(&["logs", "myapp-pod", "--timestamps", "-c", "myapp-container", "--tail", "1"], None);
+    assert!(stamped.ends_with("Z Hello Kubernetes!\n") && stamped.starts_with("20"), "{stamped}");
+    let previous = c.k().fails(&["logs", "myapp-pod", "--previous"], None);
+    assert!(previous.contains("previous terminated container"), "{previous}");
     // The node reaches the Pod's address.
     let ping = std::process::Command::new("ping").args(["-c1", "-W2", &ip]).output();
     if let Ok(p) = ping {
@@ -57,4 +65,215 @@ fn the_first_pod_runs_with_its_own_ip() {
     c.wait_for("the pod to be gone", Duration::from_secs(30), || {
         !c.k().run(&["get", "pod", "myapp-pod"], None).status.success()
     });
+}
+
+/// Host PIDs of the cluster's running container processes, by container name label.
+fn container_pids(c: &Cluster) -> Vec<(String, i64)> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(c.dir().join("runtime/containers")).into_iter().flatten().flatten() {
+        let read = |f: &str| -> serde_json::Value {
+            std::fs::read_to_string(e.path().join(f))
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default()
+        };
+        let (record, state, exit) = (read("container.json"), read("state.json"), read("exit.json"));
+        if exit.is_null() {
+            if let Some(pid) = state["pid"].as_i64() {
+                let name = record["config"]["labels"]["io.kubernetes.container.name"].as_str().unwrap_or_default();
+                out.push((name.to_string(), pid));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn curl(url: &str) -> String {
+    let out = std::process::Command::new("curl").args(["-s", "--max-time", "3", url]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const SHARED: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: two
+spec:
+  nodeName: node-a
+  initContainers:
+  - name: setup
+    image: localhost/busybox:latest
+    imagePullPolicy: IfNotPresent
+    command: ['sh', '-c', 'echo from-init > /data/init.txt']
+    volumeMounts: [{name: shared, mountPath: /data}]
+  - name: tailer
+    image: localhost/busybox:latest
+    imagePullPolicy: IfNotPresent
+    restartPolicy: Always
+    command: ['sh', '-c', 'touch /data/app.log; tail -f /data/app.log']
+    volumeMounts: [{name: shared, mountPath: /data}]
+  containers:
+  - name: writer
+    image: localhost/busybox:latest
+    imagePullPolicy: IfNotPresent
+    command: ['sh', '-c', 'echo "<h1>shared page</h1>" > /data/index.html; echo written >> /data/app.log; while true; do wget -qO- localhost:8080/index.html && sleep 3600; sleep 0.2; done']
+    volumeMounts: [{name: shared, mountPath: /data}]
+  - name: server
+    image: localhost/busybox:latest
+    imagePullPolicy: IfNotPresent
+    command: ['httpd', '-f', '-p', '8080', '-h', '/data']
+    volumeMounts: [{name: shared, mountPath: /data}]
+  volumes:
+  - name: shared
+    emptyDir: {}
+"#;
+
+#[test]
+fn containers_share_the_network_and_volumes_in_order() {
+    if !root() {
+        return;
+    }
+    let c = Cluster::start(&[]);
+    c.k().ok(&["apply", "-f", "-"], Some(SHARED));
+    c.wait_phase("two", "Running");
+    let ip = c.pod_field("two", "{.status.podIP}");
+    // The node fetches the page from the Pod's IP; the init container's file is there too.
+    c.wait_for("the page from the node", Duration::from_secs(20), || {
+        curl(&format!("http://{ip}:8080/")).contains("shared page")
+    });
+    assert_eq!(curl(&format!("http://{ip}:8080/init.txt")), "from-init\n");
+    // The writer reached the server over localhost; the sidecar tails the writer's log file.
+    c.wait_for("the writer's wget", Duration::from_secs(20), || {
+        String::from_utf8_lossy(&c.k().run(&["logs", "two", "-c", "writer"], None).stdout).contains("shared page")
+    });
+    c.wait_for("the sidecar's tail", Duration::from_secs(20), || {
+        c.k().run(&["logs", "two", "-c", "tailer"], None).stdout == b"written\n"
+    });
+    let init = c.pod_field("two", "{.status.initContainerStatuses[0].state.terminated.reason}");
+    assert_eq!(init, "Completed");
+    assert_eq!(c.pod_field("two", "{.status.initContainerStatuses[1].started}"), "true");
+    let wide = c.k().ok(&["get", "pod", "two"], None);
+    assert!(wide.contains("3/3") && wide.contains("Running"), "{wide}");
+}
+
+fn pod(name: &str, policy: &str, script: &str, grace: u32) -> String {
+    format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+spec:
+  nodeName: node-a
+  restartPolicy: {policy}
+  terminationGracePeriodSeconds: {grace}
+  containers:
+  - name: main
+    image: localhost/busybox:latest
+    imagePullPolicy: IfNotPresent
+    command: ['sh', '-c', '{script}']
+    volumeMounts: [{{name: scratch, mountPath: /scratch}}]
+  volumes:
+  - name: scratch
+    emptyDir: {{}}
+"#
+    )
+}
+
+#[test]
+fn restart_policies_restart_containers_not_pods() {
+    if !root() {
+        return;
+    }
+    let c = Cluster::start(&[]);
+    let crash = "echo run >> /scratch/runs; cat /scratch/runs | wc -l; sleep 1; exit 1";
+    c.k().ok(&["apply", "-f", "-"], Some(&pod("always", "Always", crash, 1)));
+    c.k().ok(&["apply", "-f", "-"], Some(&pod("onfailure", "OnFailure", crash, 1)));
+    c.k().ok(&["apply", "-f", "-"], Some(&pod("never", "Never", crash, 1)));
+    c.k().ok(&["apply", "-f", "-"], Some(&pod("done", "OnFailure", "exit 0", 1)));
+    c.wait_phase("never", "Failed");
+    c.wait_phase("done", "Succeeded");
+    assert_eq!(c.pod_field("never", "{.status.containerStatuses[0].state.terminated.exitCode}"), "1");
+    assert_eq!(c.pod_field("never", "{.status.containerStatuses[0].restartCount}"), "0");
+    for name in ["always", "onfailure"] {
+        let ip = c.pod_field(name, "{.status.podIP}");
+        c.wait_for(&format!("{name} to restart twice"), Duration::from_secs(60), || {
+            c.pod_field(name, "{.status.containerStatuses[0].restartCount}").parse::<u32>().unwrap_or(0) >= 2
+        });
+        assert_eq!(c.pod_field(name, "{.status.podIP}"), ip, "a restart keeps the Pod's IP");
+        assert_eq!(c.pod_field(name, "{.status.containerStatuses[0].lastState.terminated.exitCode}"), "1");
+        // The volume survives restarts: each run counts the runs before it.
+        let logs = c.k().ok(&["logs", name, "--previous"], None);
+        assert!(logs.trim().parse::<u32>().unwrap() >= 2, "{logs}");
+        assert_ne!(c.pod_field(name, "{.status.phase}"), "Failed");
+    }
+    c.wait_for("CrashLoopBackOff", Duration::from_secs(30), || {
+        c.pod_field("always", "{.status.containerStatuses[0].state.waiting.reason}") == "CrashLoopBackOff"
+    });
+}
+
+#[test]
+fn deleting_a_pod_honours_its_grace_period() {
+    if !root() {
+        return;
+    }
+    let c = Cluster::start(&[]);
+    let polite = "trap \"exit 0\" TERM; while true; do sleep 0.1; done";
+    let stubborn = "trap \"\" TERM; while true; do sleep 0.1; done";
+    c.k().ok(&["apply", "-f", "-"], Some(&pod("polite", "Always", polite, 30)));
+    c.k().ok(&["apply", "-f", "-"], Some(&pod("stubborn", "Always", stubborn, 3)));
+    c.wait_phase("polite", "Running");
+    c.wait_phase("stubborn", "Running");
+    let start = std::time::Instant::now();
+    c.k().ok(&["delete", "pod", "polite", "--wait=true", "--timeout=25s"], None);
+    let polite_took = start.elapsed();
+    let start = std::time::Instant::now();
+    c.k().ok(&["delete", "pod", "stubborn", "--wait=true", "--timeout=25s"], None);
+    let stubborn_took = start.elapsed();
+    // Not timing assertions on speed: only that the deadline is the grace period.
+    assert!(polite_took < Duration::from_secs(25), "SIGTERM ended it: {polite_took:?}");
+    assert!(stubborn_took >= Duration::from_secs(3), "killed only at its deadline: {stubborn_took:?}");
+    assert!(container_pids(&c).is_empty(), "{:?}", container_pids(&c));
+}
+
+#[test]
+fn restarting_the_server_leaves_containers_running() {
+    if !root() {
+        return;
+    }
+    let mut c = Cluster::start(&[]);
+    c.k().ok(&["apply", "-f", "-"], Some(MYAPP));
+    c.wait_phase("myapp-pod", "Running");
+    let before = container_pids(&c);
+    assert_eq!(before.len(), 1);
+    let flags = c.server().log().len();
+    let _ = flags;
+    let mut server = c.server.take().unwrap();
+    server.kill9();
+    let dir = c.dir().to_path_buf();
+    let bridge = c.bridge.clone();
+    let cidr = c.cidr.clone();
+    c.server = Some(common::Server::start_with(
+        &dir,
+        &[
+            "--node-name",
+            "node-a",
+            "--node-ip",
+            "127.0.0.1",
+            "--bridge-name",
+            &bridge,
+            "--pod-cidr",
+            &cidr,
+            "--kubelet-port",
+            "0",
+        ],
+    ));
+    c.wait_for("the agent to report again", Duration::from_secs(30), || {
+        c.k().run(&["logs", "myapp-pod"], None).stdout == b"Hello Kubernetes!\n"
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(container_pids(&c), before, "the same processes run");
+    assert_eq!(c.pod_field("myapp-pod", "{.status.containerStatuses[0].restartCount}"), "0");
+    assert_eq!(c.pod_field("myapp-pod", "{.status.phase}"), "Running");
 }

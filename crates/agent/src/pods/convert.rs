@@ -222,6 +222,8 @@ pub fn container_config(
         log: LogConfig { path: Some(ctx.log_path.clone()), ..LogConfig::default() },
         labels: BTreeMap::from([
             (LABEL_POD_UID.to_string(), pod.metadata.uid.clone().unwrap_or_default()),
+            (LABEL_POD_NAME.to_string(), pod.metadata.name.clone().unwrap_or_default()),
+            (LABEL_POD_NAMESPACE.to_string(), pod.metadata.namespace.clone().unwrap_or_else(|| "default".into())),
             (LABEL_CONTAINER.to_string(), c.name.clone()),
             (LABEL_ATTEMPT.to_string(), attempt.to_string()),
         ]),
@@ -229,6 +231,8 @@ pub fn container_config(
 }
 
 pub const LABEL_POD_UID: &str = "io.kubernetes.pod.uid";
+pub const LABEL_POD_NAME: &str = "io.kubernetes.pod.name";
+pub const LABEL_POD_NAMESPACE: &str = "io.kubernetes.pod.namespace";
 pub const LABEL_CONTAINER: &str = "io.kubernetes.container.name";
 pub const LABEL_ATTEMPT: &str = "io.kubernetes.container.restartCount";
 pub const LABEL_SANDBOX: &str = "io.kubernetes.sandbox.id";

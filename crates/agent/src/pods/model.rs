@@ -114,6 +114,13 @@ impl RuntimeFailure {
     }
 }
 
+/// A container's log, found by the Pod's namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerLog {
+    pub id: String,
+    pub path: std::path::PathBuf,
+}
+
 /// The node's side effects for Pods.
 pub trait PodRuntime: Send + Sync + 'static {
     /// The sandboxes and containers of the Pod with this uid.
@@ -136,6 +143,16 @@ pub trait PodRuntime: Send + Sync + 'static {
         container: &Container,
         attempt: u32,
     ) -> Result<String, RuntimeFailure>;
+    /// The newest attempt of a container (or the one before it, `previous`) and its log.
+    fn find_container(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        previous: bool,
+    ) -> Result<Option<ContainerLog>, RuntimeFailure>;
+    /// Whether a container still runs.
+    fn is_running(&self, id: &str) -> bool;
     /// SIGTERM, then SIGKILL after `grace`.
     fn stop_container(&self, id: &str, grace: Duration) -> Result<(), RuntimeFailure>;
     fn remove_container(&self, id: &str) -> Result<(), RuntimeFailure>;

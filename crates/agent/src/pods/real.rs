@@ -16,8 +16,12 @@ use skiff_runtime::container::{Runtime, Status};
 use skiff_runtime::image::{pull, ContentStore, ImageIndex, Quiet, Reference, RegistriesConfig};
 use skiff_runtime::sandbox::{SandboxConfig, Sandboxes};
 
-use super::convert::{self, PodContext, LABEL_ATTEMPT, LABEL_CONTAINER, LABEL_POD_UID, LABEL_SANDBOX};
-use super::model::{ObservedContainer, ObservedPod, ObservedSandbox, ObservedState, PodRuntime, RuntimeFailure};
+use super::convert::{
+    self, PodContext, LABEL_ATTEMPT, LABEL_CONTAINER, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID, LABEL_SANDBOX,
+};
+use super::model::{
+    ContainerLog, ObservedContainer, ObservedPod, ObservedSandbox, ObservedState, PodRuntime, RuntimeFailure,
+};
 use super::volumes;
 
 /// Where the runtime's parts live.
@@ -271,6 +275,38 @@ impl PodRuntime for SkiffPodRuntime {
                 Err(RuntimeFailure::new("RunContainerError", e))
             }
         }
+    }
+
+    fn find_container(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        previous: bool,
+    ) -> Result<Option<ContainerLog>, RuntimeFailure> {
+        let mut attempts: Vec<(u32, ContainerLog)> = self
+            .containers
+            .list()
+            .map_err(failure("RuntimeError"))?
+            .into_iter()
+            .filter(|i| {
+                let l = &i.record.config.labels;
+                label(l, LABEL_POD_NAMESPACE) == namespace
+                    && label(l, LABEL_POD_NAME) == pod
+                    && label(l, LABEL_CONTAINER) == container
+                    && i.status != Status::Created
+            })
+            .map(|i| {
+                let attempt = label(&i.record.config.labels, LABEL_ATTEMPT).parse().unwrap_or(0);
+                (attempt, ContainerLog { id: i.record.id.clone(), path: i.record.log_path.clone() })
+            })
+            .collect();
+        attempts.sort_by_key(|(a, _)| std::cmp::Reverse(*a));
+        Ok(attempts.into_iter().nth(usize::from(previous)).map(|(_, log)| log))
+    }
+
+    fn is_running(&self, id: &str) -> bool {
+        self.containers.info(id).is_ok_and(|i| matches!(i.status, Status::Running { .. }))
     }
 
     fn stop_container(&self, id: &str, grace: Duration) -> Result<(), RuntimeFailure> {

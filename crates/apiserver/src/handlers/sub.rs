@@ -203,13 +203,57 @@ pub async fn log(server: &Arc<ApiServer>, r: &ResourceRequest, query: &Query) ->
             )))
         }
     };
-    if !containers.contains(&container.as_str()) {
+    let names = |field: &str| -> Vec<String> {
+        pod.pointer(field)
+            .and_then(Value::as_array)
+            .map(|cs| cs.iter().filter_map(|c| c.get("name").and_then(Value::as_str)).map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    let others = [names("/spec/initContainers"), names("/spec/ephemeralContainers")].concat();
+    if !containers.contains(&container.as_str()) && !others.contains(&container) {
         return Err(ApiError::bad_request(format!("container {container} is not valid for pod {name}")));
     }
-    if pod.pointer("/spec/nodeName").and_then(Value::as_str).is_none_or(str::is_empty) {
+    let Some(node_name) = pod.pointer("/spec/nodeName").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
         return Err(ApiError::bad_request(format!(
             "container \"{container}\" in pod \"{name}\" is waiting to start: ContainerCreating"
         )));
+    };
+    let nodes = skiff_api::resources::lookup("", "v1", "nodes").expect("nodes are served");
+    let node = server.registry.get(nodes, None, node_name).await?;
+    let params = {
+        let mut params = form_urlencoded::Serializer::new(String::new());
+        for key in ["follow", "previous", "tailLines", "sinceSeconds", "sinceTime", "timestamps", "limitBytes"] {
+            if let Some(v) = query.get(key) {
+                params.append_pair(key, v);
+            }
+        }
+        params.finish()
+    };
+    let mut path = format!("/containerLogs/{}/{name}/{container}", r.namespace.as_deref().unwrap_or("default"));
+    if !params.is_empty() {
+        path = format!("{path}?{params}");
     }
-    Ok(response::typed(StatusCode::OK, "text/plain", ""))
+    proxy_stream(server.kubelet.get(&node, &path).await?).await
+}
+
+/// The agent's answer as ours: a streamed body, or its Status as our error.
+async fn proxy_stream(resp: reqwest::Response) -> Result<Response<Body>, ApiError> {
+    use futures::TryStreamExt;
+    use http_body_util::BodyExt;
+    let code = resp.status().as_u16();
+    if code != 200 {
+        let text = resp.text().await.unwrap_or_default();
+        let status: Value = serde_json::from_str(&text).unwrap_or_default();
+        let message = status["message"].as_str().map(str::to_string).unwrap_or(text);
+        let reason = match code {
+            400 => "BadRequest",
+            404 => "NotFound",
+            _ => "InternalError",
+        };
+        return Err(ApiError::new(code, reason, message));
+    }
+    let stream = resp.bytes_stream().map_ok(hyper::body::Frame::data).map_err(std::io::Error::other);
+    let mut out = Response::new(BodyExt::boxed(http_body_util::StreamBody::new(stream)));
+    out.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
+    Ok(out)
 }

@@ -47,7 +47,7 @@ impl Cluster {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let mut flags =
             vec!["--node-name", "node-a", "--node-ip", "127.0.0.1", "--bridge-name", &bridge, "--pod-cidr", &cidr];
-        flags.extend_from_slice(&["--restart-backoff-ms", "500"]);
+        flags.extend_from_slice(&["--restart-backoff-ms", "500", "--kubelet-port", "0"]);
         flags.extend_from_slice(extra);
         let server = Server::start_with(tmp.path(), &flags);
         let kubectl = kubectls().remove(0);
