@@ -4,6 +4,7 @@
 pub mod api;
 mod client;
 pub mod container;
+pub mod pods;
 pub mod pull;
 mod stats;
 pub mod store;

@@ -26,6 +26,12 @@ enum What {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// Pods: create → Running through a watch beside podman kube play, agent memory (root)
+    Pods {
+        /// Pods created (one at a time; they keep running until the end)
+        #[arg(long, default_value_t = 100)]
+        count: usize,
+    },
     /// Image pull from a loopback docker-registry beside skopeo
     Pull {
         /// Timed runs per tool
@@ -39,6 +45,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let skiff = std::env::current_exe().context("locating the skiff binary")?;
     let lines = match args.what {
         What::Container { runs } => skiff_bench::container::run(&skiff, runs).context("container benchmark")?,
+        What::Pods { count } => {
+            tokio_runtime()?.block_on(skiff_bench::pods::run(&skiff, count)).context("pods benchmark")?
+        }
         What::Pull { runs } => skiff_bench::pull::run(&skiff, runs).context("pull benchmark")?,
         What::Api => tokio_runtime()?
             .block_on(skiff_bench::api::run(&skiff_bench::api::Options { skiff, duration }))

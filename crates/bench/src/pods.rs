@@ -1,0 +1,197 @@
+//! Pod create → Running, observed through a watch, one Pod at a time (the image present), on a
+//! real `skiff server` with its agent; beside `podman kube play` of the same two-container
+//! Pod where podman is installed. Then the server's memory idle and with the Pods running, and
+//! the memory of the per-Pod helper processes. Root only (real sandboxes and networks).
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::Method;
+use http_body_util::BodyExt;
+use skiff_runtime::image::testing;
+
+use crate::api::rss_kb;
+use crate::client::Target;
+use crate::container::{line, setup, which, BenchError, IMAGE};
+use crate::Stats;
+
+const BRIDGE: &str = "skiffbench0";
+
+fn manifest(name: &str) -> String {
+    format!(
+        r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"{name}"}},"spec":{{"nodeName":"bench-node",
+"terminationGracePeriodSeconds":1,"containers":[
+{{"name":"a","image":"{IMAGE}","imagePullPolicy":"IfNotPresent","command":["sleep","3600"]}},
+{{"name":"b","image":"{IMAGE}","imagePullPolicy":"IfNotPresent","command":["sleep","3600"]}}]}}}}"#
+    )
+}
+
+fn yaml(name: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n  - name: a\n    image: {IMAGE}\n    command: [sleep, '3600']\n  - name: b\n    image: {IMAGE}\n    command: [sleep, '3600']\n"
+    )
+}
+
+struct ServerProc(Child);
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let _ = Command::new("ip").args(["link", "del", BRIDGE]).output();
+    }
+}
+
+fn pss_kb(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Pss:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// PIDs of the infra processes and monitors under `dir`'s runtime.
+fn helper_pids(dir: &Path) -> Vec<i32> {
+    let mut pids = vec![];
+    for (sub, file, key) in [("sandboxes", "sandbox.json", "pid"), ("containers", "state.json", "monitorPid")] {
+        for e in std::fs::read_dir(dir.join("runtime").join(sub)).into_iter().flatten().flatten() {
+            let v: serde_json::Value = std::fs::read_to_string(e.path().join(file))
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default();
+            pids.extend(v[key].as_i64().map(|p| p as i32));
+        }
+    }
+    pids
+}
+
+/// Runs the benchmark with `count` Pods.
+pub async fn run(skiff: &Path, count: usize) -> Result<Vec<String>, BenchError> {
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path();
+    let archive = dir.join("busybox.tar");
+    testing::docker_archive(&archive, &testing::busybox_layer()?, IMAGE)?;
+    let images = dir.join("runtime/images");
+    let out = Command::new(skiff).arg("image").arg("--root").arg(&images).arg("import").arg(&archive).output()?;
+    if !out.status.success() {
+        return Err(setup(String::from_utf8_lossy(&out.stderr)));
+    }
+    let _ = Command::new("ip").args(["link", "del", BRIDGE]).output();
+    let child = Command::new(skiff)
+        .args(["server", "--bind-address", "127.0.0.1", "--https-listen-port", "0", "--kubelet-port", "0"])
+        .args(["--node-name", "bench-node", "--node-ip", "127.0.0.1", "--bridge-name", BRIDGE])
+        .args(["--pod-cidr", "10.199.0.0/24"])
+        .arg("--data-dir")
+        .arg(dir)
+        .env("SKIFF_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let pid = child.id();
+    let server = ServerProc(child);
+    let kubeconfig = dir.join("admin.kubeconfig");
+    let t0 = Instant::now();
+    while !kubeconfig.exists() {
+        if t0.elapsed() > Duration::from_secs(20) {
+            return Err(setup("the server did not start"));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let target = Target::from_kubeconfig(&std::fs::read_to_string(&kubeconfig)?).map_err(setup)?;
+    let mut conn = target.connect().await.map_err(setup)?;
+    while conn.call(Method::GET, "/api/v1/nodes/bench-node", None).await.is_err() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle = rss_kb(pid);
+
+    // A watch reports when each Pod turns Running.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Instant)>();
+    let mut watch_conn = target.connect().await.map_err(setup)?;
+    let mut body = watch_conn.stream("/api/v1/namespaces/default/pods?watch=true").await.map_err(setup)?;
+    tokio::spawn(async move {
+        let mut buf = Vec::new();
+        while let Some(Ok(frame)) = body.frame().await {
+            let Ok(data) = frame.into_data() else { continue };
+            buf.extend_from_slice(&data);
+            while let Some(i) = buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = buf.drain(..=i).collect();
+                let Ok(ev) = serde_json::from_slice::<serde_json::Value>(&line) else { continue };
+                if ev["object"]["status"]["phase"] == "Running" {
+                    let name = ev["object"]["metadata"]["name"].as_str().unwrap_or_default().to_string();
+                    let _ = tx.send((name, Instant::now()));
+                }
+            }
+        }
+    });
+    let mut samples = vec![];
+    let all = Instant::now();
+    for i in 0..count {
+        let name = format!("bench-{i}");
+        let start = Instant::now();
+        conn.call(Method::POST, "/api/v1/namespaces/default/pods", Some(Bytes::from(manifest(&name))))
+            .await
+            .map_err(setup)?;
+        loop {
+            let (n, at) = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+                .await
+                .map_err(|_| setup(format!("{name} did not run within 60 s")))?
+                .ok_or_else(|| setup("the watch ended"))?;
+            if n == name {
+                samples.push(at - start);
+                break;
+            }
+        }
+    }
+    let stats = Stats::new(samples, all.elapsed());
+    let mut lines = vec![format!(
+        "{:<52} median {:>7.1} ms   p99 {:>7.1} ms   (n={})",
+        "skiff: Pod create → Running (watch), 2 containers",
+        stats.quantile_ms(0.5),
+        stats.quantile_ms(0.99),
+        stats.count()
+    )];
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let busy = rss_kb(pid);
+    let helpers = helper_pids(dir);
+    let helper_pss: u64 = helpers.iter().map(|p| pss_kb(*p)).sum();
+    lines.push(format!("{:<52} {:>7.1} MB", "server + agent RSS, idle", idle as f64 / 1024.0));
+    lines.push(format!("{:<52} {:>7.1} MB", format!("server + agent RSS, {count} Pods running"), busy as f64 / 1024.0));
+    lines.push(format!(
+        "{:<52} {:>7.1} KB",
+        "per Pod: agent growth + PSS of its infra and monitors",
+        ((busy.saturating_sub(idle)) + helper_pss) as f64 / count.max(1) as f64
+    ));
+    let _ = conn.call(Method::DELETE, "/api/v1/namespaces/default/pods", None).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !helper_pids(dir).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(server);
+
+    if let Some(podman) = which("podman") {
+        let _ = Command::new(&podman).arg("load").arg("-i").arg(&archive).output()?;
+        let runs = count.min(20);
+        let mut samples = vec![];
+        let all = Instant::now();
+        for i in 0..runs {
+            let file = dir.join(format!("kube-{i}.yaml"));
+            std::fs::write(&file, yaml(&format!("bench-{i}")))?;
+            let start = Instant::now();
+            let out = Command::new(&podman).args(["kube", "play"]).arg(&file).output()?;
+            let took = start.elapsed();
+            let _ = Command::new(&podman).args(["kube", "down", "--force"]).arg(&file).output();
+            if !out.status.success() {
+                lines.push(format!("podman kube play failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+                break;
+            }
+            samples.push(took);
+        }
+        if !samples.is_empty() {
+            let s = Stats::new(samples, all.elapsed());
+            lines.push(line("podman kube play (same Pod, until it returns)", &s));
+        }
+    }
+    Ok(lines)
+}
