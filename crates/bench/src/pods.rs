@@ -171,7 +171,19 @@ pub async fn run(skiff: &Path, count: usize) -> Result<Vec<String>, BenchError> 
     drop(server);
 
     if let Some(podman) = which("podman") {
-        let _ = Command::new(&podman).arg("load").arg("-i").arg(&archive).output()?;
+        // This machine's hard limits are below podman's default rlimits (see machine.md): a
+        // private containers.conf through CONTAINERS_CONF, nothing written to /etc.
+        let conf = dir.join("containers.conf");
+        std::fs::write(
+            &conf,
+            "[containers]\ndefault_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]\n[engine]\nruntime = \"runc\"\n",
+        )?;
+        let podman = |args: &[&str]| {
+            let mut c = Command::new(&podman);
+            c.env("CONTAINERS_CONF", &conf).args(args);
+            c
+        };
+        let _ = podman(&["load", "-i"]).arg(&archive).output()?;
         let runs = count.min(20);
         let mut samples = vec![];
         let all = Instant::now();
@@ -179,9 +191,10 @@ pub async fn run(skiff: &Path, count: usize) -> Result<Vec<String>, BenchError> 
             let file = dir.join(format!("kube-{i}.yaml"));
             std::fs::write(&file, yaml(&format!("bench-{i}")))?;
             let start = Instant::now();
-            let out = Command::new(&podman).args(["kube", "play"]).arg(&file).output()?;
+            let out = podman(&["kube", "play"]).arg(&file).output()?;
             let took = start.elapsed();
-            let _ = Command::new(&podman).args(["kube", "down", "--force"]).arg(&file).output();
+            let _ = podman(&["kube", "down", "--force"]).arg(&file).output();
+            let _ = podman(&["pod", "rm", "-f", &format!("bench-{i}")]).output();
             if !out.status.success() {
                 lines.push(format!("podman kube play failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
                 break;
