@@ -17,9 +17,6 @@ use kube::api::Api;
 pub use node::NodeConfig;
 pub use report::Intervals;
 
-/// The port the Node advertises for logs, exec and port-forward.
-pub const KUBELET_PORT: i32 = 10250;
-
 /// Errors of the agent.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {

@@ -247,28 +247,7 @@ fn restarting_the_server_leaves_containers_running() {
     c.wait_phase("myapp-pod", "Running");
     let before = container_pids(&c);
     assert_eq!(before.len(), 1);
-    let flags = c.server().log().len();
-    let _ = flags;
-    let mut server = c.server.take().unwrap();
-    server.kill9();
-    let dir = c.dir().to_path_buf();
-    let bridge = c.bridge.clone();
-    let cidr = c.cidr.clone();
-    c.server = Some(common::Server::start_with(
-        &dir,
-        &[
-            "--node-name",
-            "node-a",
-            "--node-ip",
-            "127.0.0.1",
-            "--bridge-name",
-            &bridge,
-            "--pod-cidr",
-            &cidr,
-            "--kubelet-port",
-            "0",
-        ],
-    ));
+    c.restart();
     c.wait_for("the agent to report again", Duration::from_secs(30), || {
         c.k().run(&["logs", "myapp-pod"], None).stdout == b"Hello Kubernetes!\n"
     });

@@ -53,10 +53,6 @@ impl BridgeNetwork {
         BridgeNetwork { config, ipam, bridge_lock: Mutex::new(()) }
     }
 
-    pub fn config(&self) -> &BridgeConfig {
-        &self.config
-    }
-
     /// Creates the bridge with the gateway address and sets it up (idempotent).
     pub fn ensure_bridge(&self) -> Result<u32, NetError> {
         let _guard = self.bridge_lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -81,12 +77,6 @@ impl BridgeNetwork {
             netlink::up(&handle, index, &format!("setting {name} up")).await?;
             Ok(index)
         })
-    }
-
-    /// Deletes the bridge (tests and `skiff` clean-up; Pods must be gone first).
-    pub fn remove_bridge(&self) -> Result<(), NetError> {
-        let name = self.config.bridge.clone();
-        netlink::run(None, move |handle| async move { netlink::delete(&handle, &name).await })
     }
 }
 

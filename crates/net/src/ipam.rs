@@ -104,10 +104,6 @@ impl Ipam {
         Ipam { subnet, dir }
     }
 
-    pub fn subnet(&self) -> Subnet {
-        self.subnet
-    }
-
     /// The address reserved for `owner`, if any.
     pub fn find(&self, owner: &str) -> Result<Option<Ipv4Addr>, IpamError> {
         Ok(self.reservations()?.into_iter().find(|(_, o)| o == owner).map(|(ip, _)| ip))

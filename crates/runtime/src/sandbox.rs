@@ -89,7 +89,7 @@ impl Sandboxes {
         self.dir(id).join("shm")
     }
 
-    /// A directory of the sandbox's own (volumes, /etc/hosts, …), removed with it.
+    /// A directory for the caller's records about the sandbox (its network), removed with it.
     pub fn data_dir(&self, id: &str) -> PathBuf {
         self.dir(id).join("data")
     }

@@ -80,9 +80,7 @@ impl SkiffPodRuntime {
     }
 
     fn image_present(&self, image: &str) -> bool {
-        let Ok(index) = ImageIndex::load(&self.paths.images) else { return false };
-        let normalized = image.parse::<Reference>().map(|r| r.to_string()).unwrap_or_default();
-        index.get(&normalized).or_else(|| index.get(image)).is_some()
+        ImageIndex::load(&self.paths.images).is_ok_and(|index| index.lookup(image).is_some())
     }
 }
 
@@ -94,7 +92,11 @@ impl PodRuntime for SkiffPodRuntime {
     fn observe(&self, uid: &str) -> Result<ObservedPod, RuntimeFailure> {
         let mut observed = ObservedPod::default();
         for s in self.sandboxes.list().into_iter().filter(|s| label(&s.labels, LABEL_POD_UID) == uid) {
-            let ip = self.network.address(&s.id).ok().flatten();
+            let recorded = fs::read_to_string(self.sandboxes.data_dir(&s.id).join("ip")).ok();
+            let ip = match recorded.and_then(|t| t.trim().parse().ok()) {
+                Some(ip) => Some(ip),
+                None => self.network.address(&s.id).ok().flatten(),
+            };
             let attempt = label(&s.labels, LABEL_ATTEMPT).parse().unwrap_or(0);
             observed.sandboxes.push(ObservedSandbox { alive: s.alive(), id: s.id, attempt, ip });
         }
@@ -178,6 +180,7 @@ impl PodRuntime for SkiffPodRuntime {
                 return Err(fail(&format!("setting up the network: {e}")));
             }
         };
+        let _ = fs::write(self.sandboxes.data_dir(&id).join("ip"), network.ip.to_string());
         let dir = self.pod_dir(&uid);
         fs::create_dir_all(&dir).map_err(|e| fail(&e))?;
         let resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();

@@ -122,14 +122,10 @@ async fn sync(ctx: &WorkerContext, pod: &Pod, state: &mut WorkerState) -> Durati
             Err(e) => tracing::warn!(error = %e, "deleting the terminated Pod failed"),
         }
     }
-    if pods_wait_for_pulls(state) {
+    if !state.pull_failures.is_empty() {
         recheck = recheck.min(Duration::from_secs(1));
     }
     recheck
-}
-
-fn pods_wait_for_pulls(state: &WorkerState) -> bool {
-    !state.pull_failures.is_empty()
 }
 
 /// Performs `plan`; true when the world changed so that planning again may do more.
@@ -141,7 +137,6 @@ async fn act(
     state: &mut WorkerState,
     waiting: &mut BTreeMap<String, Waiting>,
 ) -> bool {
-    let uid = pod.metadata.uid.clone().unwrap_or_default();
     if plan.kill_pod {
         let grace = grace_period(pod);
         kill_all(ctx, observed, grace).await;
@@ -214,7 +209,6 @@ async fn act(
         }
         changed = true;
     }
-    let _ = uid;
     changed
 }
 

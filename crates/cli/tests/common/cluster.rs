@@ -19,6 +19,8 @@ pub struct Cluster {
     pub bridge: String,
     pub cidr: String,
     pub kubectl: PathBuf,
+    /// Flags beyond the harness's own.
+    extra: Vec<String>,
 }
 
 /// Runs `ip` with `args`, ignoring failures.
@@ -45,13 +47,10 @@ impl Cluster {
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let mut flags =
-            vec!["--node-name", "node-a", "--node-ip", "127.0.0.1", "--bridge-name", &bridge, "--pod-cidr", &cidr];
-        flags.extend_from_slice(&["--restart-backoff-ms", "500", "--kubelet-port", "0"]);
-        flags.extend_from_slice(extra);
-        let server = Server::start_with(tmp.path(), &flags);
         let kubectl = kubectls().remove(0);
-        let c = Cluster { server: Some(server), tmp, bridge, cidr, kubectl };
+        let extra = extra.iter().map(|s| s.to_string()).collect();
+        let mut c = Cluster { server: None, tmp, bridge, cidr, kubectl, extra };
+        c.server = Some(Server::start_with(c.tmp.path(), &c.flags()));
         c.wait_for("node-a to be Ready", Duration::from_secs(30), || {
             c.k()
                 .run(
@@ -62,6 +61,21 @@ impl Cluster {
                 == b"True"
         });
         c
+    }
+
+    /// SIGKILLs the server and starts it again on the same data dir with the same flags.
+    pub fn restart(&mut self) {
+        if let Some(mut s) = self.server.take() {
+            s.kill9();
+        }
+        self.server = Some(Server::start_with(self.tmp.path(), &self.flags()));
+    }
+
+    fn flags(&self) -> Vec<&str> {
+        let mut flags = vec!["--node-name", "node-a", "--node-ip", "127.0.0.1", "--bridge-name", &self.bridge];
+        flags.extend_from_slice(&["--pod-cidr", &self.cidr, "--restart-backoff-ms", "500", "--kubelet-port", "0"]);
+        flags.extend(self.extra.iter().map(String::as_str));
+        flags
     }
 
     pub fn server(&self) -> &Server {

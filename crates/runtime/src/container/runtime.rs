@@ -133,10 +133,7 @@ impl Runtime {
         let store = ContentStore::open(&self.images)?;
         let index = ImageIndex::load(&self.images)?;
         let normalized = config.image.parse::<Reference>().map(|r| r.to_string()).unwrap_or_default();
-        let image = index
-            .get(&normalized)
-            .or_else(|| index.get(&config.image))
-            .ok_or(RuntimeError::NoImage(config.image.clone()))?;
+        let (_, image) = index.lookup(&config.image).ok_or(RuntimeError::NoImage(config.image.clone()))?;
         let manifest: Digest = image.manifest.parse().map_err(|e| RuntimeError::Start(format!("{e}")))?;
         let config_digest: Digest = image.config.parse().map_err(|e| RuntimeError::Start(format!("{e}")))?;
         let image_config: ImageConfiguration = serde_json::from_slice(&store.read(&config_digest)?)

@@ -53,6 +53,16 @@ impl ImageIndex {
         self.images.get(reference)
     }
 
+    /// The image a user's reference names: normalized as Docker does (`busybox` →
+    /// `docker.io/library/busybox:latest`), else as written. Returns the name found too.
+    pub fn lookup(&self, image: &str) -> Option<(String, &ImageRecord)> {
+        let normalized = image.parse::<super::Reference>().map(|r| r.to_string()).unwrap_or_default();
+        match self.images.get(&normalized) {
+            Some(r) => Some((normalized, r)),
+            None => self.images.get(image).map(|r| (image.to_string(), r)),
+        }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&String, &ImageRecord)> {
         self.images.iter()
     }
