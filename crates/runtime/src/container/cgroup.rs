@@ -109,10 +109,16 @@ impl Layout {
                     for c in relative(path).components() {
                         let parent = cur.clone();
                         cur.push(c);
-                        if create_dir(&cur)? && controller == "cpuset" {
+                        create_dir(&cur)?;
+                        // A new cpuset starts empty and refuses tasks (ENOSPC) until it gets
+                        // the parent's CPUs and memory nodes. Checked whether or not we made
+                        // it: another thread may have made it and not filled it in yet.
+                        if controller == "cpuset" {
                             for f in ["cpuset.cpus", "cpuset.mems"] {
-                                let v = fs::read_to_string(parent.join(f)).unwrap_or_default();
-                                write(&cur, f, v.trim())?;
+                                if fs::read_to_string(cur.join(f)).unwrap_or_default().trim().is_empty() {
+                                    let v = fs::read_to_string(parent.join(f)).unwrap_or_default();
+                                    write(&cur, f, v.trim())?;
+                                }
                             }
                         }
                     }
@@ -325,6 +331,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cg.oom_kills(), 2);
+
+        // A cpuset someone else made but has not filled in yet is filled in too.
+        fs::create_dir_all(dir.path().join("cpuset/racy")).unwrap();
+        fs::write(dir.path().join("cpuset/racy/cpuset.cpus"), "").unwrap();
+        layout.create("racy/c2", None).unwrap();
+        assert_eq!(read("cpuset/racy/cpuset.cpus"), "0-1");
+        assert_eq!(read("cpuset/racy/c2/cpuset.cpus"), "0-1");
     }
 
     #[test]
