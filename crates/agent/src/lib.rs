@@ -92,6 +92,7 @@ pub async fn run(mut config: AgentConfig, client: kube::Client) -> Result<(), Ag
         node_ip: config.node.internal_ip.clone(),
         backoff: config.pods.backoff,
         resync: config.pods.resync,
+        http: pods::prober::http_client(),
     });
     let pods = tokio::spawn(pods::run(workers, config.node.name.clone()));
     let lease = tokio::spawn(report::lease_loop(client.clone(), config.node.clone(), uid, config.intervals.lease));

@@ -256,3 +256,53 @@ fn restarting_the_server_leaves_containers_running() {
     assert_eq!(c.pod_field("myapp-pod", "{.status.containerStatuses[0].restartCount}"), "0");
     assert_eq!(c.pod_field("myapp-pod", "{.status.phase}"), "Running");
 }
+
+const PROBED: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: probed
+spec:
+  nodeName: node-a
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: web
+    image: localhost/busybox:latest
+    imagePullPolicy: IfNotPresent
+    command: ['sh', '-c', 'touch /tmp/alive; (while [ ! -f /host/break ]; do sleep 0.2; done; rm /host/break /tmp/alive) & mkdir -p /www; echo ok > /www/healthz; exec httpd -f -p 8080 -h /www']
+    ports: [{name: http, containerPort: 8080}]
+    startupProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+    readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
+    livenessProbe: {exec: {command: [cat, /tmp/alive]}, periodSeconds: 1, failureThreshold: 2}
+    lifecycle:
+      postStart: {exec: {command: [sh, -c, 'echo started >> /host/poststart']}}
+      preStop: {exec: {command: [sh, -c, 'echo stopping >> /host/prestop']}}
+    volumeMounts: [{name: host, mountPath: /host}]
+  volumes:
+  - name: host
+    hostPath: {path: HOSTDIR, type: Directory}
+"#;
+
+#[test]
+fn probes_decide_readiness_and_restart_unhealthy_containers() {
+    if !root() {
+        return;
+    }
+    let c = Cluster::start(&[]);
+    let host = c.dir().join("probe-host");
+    std::fs::create_dir_all(&host).unwrap();
+    c.k().ok(&["apply", "-f", "-"], Some(&PROBED.replace("HOSTDIR", host.to_str().unwrap())));
+    let ready = || c.pod_field("probed", "{.status.conditions[?(@.type==\"Ready\")].status}") == "True";
+    c.wait_for("the readiness probe to pass", Duration::from_secs(30), ready);
+    assert_eq!(c.pod_field("probed", "{.status.containerStatuses[0].started}"), "true");
+    assert_eq!(std::fs::read_to_string(host.join("poststart")).unwrap(), "started\n");
+    // The liveness probe fails once /tmp/alive is gone: the container restarts (preStop first).
+    std::fs::write(host.join("break"), "").unwrap();
+    c.wait_for("the liveness restart", Duration::from_secs(30), || {
+        c.pod_field("probed", "{.status.containerStatuses[0].restartCount}") == "1"
+    });
+    assert_eq!(std::fs::read_to_string(host.join("prestop")).unwrap(), "stopping\n");
+    c.wait_for("ready again", Duration::from_secs(30), ready);
+    assert_eq!(std::fs::read_to_string(host.join("poststart")).unwrap(), "started\nstarted\n");
+    assert_eq!(c.pod_field("probed", "{.status.phase}"), "Running");
+}

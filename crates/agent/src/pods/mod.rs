@@ -6,6 +6,8 @@
 pub mod actions;
 pub mod convert;
 pub mod model;
+pub mod prober;
+pub mod probes;
 pub mod real;
 pub mod status;
 pub mod volumes;

@@ -151,6 +151,9 @@ pub trait PodRuntime: Send + Sync + 'static {
         container: &str,
         previous: bool,
     ) -> Result<Option<ContainerLog>, RuntimeFailure>;
+    /// Runs `command` in a running container and waits for it (killed after `timeout`): its
+    /// exit code and its stdout and stderr.
+    fn exec_sync(&self, id: &str, command: &[String], timeout: Duration) -> Result<(i32, String), RuntimeFailure>;
     /// Whether a container still runs.
     fn is_running(&self, id: &str) -> bool;
     /// SIGTERM, then SIGKILL after `grace`.

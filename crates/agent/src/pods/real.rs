@@ -12,7 +12,10 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Container, Pod};
 use k8s_openapi::jiff::Timestamp;
 use skiff_net::{Network, PodNetworkRequest};
-use skiff_runtime::container::{Runtime, Status};
+use std::io::Read;
+use std::process::Stdio;
+
+use skiff_runtime::container::{ExecConfig, Runtime, Status};
 use skiff_runtime::image::{pull, ContentStore, ImageIndex, Quiet, Reference, RegistriesConfig};
 use skiff_runtime::sandbox::{SandboxConfig, Sandboxes};
 
@@ -306,6 +309,35 @@ impl PodRuntime for SkiffPodRuntime {
             .collect();
         attempts.sort_by_key(|(a, _)| std::cmp::Reverse(*a));
         Ok(attempts.into_iter().nth(usize::from(previous)).map(|(_, log)| log))
+    }
+
+    fn exec_sync(&self, id: &str, command: &[String], timeout: Duration) -> Result<(i32, String), RuntimeFailure> {
+        let fail = |e: &dyn std::fmt::Display| RuntimeFailure::new("ExecError", e.to_string());
+        let (mut reader, writer) = std::io::pipe().map_err(|e| fail(&e))?;
+        let exec = ExecConfig { args: command.to_vec(), env: vec![], tty: false };
+        let stdio = [Stdio::null(), Stdio::from(writer.try_clone().map_err(|e| fail(&e))?), Stdio::from(writer)];
+        let mut child = self.containers.exec(id, &exec, stdio).map_err(|e| fail(&e))?;
+        // Output is read beside the wait so that a full pipe never blocks the command.
+        let output = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = std::io::Read::by_ref(&mut reader).take(64 * 1024).read_to_end(&mut bytes);
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+            String::from_utf8_lossy(&bytes).into_owned()
+        });
+        let deadline = std::time::Instant::now() + timeout;
+        let status = loop {
+            match child.try_wait().map_err(|e| fail(&e))? {
+                Some(status) => break status,
+                None if std::time::Instant::now() >= deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(fail(&format!("command timed out after {}s", timeout.as_secs())));
+                }
+                None => std::thread::sleep(Duration::from_millis(5)),
+            }
+        };
+        let output = output.join().unwrap_or_default();
+        Ok((skiff_runtime::container::sys::exit_code(status).0, output))
     }
 
     fn is_running(&self, id: &str) -> bool {

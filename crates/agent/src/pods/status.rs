@@ -13,6 +13,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::actions::{containers, init_containers, is_sidecar, restart_policy, Waiting};
 use super::model::{ObservedContainer, ObservedPod, ObservedState};
+use super::probes::ProbeView;
 
 /// What the status is computed from, besides the Pod.
 pub struct Inputs<'a> {
@@ -21,6 +22,8 @@ pub struct Inputs<'a> {
     pub waiting: &'a BTreeMap<String, Waiting>,
     pub node_ip: &'a str,
     pub now: Timestamp,
+    /// What the probes of running containers say, by container id (none: started and ready).
+    pub probes: &'a BTreeMap<String, ProbeView>,
 }
 
 fn terminated(c: &ObservedContainer) -> Option<ContainerStateTerminated> {
@@ -51,14 +54,16 @@ fn waiting(reason: &str, message: Option<String>) -> ContainerState {
 fn container_status(c: &Container, inputs: &Inputs<'_>, default_wait: &str, will_restart: bool) -> ContainerStatus {
     let latest = inputs.observed.latest(&c.name);
     let previous = inputs.observed.previous(&c.name);
+    let running = latest.is_some_and(ObservedContainer::running);
+    let view = latest.and_then(|l| inputs.probes.get(&l.id));
     let mut status = ContainerStatus {
         name: c.name.clone(),
         image: c.image.clone().unwrap_or_default(),
         image_id: latest.map(|l| l.image_id.clone()).unwrap_or_default(),
         container_id: latest.map(|l| format!("skiff://{}", l.id)),
         restart_count: latest.map(|l| l.attempt as i32).unwrap_or(0),
-        started: Some(latest.is_some_and(ObservedContainer::running)),
-        ready: latest.is_some_and(ObservedContainer::running),
+        started: Some(running && view.is_none_or(|v| v.started)),
+        ready: running && view.is_none_or(|v| v.ready),
         ..Default::default()
     };
     let wait = inputs.waiting.get(&c.name);

@@ -54,7 +54,7 @@ fn observed(containers: Vec<ObservedContainer>) -> ObservedPod {
 }
 
 fn status(pod: &Pod, o: &ObservedPod, waiting: &BTreeMap<String, Waiting>) -> PodStatus {
-    compute(pod, &Inputs { observed: o, waiting, node_ip: "192.168.1.5", now: now() })
+    compute(pod, &Inputs { observed: o, waiting, node_ip: "192.168.1.5", now: now(), probes: &BTreeMap::new() })
 }
 
 fn cond<'a>(s: &'a PodStatus, kind: &str) -> &'a PodCondition {
@@ -129,7 +129,33 @@ fn transition_times_are_kept_while_a_condition_holds() {
     let first = status(&p, &o, &BTreeMap::new());
     p.status = Some(first.clone());
     let later: Timestamp = "2026-11-21T11:00:00Z".parse().unwrap();
-    let second = compute(&p, &Inputs { observed: &o, waiting: &BTreeMap::new(), node_ip: "1.2.3.4", now: later });
+    let second = compute(
+        &p,
+        &Inputs { observed: &o, waiting: &BTreeMap::new(), node_ip: "1.2.3.4", now: later, probes: &BTreeMap::new() },
+    );
     assert_eq!(cond(&second, "Ready").last_transition_time, cond(&first, "Ready").last_transition_time);
     assert_eq!(second.start_time, first.start_time);
+}
+
+#[test]
+fn readiness_follows_the_probes() {
+    let running = ObservedState::Running { started_at: Some(now()) };
+    let o = observed(vec![c("init", 0, exited(0)), c("app", 0, running)]);
+    let unready = BTreeMap::from([("app0".to_string(), ProbeView { started: true, ready: false, unhealthy: None })]);
+    let s = compute(
+        &pod("Always"),
+        &Inputs { observed: &o, waiting: &BTreeMap::new(), node_ip: "1.2.3.4", now: now(), probes: &unready },
+    );
+    assert_eq!(s.phase.as_deref(), Some("Running"));
+    let app = &s.container_statuses.as_ref().unwrap()[0];
+    assert!(!app.ready && app.started == Some(true));
+    assert_eq!(cond(&s, "Ready").status, "False");
+    assert_eq!(cond(&s, "Ready").message.as_deref(), Some("containers with unready status: [app]"));
+    let not_started = BTreeMap::from([("app0".to_string(), ProbeView::default())]);
+    let s = compute(
+        &pod("Always"),
+        &Inputs { observed: &o, waiting: &BTreeMap::new(), node_ip: "1.2.3.4", now: now(), probes: &not_started },
+    );
+    assert_eq!(s.container_statuses.as_ref().unwrap()[0].started, Some(false));
+    assert_eq!(status(&pod("Always"), &o, &BTreeMap::new()).conditions.as_ref().unwrap()[2].status, "True");
 }

@@ -8,14 +8,16 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Pod, PodStatus};
+use k8s_openapi::api::core::v1::{Container, LifecycleHandler, Pod, PodStatus};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
 use super::actions::{self, containers, init_containers, Actions, Backoff, Waiting};
-use super::model::{ObservedPod, PodRuntime, RuntimeFailure};
+use super::model::{ObservedContainer, ObservedPod, PodRuntime, RuntimeFailure};
+use super::prober::{run_action, ProbeContext, Probes};
+use super::probes::{self, ProbeView};
 use super::status::{self, Inputs};
 
 /// What every worker shares.
@@ -26,6 +28,14 @@ pub struct WorkerContext {
     pub backoff: Backoff,
     /// How often a worker looks again when nothing else wakes it.
     pub resync: Duration,
+    /// HTTP probes and hooks.
+    pub http: reqwest::Client,
+}
+
+impl WorkerContext {
+    fn probe_context(&self) -> ProbeContext {
+        ProbeContext { runtime: self.runtime.clone(), http: self.http.clone() }
+    }
 }
 
 /// Runs a blocking runtime call off the async threads.
@@ -39,9 +49,12 @@ async fn blocking<T: Send + 'static>(
         .unwrap_or_else(|e| Err(RuntimeFailure::new("RuntimeError", e)))
 }
 
+/// The longest a postStart hook may take.
+const HOOK_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// A worker's memory between rounds.
-#[derive(Default)]
 struct WorkerState {
+    probes: Probes,
     reported: Option<PodStatus>,
     /// Image pull failures per container: count and when the last one happened.
     pull_failures: BTreeMap<String, (u32, Instant)>,
@@ -52,7 +65,14 @@ struct WorkerState {
 
 /// The worker of the Pod with `uid`.
 pub async fn run(ctx: Arc<WorkerContext>, uid: String, mut desired: watch::Receiver<Option<Pod>>) {
-    let mut state = WorkerState::default();
+    let wake = Arc::new(Notify::new());
+    let mut state = WorkerState {
+        probes: Probes::new(ctx.probe_context(), wake.clone()),
+        reported: None,
+        pull_failures: BTreeMap::new(),
+        failures: BTreeMap::new(),
+        delete_sent: false,
+    };
     loop {
         let pod = desired.borrow_and_update().clone();
         let Some(pod) = pod else {
@@ -67,6 +87,7 @@ pub async fn run(ctx: Arc<WorkerContext>, uid: String, mut desired: watch::Recei
         let wait = sync(&ctx, &pod, &mut state).instrument(span).await;
         tokio::select! {
             changed = desired.changed() => if changed.is_err() { return },
+            _ = wake.notified() => {}
             _ = tokio::time::sleep(wait) => {}
         }
     }
@@ -78,6 +99,7 @@ async fn sync(ctx: &WorkerContext, pod: &Pod, state: &mut WorkerState) -> Durati
     let mut waiting = BTreeMap::new();
     let mut recheck = ctx.resync;
     let mut observed = ObservedPod::default();
+    let mut probes = BTreeMap::new();
     // A few plan/act rounds: a new sandbox is planned for first, then its containers.
     for _ in 0..4 {
         observed = match blocking(ctx, {
@@ -92,6 +114,11 @@ async fn sync(ctx: &WorkerContext, pod: &Pod, state: &mut WorkerState) -> Durati
                 return ctx.resync;
             }
         };
+        let live = if actions::finished(pod) { &ObservedPod::default() } else { &observed };
+        probes = state.probes.sync(pod, live);
+        if restart_unhealthy(ctx, pod, &observed, &probes).await {
+            continue;
+        }
         let plan = actions::plan(pod, &observed, Timestamp::now(), ctx.backoff);
         waiting = plan.waiting.clone();
         if let Some(r) = plan.recheck {
@@ -106,7 +133,13 @@ async fn sync(ctx: &WorkerContext, pod: &Pod, state: &mut WorkerState) -> Durati
     }
     let status = status::compute(
         pod,
-        &Inputs { observed: &observed, waiting: &waiting, node_ip: &ctx.node_ip, now: Timestamp::now() },
+        &Inputs {
+            observed: &observed,
+            waiting: &waiting,
+            node_ip: &ctx.node_ip,
+            now: Timestamp::now(),
+            probes: &probes,
+        },
     );
     report(ctx, pod, status, state).await;
     if pod.metadata.deletion_timestamp.is_some() && !observed.any_running() && !state.delete_sent {
@@ -139,7 +172,7 @@ async fn act(
 ) -> bool {
     if plan.kill_pod {
         let grace = grace_period(pod);
-        kill_all(ctx, observed, grace).await;
+        kill_all(ctx, Some(pod), observed, grace).await;
         for s in observed.sandboxes.iter().map(|s| s.id.clone()) {
             if let Err(e) = blocking(ctx, move |r| r.remove_sandbox(&s)).await {
                 tracing::warn!(error = %e, "removing a sandbox failed");
@@ -201,6 +234,16 @@ async fn act(
             Ok(id) => {
                 tracing::info!(container = %start.name, attempt, id = %&id[..12.min(id.len())], "started");
                 state.failures.remove(&start.name);
+                let hook = start_hook(&by_name, &start.name);
+                if let Some(hook) = hook {
+                    let action =
+                        probes::hook_action(&hook.0, &hook.1, &sandbox.ip.map(|i| i.to_string()).unwrap_or_default());
+                    if let Err(message) = run_action(&ctx.probe_context(), &id, &action, HOOK_TIMEOUT).await {
+                        tracing::warn!(container = %start.name, %message, "PostStartHook failed");
+                        let grace = grace_period(pod);
+                        let _ = blocking(ctx, move |r| r.stop_container(&id, grace)).await;
+                    }
+                }
             }
             Err(e) => {
                 tracing::warn!(container = %start.name, error = %e, "starting the container failed");
@@ -222,17 +265,62 @@ fn grace_period(pod: &Pod) -> Duration {
     Duration::from_secs(seconds.max(0) as u64)
 }
 
+/// The postStart hook of a container, with the container.
+fn start_hook(specs: &BTreeMap<&str, &Container>, name: &str) -> Option<(LifecycleHandler, Container)> {
+    let c = specs.get(name)?;
+    Some((c.lifecycle.as_ref()?.post_start.clone()?, (*c).clone()))
+}
+
+/// Stops a container within `grace`: its preStop hook first (when the Pod is known), then
+/// SIGTERM, SIGKILL when the rest of the grace period (at least 2 s) is over.
+async fn stop(
+    ctx: &WorkerContext,
+    pod: Option<&Pod>,
+    c: &ObservedContainer,
+    grace: Duration,
+) -> Result<(), RuntimeFailure> {
+    let mut grace = grace;
+    let spec = pod.and_then(|p| init_containers(p).iter().chain(containers(p)).find(|s| s.name == c.name));
+    if let Some((hook, spec)) = spec.and_then(|s| Some((s.lifecycle.as_ref()?.pre_stop.as_ref()?, s))) {
+        let ip = pod.and_then(|p| p.status.as_ref()?.pod_ip.clone()).unwrap_or_default();
+        let action = probes::hook_action(hook, spec, &ip);
+        let started = Instant::now();
+        if let Err(message) = run_action(&ctx.probe_context(), &c.id, &action, grace).await {
+            tracing::warn!(container = %c.name, %message, "PreStopHook failed");
+        }
+        grace = grace.saturating_sub(started.elapsed()).max(Duration::from_secs(2));
+    }
+    let id = c.id.clone();
+    blocking(ctx, move |r| r.stop_container(&id, grace)).await
+}
+
+/// Stops the containers whose liveness or startup probe failed; true when any was.
+async fn restart_unhealthy(
+    ctx: &WorkerContext,
+    pod: &Pod,
+    observed: &ObservedPod,
+    probes: &BTreeMap<String, ProbeView>,
+) -> bool {
+    let mut any = false;
+    for c in observed.containers.iter().filter(|c| c.running()) {
+        let Some(message) = probes.get(&c.id).and_then(|v| v.unhealthy.as_ref()) else { continue };
+        tracing::info!(container = %c.name, %message, "Container {} failed its probe, will be restarted", c.name);
+        let spec = init_containers(pod).iter().chain(containers(pod)).find(|s| s.name == c.name);
+        let probe_grace = spec
+            .and_then(|s| s.liveness_probe.as_ref().or(s.startup_probe.as_ref()))
+            .and_then(|p| p.termination_grace_period_seconds);
+        let grace = probe_grace.map_or_else(|| grace_period(pod), |s| Duration::from_secs(s.max(0) as u64));
+        if let Err(e) = stop(ctx, Some(pod), c, grace).await {
+            tracing::warn!(error = %e, "stopping an unhealthy container failed");
+        }
+        any = true;
+    }
+    any
+}
+
 /// Stops every running container at once, each with `grace`.
-async fn kill_all(ctx: &WorkerContext, observed: &ObservedPod, grace: Duration) {
-    let stops: Vec<_> = observed
-        .containers
-        .iter()
-        .filter(|c| c.running())
-        .map(|c| {
-            let id = c.id.clone();
-            blocking(ctx, move |r| r.stop_container(&id, grace))
-        })
-        .collect();
+async fn kill_all(ctx: &WorkerContext, pod: Option<&Pod>, observed: &ObservedPod, grace: Duration) {
+    let stops: Vec<_> = observed.containers.iter().filter(|c| c.running()).map(|c| stop(ctx, pod, c, grace)).collect();
     for result in futures::future::join_all(stops).await {
         if let Err(e) = result {
             tracing::warn!(error = %e, "stopping a container failed");
@@ -246,7 +334,7 @@ async fn cleanup(ctx: &WorkerContext, uid: &str) {
         let uid = uid.to_string();
         blocking(ctx, move |r| r.observe(&uid)).await.unwrap_or_default()
     };
-    kill_all(ctx, &observed, Duration::from_secs(2)).await;
+    kill_all(ctx, None, &observed, Duration::from_secs(2)).await;
     for c in observed.containers.iter().map(|c| c.id.clone()) {
         if let Err(e) = blocking(ctx, move |r| r.remove_container(&c)).await {
             tracing::warn!(error = %e, "removing a container failed");
