@@ -13,3 +13,9 @@ pub mod validation;
 
 pub use resources::{ResourceInfo, RESOURCES};
 pub use status::{ApiError, Cause};
+
+/// A boolean query parameter as Kubernetes reads it (Go's `strconv.ParseBool`): `1`, `t`,
+/// `T`, `TRUE`, `true` and `True` are true.
+pub fn parse_bool(value: &str) -> bool {
+    matches!(value, "1" | "t" | "T" | "TRUE" | "true" | "True")
+}

@@ -98,6 +98,27 @@ pub static RESOURCES: &[ResourceInfo] = &[
             SubresourceInfo { name: "binding", group: "", version: "v1", kind: "Binding", verbs: &["create"] },
             SubresourceInfo { name: "eviction", group: "policy", version: "v1", kind: "Eviction", verbs: &["create"] },
             SubresourceInfo { name: "log", group: "", version: "v1", kind: "Pod", verbs: &["get"] },
+            SubresourceInfo {
+                name: "exec",
+                group: "",
+                version: "v1",
+                kind: "PodExecOptions",
+                verbs: &["create", "get"]
+            },
+            SubresourceInfo {
+                name: "attach",
+                group: "",
+                version: "v1",
+                kind: "PodAttachOptions",
+                verbs: &["create", "get"],
+            },
+            SubresourceInfo {
+                name: "portforward",
+                group: "",
+                version: "v1",
+                kind: "PodPortForwardOptions",
+                verbs: &["create", "get"],
+            },
         ]
     ),
     res!(

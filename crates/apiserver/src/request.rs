@@ -128,9 +128,9 @@ impl Query {
         self.0.get(k).map(String::as_str).filter(|s| !s.is_empty())
     }
 
-    /// A boolean parameter: `true` or `1`.
+    /// A boolean parameter ([`skiff_api::parse_bool`]).
     pub fn bool(&self, k: &str) -> bool {
-        matches!(self.0.get(k).map(String::as_str), Some("true" | "1"))
+        self.0.get(k).is_some_and(|v| skiff_api::parse_bool(v))
     }
 
     pub fn watch(&self) -> bool {

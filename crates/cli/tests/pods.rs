@@ -5,15 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::cluster::Cluster;
-
-fn root() -> bool {
-    if rustix::process::geteuid().is_root() {
-        return true;
-    }
-    eprintln!("skipped: needs root");
-    false
-}
+use common::cluster::{root, Cluster};
 
 const MYAPP: &str = r#"
 apiVersion: v1

@@ -5,6 +5,7 @@
 pub mod bridge;
 pub mod ipam;
 mod netlink;
+pub mod netns;
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;

@@ -10,6 +10,8 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+
+use super::error;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use k8s_openapi::jiff::Timestamp;
@@ -72,14 +74,6 @@ fn tail(data: &[u8], n: Option<i64>) -> Vec<&[u8]> {
         Some(n) if n >= 0 => lines[lines.len().saturating_sub(n as usize)..].to_vec(),
         _ => lines,
     }
-}
-
-fn error(code: StatusCode, reason: &str, message: String) -> Response {
-    let status = serde_json::json!({
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-        "message": message, "reason": reason, "code": code.as_u16()
-    });
-    (code, [("content-type", "application/json")], status.to_string()).into_response()
 }
 
 /// The handler.

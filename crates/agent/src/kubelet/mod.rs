@@ -1,12 +1,19 @@
 //! The agent's own HTTPS server (the kubelet's port, 10250): the API server proxies
-//! `kubectl logs` (and next exec, attach, port-forward) to it. It serves a certificate of its
+//! `kubectl logs`, `exec` and `port-forward` to it. It serves a certificate of its
 //! own and accepts only clients with a certificate from the cluster CA (the API server's
 //! kubelet client).
 
+pub mod exec;
 pub mod logs;
+pub mod portforward;
+pub mod spdy;
+pub mod upgrade;
 
 use std::sync::Arc;
 
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use hyper_util::rt::TokioIo;
@@ -51,10 +58,97 @@ pub fn tls_config(ca_pem: &str, names: &[String]) -> Result<Arc<rustls::ServerCo
     Ok(Arc::new(config))
 }
 
+/// A `metav1.Status` error response.
+pub fn error(code: StatusCode, reason: &str, message: String) -> Response {
+    let status = serde_json::json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": message, "reason": reason, "code": code.as_u16()
+    });
+    (code, [("content-type", "application/json")], status.to_string()).into_response()
+}
+
+/// A WebSocket close frame with code 1000: clients read the end of their streams as EOF
+/// only after a normal closure.
+pub fn normal_close() -> axum::extract::ws::Message {
+    axum::extract::ws::Message::Close(Some(axum::extract::ws::CloseFrame {
+        code: axum::extract::ws::close_code::NORMAL,
+        reason: "".into(),
+    }))
+}
+
+/// Runs a blocking runtime lookup; its failure as an error response.
+async fn lookup<T: Send + 'static>(
+    runtime: &Arc<dyn PodRuntime>,
+    f: impl FnOnce(&dyn PodRuntime) -> Result<Option<T>, crate::pods::model::RuntimeFailure> + Send + 'static,
+    missing: String,
+) -> Result<T, Response> {
+    let runtime = runtime.clone();
+    match tokio::task::spawn_blocking(move || f(runtime.as_ref())).await {
+        Ok(Ok(Some(found))) => Ok(found),
+        Ok(Ok(None)) => Err(error(StatusCode::NOT_FOUND, "NotFound", missing)),
+        Ok(Err(e)) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", e.message)),
+        Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", e.to_string())),
+    }
+}
+
+/// `/exec/{namespace}/{pod}/{container}`.
+async fn exec_handler(
+    State(runtime): State<Arc<dyn PodRuntime>>,
+    Path((namespace, pod, container)): Path<(String, String, String)>,
+    req: Request,
+) -> Response {
+    let request = exec::ExecRequest::parse(req.uri().query().unwrap_or_default());
+    if request.command.is_empty() {
+        return error(StatusCode::BAD_REQUEST, "BadRequest", "you must specify at least 1 command".into());
+    }
+    let missing = format!("container not found (\"{container}\")");
+    let found = lookup(
+        &runtime,
+        move |r| Ok(r.find_container(&namespace, &pod, &container, false)?.filter(|c| r.is_running(&c.id))),
+        missing,
+    )
+    .await;
+    let id = match found {
+        Ok(c) => c.id,
+        Err(response) => return response,
+    };
+    upgrade::accept(req, &["v5.channel.k8s.io", "v4.channel.k8s.io"], &["v4.channel.k8s.io"], move |conn| async move {
+        match conn {
+            upgrade::Upgraded::WebSocket(socket) => exec::over_websocket(*socket, runtime, id, request).await,
+            upgrade::Upgraded::Spdy(session, _) => exec::over_spdy(session, runtime, id, request).await,
+        }
+    })
+    .await
+}
+
+/// `/portForward/{namespace}/{pod}`.
+async fn port_forward_handler(
+    State(runtime): State<Arc<dyn PodRuntime>>,
+    Path((namespace, pod)): Path<(String, String)>,
+    req: Request,
+) -> Response {
+    let name = format!("{namespace}/{pod}");
+    let missing = format!("pod {name} has no running sandbox");
+    let netns = match lookup(&runtime, move |r| r.pod_netns(&namespace, &pod), missing).await {
+        Ok(n) => n,
+        Err(response) => return response,
+    };
+    upgrade::accept(req, &["SPDY/3.1+portforward.k8s.io"], &["portforward.k8s.io"], move |conn| async move {
+        let session = match conn {
+            upgrade::Upgraded::WebSocket(socket) => spdy::Session::start(portforward::tunnel(*socket)),
+            upgrade::Upgraded::Spdy(session, _) => session,
+        };
+        portforward::serve(session, netns, name).await
+    })
+    .await
+}
+
 /// The routes.
 pub fn router(runtime: Arc<dyn PodRuntime>) -> Router {
     Router::new()
         .route("/containerLogs/{namespace}/{pod}/{container}", get(logs::container_logs))
+        .route("/exec/{namespace}/{pod}/{container}", get(exec_handler).post(exec_handler))
+        .route("/portForward/{namespace}/{pod}", get(port_forward_handler).post(port_forward_handler))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(runtime)
 }

@@ -121,6 +121,14 @@ pub struct ContainerLog {
     pub path: std::path::PathBuf,
 }
 
+/// A process started in a running container for a client (`kubectl exec`).
+pub struct ExecProcess {
+    pub child: std::process::Child,
+    /// The terminal's master side when one was asked for; otherwise the child's stdin,
+    /// stdout and stderr are pipes.
+    pub terminal: Option<std::fs::File>,
+}
+
 /// The node's side effects for Pods.
 pub trait PodRuntime: Send + Sync + 'static {
     /// The sandboxes and containers of the Pod with this uid.
@@ -154,6 +162,10 @@ pub trait PodRuntime: Send + Sync + 'static {
     /// Runs `command` in a running container and waits for it (killed after `timeout`): its
     /// exit code and its stdout and stderr.
     fn exec_sync(&self, id: &str, command: &[String], timeout: Duration) -> Result<(i32, String), RuntimeFailure>;
+    /// Starts `command` in a running container with piped stdio, or on a new terminal.
+    fn exec_stream(&self, id: &str, command: &[String], tty: bool) -> Result<ExecProcess, RuntimeFailure>;
+    /// The network namespace of a Pod's live sandbox, found by the Pod's namespace and name.
+    fn pod_netns(&self, namespace: &str, pod: &str) -> Result<Option<std::path::PathBuf>, RuntimeFailure>;
     /// Whether a container still runs.
     fn is_running(&self, id: &str) -> bool;
     /// SIGTERM, then SIGKILL after `grace`.

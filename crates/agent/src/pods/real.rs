@@ -23,7 +23,8 @@ use super::convert::{
     self, PodContext, LABEL_ATTEMPT, LABEL_CONTAINER, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID, LABEL_SANDBOX,
 };
 use super::model::{
-    ContainerLog, ObservedContainer, ObservedPod, ObservedSandbox, ObservedState, PodRuntime, RuntimeFailure,
+    ContainerLog, ExecProcess, ObservedContainer, ObservedPod, ObservedSandbox, ObservedState, PodRuntime,
+    RuntimeFailure,
 };
 use super::volumes;
 
@@ -338,6 +339,31 @@ impl PodRuntime for SkiffPodRuntime {
         };
         let output = output.join().unwrap_or_default();
         Ok((skiff_runtime::container::sys::exit_code(status).0, output))
+    }
+
+    fn exec_stream(&self, id: &str, command: &[String], tty: bool) -> Result<ExecProcess, RuntimeFailure> {
+        let fail = |e: &dyn std::fmt::Display| RuntimeFailure::new("ExecError", e.to_string());
+        let exec = ExecConfig { args: command.to_vec(), env: vec![], tty };
+        if tty {
+            let (child, master) = self.containers.exec_tty(id, &exec, None).map_err(|e| fail(&e))?;
+            return Ok(ExecProcess { child, terminal: Some(master) });
+        }
+        let stdio = [Stdio::piped(), Stdio::piped(), Stdio::piped()];
+        let child = self.containers.exec(id, &exec, stdio).map_err(|e| fail(&e))?;
+        Ok(ExecProcess { child, terminal: None })
+    }
+
+    fn pod_netns(&self, namespace: &str, pod: &str) -> Result<Option<PathBuf>, RuntimeFailure> {
+        let containers = self.containers.list().map_err(failure("RuntimeError"))?;
+        let live = containers
+            .iter()
+            .filter(|i| {
+                let l = &i.record.config.labels;
+                label(l, LABEL_POD_NAMESPACE) == namespace && label(l, LABEL_POD_NAME) == pod
+            })
+            .filter_map(|i| self.sandboxes.get(label(&i.record.config.labels, LABEL_SANDBOX)))
+            .find(|s| s.alive());
+        Ok(live.map(|s| s.namespace("net")))
     }
 
     fn is_running(&self, id: &str) -> bool {

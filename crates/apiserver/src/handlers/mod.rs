@@ -1,6 +1,7 @@
 //! Resource handlers: one function per verb, over the registry.
 
 pub(crate) mod body;
+mod node;
 mod read;
 mod sub;
 mod table;
@@ -49,7 +50,8 @@ pub async fn resource(
         (Verb::Get | Verb::Update | Verb::Patch, Some("scale")) => sub::scale(server, req, &r, &query).await,
         (Verb::Create, Some("binding")) => sub::binding(server, req, &r, &query).await,
         (Verb::Create, Some("eviction")) => sub::eviction(server, req, &r).await,
-        (Verb::Get, Some("log")) => sub::log(server, &r, &query).await,
+        (Verb::Get, Some("log")) => node::log(server, &r, &query).await,
+        (Verb::Get | Verb::Create, Some("exec" | "attach" | "portforward")) => node::connect(server, req, &r).await,
         _ => Err(ApiError::method_not_allowed(format!(
             "the server does not allow this method on the requested resource ({:?} {})",
             r.verb,

@@ -1,4 +1,4 @@
-//! Subresources beyond status: scale, binding, eviction and log.
+//! Subresources beyond status: scale, binding and eviction.
 
 use std::sync::Arc;
 
@@ -181,79 +181,4 @@ pub async fn eviction(
     let name = r.name.as_deref().unwrap_or_default();
     server.registry.delete(r.resource, r.namespace.as_deref(), name, &opts).await?;
     Ok(response::json(StatusCode::CREATED, &success_status("policy", "Eviction", name, None)))
-}
-
-/// `pods/log`: containers run on agents; until one serves logs, an unscheduled Pod is an error
-/// and a scheduled one has an empty log.
-pub async fn log(server: &Arc<ApiServer>, r: &ResourceRequest, query: &Query) -> Result<Response<Body>, ApiError> {
-    let name = r.name.as_deref().unwrap_or_default();
-    let pod = server.registry.get(r.resource, r.namespace.as_deref(), name).await?;
-    let containers: Vec<&str> = pod
-        .pointer("/spec/containers")
-        .and_then(Value::as_array)
-        .map(|cs| cs.iter().filter_map(|c| c.get("name").and_then(Value::as_str)).collect())
-        .unwrap_or_default();
-    let container = match query.get("container") {
-        Some(c) => c.to_string(),
-        None if containers.len() == 1 => containers[0].to_string(),
-        None => {
-            return Err(ApiError::bad_request(format!(
-                "a container name must be specified for pod {name}, choose one of: [{}]",
-                containers.join(" ")
-            )))
-        }
-    };
-    let names = |field: &str| -> Vec<String> {
-        pod.pointer(field)
-            .and_then(Value::as_array)
-            .map(|cs| cs.iter().filter_map(|c| c.get("name").and_then(Value::as_str)).map(str::to_string).collect())
-            .unwrap_or_default()
-    };
-    let others = [names("/spec/initContainers"), names("/spec/ephemeralContainers")].concat();
-    if !containers.contains(&container.as_str()) && !others.contains(&container) {
-        return Err(ApiError::bad_request(format!("container {container} is not valid for pod {name}")));
-    }
-    let Some(node_name) = pod.pointer("/spec/nodeName").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
-        return Err(ApiError::bad_request(format!(
-            "container \"{container}\" in pod \"{name}\" is waiting to start: ContainerCreating"
-        )));
-    };
-    let nodes = skiff_api::resources::lookup("", "v1", "nodes").expect("nodes are served");
-    let node = server.registry.get(nodes, None, node_name).await?;
-    let params = {
-        let mut params = form_urlencoded::Serializer::new(String::new());
-        for key in ["follow", "previous", "tailLines", "sinceSeconds", "sinceTime", "timestamps", "limitBytes"] {
-            if let Some(v) = query.get(key) {
-                params.append_pair(key, v);
-            }
-        }
-        params.finish()
-    };
-    let mut path = format!("/containerLogs/{}/{name}/{container}", r.namespace.as_deref().unwrap_or("default"));
-    if !params.is_empty() {
-        path = format!("{path}?{params}");
-    }
-    proxy_stream(server.kubelet.get(&node, &path).await?).await
-}
-
-/// The agent's answer as ours: a streamed body, or its Status as our error.
-async fn proxy_stream(resp: reqwest::Response) -> Result<Response<Body>, ApiError> {
-    use futures::TryStreamExt;
-    use http_body_util::BodyExt;
-    let code = resp.status().as_u16();
-    if code != 200 {
-        let text = resp.text().await.unwrap_or_default();
-        let status: Value = serde_json::from_str(&text).unwrap_or_default();
-        let message = status["message"].as_str().map(str::to_string).unwrap_or(text);
-        let reason = match code {
-            400 => "BadRequest",
-            404 => "NotFound",
-            _ => "InternalError",
-        };
-        return Err(ApiError::new(code, reason, message));
-    }
-    let stream = resp.bytes_stream().map_ok(hyper::body::Frame::data).map_err(std::io::Error::other);
-    let mut out = Response::new(BodyExt::boxed(http_body_util::StreamBody::new(stream)));
-    out.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
-    Ok(out)
 }

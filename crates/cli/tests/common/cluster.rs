@@ -23,6 +23,15 @@ pub struct Cluster {
     extra: Vec<String>,
 }
 
+/// Whether the test can run (it needs root); says so when skipped.
+pub fn root() -> bool {
+    if rustix::process::geteuid().is_root() {
+        return true;
+    }
+    eprintln!("skipped: needs root");
+    false
+}
+
 /// Runs `ip` with `args`, ignoring failures.
 fn ip(args: &[&str]) {
     let _ = Command::new("ip").args(args).output();
