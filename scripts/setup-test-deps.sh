@@ -13,6 +13,8 @@ command -v curl >/dev/null || need_apt+=(curl)
 [ -x /bin/busybox ] || need_apt+=(busybox-static)
 command -v docker-registry >/dev/null || need_apt+=(docker-registry)
 command -v skopeo >/dev/null || need_apt+=(skopeo)
+command -v nft >/dev/null || need_apt+=(nftables)
+command -v script >/dev/null || need_apt+=(bsdutils)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"

@@ -121,6 +121,54 @@ spec:
     emptyDir: {}
 "#;
 
+const WEB_ARCHIVE: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: archive
+spec:
+  nodeName: node-a
+  initContainers:
+  - name: fetch
+    image: localhost/busybox:latest
+    imagePullPolicy: IfNotPresent
+    command: ['sh', '-c', 'echo "<h1>archived</h1>" > /work-dir/index.html']
+    volumeMounts: [{name: workdir, mountPath: /work-dir}]
+  containers:
+  - name: server
+    image: localhost/busybox:latest
+    imagePullPolicy: IfNotPresent
+    command: ['httpd', '-f', '-p', '80', '-h', '/srv']
+    ports: [{containerPort: 80, hostPort: HOSTPORT}]
+    volumeMounts: [{name: workdir, mountPath: /srv}]
+  volumes:
+  - name: workdir
+    emptyDir: {}
+"#;
+
+#[test]
+fn the_web_archive_pattern_is_served_on_a_host_port() {
+    if !root() {
+        return;
+    }
+    let c = Cluster::start(&[]);
+    let port = 30000 + (std::process::id() % 2000) as u16;
+    c.k().ok(&["apply", "-f", "-"], Some(&WEB_ARCHIVE.replace("HOSTPORT", &port.to_string())));
+    c.wait_phase("archive", "Running");
+    // The node reaches the Pod through its own port, on localhost and on its bridge address.
+    c.wait_for("the page on the host port", Duration::from_secs(20), || {
+        curl(&format!("http://127.0.0.1:{port}/")) == "<h1>archived</h1>\n"
+    });
+    let gateway = c.cidr.replace("0/24", "1");
+    assert_eq!(curl(&format!("http://{gateway}:{port}/")), "<h1>archived</h1>\n");
+    // The rules go with the Pod.
+    c.k().ok(&["delete", "pod", "archive", "--grace-period=1", "--wait=true"], None);
+    let table = format!("skiff_{}", c.bridge.replace('-', "_"));
+    let rules = std::process::Command::new("nft").args(["list", "chain", "ip", &table, "hostports"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&rules.stdout).contains("dnat"), "{}", String::from_utf8_lossy(&rules.stdout));
+    assert!(curl(&format!("http://127.0.0.1:{port}/")).is_empty());
+}
+
 #[test]
 fn containers_share_the_network_and_volumes_in_order() {
     if !root() {

@@ -1,7 +1,7 @@
 //! The built-in Pod network: one Linux bridge per node holding the first address of the
 //! node's Pod CIDR, and per Pod a veth pair — one end on the bridge, the other moved into the
 //! Pod's network namespace as `eth0` with the Pod's address and a default route through the
-//! bridge. No external binaries.
+//! bridge, over rtnetlink; `hostPort`s through [`crate::hostport`].
 
 use std::fs::File;
 use std::net::Ipv4Addr;
@@ -11,6 +11,7 @@ use std::sync::Mutex;
 
 use rtnetlink::{LinkBridge, LinkUnspec, LinkVeth};
 
+use crate::hostport::HostPorts;
 use crate::ipam::{Ipam, Subnet};
 use crate::netlink::{self, fail};
 use crate::{NetError, Network, PodNetwork, PodNetworkRequest};
@@ -32,6 +33,7 @@ pub struct BridgeNetwork {
     ipam: Ipam,
     /// Serializes changes to the bridge itself (creating it twice at once fails).
     bridge_lock: Mutex<()>,
+    host_ports: HostPorts,
 }
 
 /// The host-side name of a Pod's veth (at most 15 bytes, stable for a sandbox id).
@@ -50,7 +52,8 @@ fn fnv(s: &str) -> u64 {
 impl BridgeNetwork {
     pub fn new(config: BridgeConfig) -> BridgeNetwork {
         let ipam = Ipam::new(config.state_dir.join("ipam"), config.subnet);
-        BridgeNetwork { config, ipam, bridge_lock: Mutex::new(()) }
+        let host_ports = HostPorts::new(&config.bridge);
+        BridgeNetwork { config, ipam, bridge_lock: Mutex::new(()), host_ports }
     }
 
     /// Creates the bridge with the gateway address and sets it up (idempotent).
@@ -134,7 +137,8 @@ impl Network for BridgeNetwork {
                 netlink::add_address(&handle, index, ip, subnet.prefix).await?;
                 netlink::up(&handle, index, "setting eth0 up").await?;
                 netlink::default_route(&handle, subnet.gateway()).await
-            })
+            })?;
+            self.host_ports.add(&request.id, ip, &request.port_mappings)
         })();
         match result {
             Ok(()) => Ok(PodNetwork { ip, prefix: subnet.prefix, gateway: subnet.gateway(), host_interface: host }),
@@ -147,6 +151,7 @@ impl Network for BridgeNetwork {
 
     fn teardown(&self, id: &str) -> Result<(), NetError> {
         let _span = tracing::info_span!("network_teardown", id).entered();
+        self.host_ports.remove(id)?;
         let (host, peer) = (host_interface(id), peer_interface(id));
         netlink::run(None, move |handle| async move {
             netlink::delete(&handle, &host).await?;

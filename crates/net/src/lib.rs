@@ -3,6 +3,7 @@
 //! built-in provider (node bridge, veth pairs, [`ipam`] allocator, rtnetlink only).
 
 pub mod bridge;
+pub mod hostport;
 pub mod ipam;
 mod netlink;
 pub mod netns;
@@ -11,6 +12,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 pub use bridge::{BridgeConfig, BridgeNetwork};
+pub use hostport::PortMapping;
 pub use ipam::{IpamError, Subnet};
 
 /// A Pod network to set up.
@@ -20,6 +22,8 @@ pub struct PodNetworkRequest {
     pub id: String,
     /// The network namespace to configure (`/proc/<pid>/ns/net` of the sandbox).
     pub netns: PathBuf,
+    /// Node ports forwarded to the Pod (`hostPort`).
+    pub port_mappings: Vec<PortMapping>,
 }
 
 /// What a Pod got.

@@ -270,6 +270,27 @@ pub fn etc_hosts(pod: &Pod, pod_ip: &str) -> String {
     out
 }
 
+/// The Pod's `hostPort`s, from every container (init containers too, as the kubelet does).
+pub fn host_ports(pod: &Pod) -> Vec<skiff_net::PortMapping> {
+    let spec = pod.spec.as_ref();
+    let all = spec.into_iter().flat_map(|s| s.init_containers.iter().flatten().chain(&s.containers));
+    all.flat_map(|c| c.ports.iter().flatten())
+        .filter_map(|p| {
+            let host_port = u16::try_from(p.host_port?).ok().filter(|p| *p > 0)?;
+            Some(skiff_net::PortMapping {
+                host_port,
+                container_port: u16::try_from(p.container_port).ok()?,
+                protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                host_ip: p
+                    .host_ip
+                    .as_deref()
+                    .and_then(|ip| ip.parse().ok())
+                    .filter(|ip: &std::net::Ipv4Addr| !ip.is_unspecified()),
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 #[path = "convert_tests.rs"]
 mod tests;

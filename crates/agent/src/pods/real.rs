@@ -176,7 +176,12 @@ impl PodRuntime for SkiffPodRuntime {
             RuntimeFailure::new("CreatePodSandboxError", format!("creating the sandbox: {e}"))
         };
         let record = self.sandboxes.create(&id, &config).map_err(|e| fail(&e))?;
-        let network = self.network.setup(&PodNetworkRequest { id: id.clone(), netns: record.namespace("net") });
+        let request = PodNetworkRequest {
+            id: id.clone(),
+            netns: record.namespace("net"),
+            port_mappings: convert::host_ports(pod),
+        };
+        let network = self.network.setup(&request);
         let network = match network {
             Ok(n) => n,
             Err(e) => {

@@ -45,6 +45,9 @@ impl Cluster {
         let bridge = format!("skiff-t{n}");
         let cidr = format!("10.{}.0.0/24", 200 + n);
         ip(&["link", "del", &bridge]);
+        let _ = Command::new("nft")
+            .args(["delete", "table", "ip", &format!("skiff_{}", bridge.replace('-', "_"))])
+            .output();
         let tmp = tempfile::tempdir().unwrap();
         let archive = tmp.path().join("busybox.tar");
         docker_archive(&archive, &busybox_layer());
@@ -178,5 +181,7 @@ impl Drop for Cluster {
             }
         }
         ip(&["link", "del", &self.bridge]);
+        let table = format!("skiff_{}", self.bridge.replace('-', "_"));
+        let _ = Command::new("nft").args(["delete", "table", "ip", &table]).output();
     }
 }
