@@ -346,3 +346,54 @@ fn probes_decide_readiness_and_restart_unhealthy_containers() {
     assert_eq!(std::fs::read_to_string(host.join("poststart")).unwrap(), "started\nstarted\n");
     assert_eq!(c.pod_field("probed", "{.status.phase}"), "Running");
 }
+
+const CONFIGURED: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: configured
+  labels: {app: configured}
+spec:
+  nodeName: node-a
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: localhost/busybox:latest
+    imagePullPolicy: IfNotPresent
+    command: ['sh', '-c', 'echo "mode=$MODE password=$PASSWORD level=$CFG_level"; cat /etc/config/mode /etc/secret/password; echo; cat /etc/info/labels; grep -c "/etc/secret tmpfs" /proc/mounts']
+    env:
+    - {name: MODE, valueFrom: {configMapKeyRef: {name: settings, key: mode}}}
+    - {name: PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}
+    envFrom:
+    - {configMapRef: {name: settings}, prefix: CFG_}
+    volumeMounts:
+    - {name: config, mountPath: /etc/config}
+    - {name: secret, mountPath: /etc/secret, readOnly: true}
+    - {name: info, mountPath: /etc/info}
+  volumes:
+  - {name: config, configMap: {name: settings}}
+  - {name: secret, secret: {secretName: db}}
+  - name: info
+    downwardAPI:
+      items: [{path: labels, fieldRef: {fieldPath: metadata.labels}}]
+"#;
+
+#[test]
+fn config_maps_and_secrets_reach_volumes_and_environment() {
+    if !root() {
+        return;
+    }
+    let c = Cluster::start(&[]);
+    c.k().ok(&["create", "configmap", "settings", "--from-literal=mode=fast", "--from-literal=level=3"], None);
+    c.k().ok(&["apply", "-f", "-"], Some(CONFIGURED));
+    // The Secret does not exist yet: the container waits with the kubelet's reason.
+    c.wait_for("CreateContainerConfigError", Duration::from_secs(20), || {
+        c.pod_field("configured", "{.status.containerStatuses[0].state.waiting.reason}") == "CreateContainerConfigError"
+    });
+    let message = c.pod_field("configured", "{.status.containerStatuses[0].state.waiting.message}");
+    assert!(message.contains("\"db\" not found"), "{message}");
+    c.k().ok(&["create", "secret", "generic", "db", "--from-literal=password=s3cret"], None);
+    c.wait_phase("configured", "Succeeded");
+    let logs = c.k().ok(&["logs", "configured"], None);
+    assert_eq!(logs, "mode=fast password=s3cret level=3\nfasts3cret\napp=\"configured\"\n1\n");
+}

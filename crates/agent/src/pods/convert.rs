@@ -11,6 +11,7 @@ use skiff_api::quantity::Amount;
 use skiff_runtime::container::{BindMount, ContainerConfig, LogConfig, Namespace, Namespaces, Resources};
 
 use super::model::RuntimeFailure;
+use super::sources::{Payload, PodSources};
 
 /// Where the sandbox and the Pod's files are on the host.
 #[derive(Debug, Clone, Default)]
@@ -27,14 +28,16 @@ pub struct PodContext {
     pub log_path: PathBuf,
     pub pod_ip: String,
     pub node_ip: String,
+    /// The ConfigMaps and Secrets the environment refers to.
+    pub sources: PodSources,
 }
 
 fn config_error(message: impl std::fmt::Display) -> RuntimeFailure {
     RuntimeFailure::new("CreateContainerConfigError", message)
 }
 
-/// The value of a downward-API field path.
-fn field(pod: &Pod, path: &str, ctx: &PodContext) -> Result<String, RuntimeFailure> {
+/// The value of a downward-API field path (`status.podIP` and `status.hostIP` from `ctx`).
+pub fn field(pod: &Pod, path: &str, ctx: &PodContext) -> Result<String, RuntimeFailure> {
     let meta = &pod.metadata;
     let spec = pod.spec.as_ref();
     let label = |map: &Option<BTreeMap<String, String>>, key: &str| map.as_ref().and_then(|m| m.get(key).cloned());
@@ -87,28 +90,92 @@ pub fn expand(s: &str, env: &[(String, String)]) -> String {
     out
 }
 
-fn environment(pod: &Pod, c: &Container, ctx: &PodContext) -> Result<Vec<(String, String)>, RuntimeFailure> {
-    let mut env: Vec<(String, String)> = vec![];
-    for EnvVar { name, value, value_from } in c.env.iter().flatten() {
-        let v = match (value, value_from) {
-            (Some(v), _) => expand(v, &env),
-            (None, Some(from)) => match (&from.field_ref, &from.resource_field_ref) {
-                (Some(f), _) => field(pod, &f.field_path, ctx)?,
-                (None, Some(r)) => resource_field(c, &r.resource, r.divisor.as_ref().map(|d| d.0.as_str()))?,
-                _ => {
-                    return Err(config_error(format!(
-                        "env {name}: configMapKeyRef and secretKeyRef are not supported yet"
-                    )))
-                }
-            },
-            (None, None) => String::new(),
+/// One key of a ConfigMap (`kind` "configmap") or Secret ("secret"); None when the object or
+/// key is missing and `optional`.
+fn key_of(
+    objects: &BTreeMap<String, Payload>,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+    key: &str,
+    optional: Option<bool>,
+) -> Result<Option<String>, RuntimeFailure> {
+    let Some(payload) = objects.get(name) else {
+        return if optional == Some(true) {
+            Ok(None)
+        } else {
+            Err(config_error(format!("{kind} \"{name}\" not found")))
         };
-        env.push((name.clone(), v));
+    };
+    match payload.get(key) {
+        Some(v) => Ok(Some(String::from_utf8_lossy(v).into_owned())),
+        None if optional == Some(true) => Ok(None),
+        None => {
+            let title = if kind == "secret" { "Secret" } else { "ConfigMap" };
+            Err(config_error(format!("couldn't find key {key} in {title} {namespace}/{name}")))
+        }
+    }
+}
+
+/// `envFrom`: every key of the named ConfigMaps and Secrets that is a valid variable name.
+fn env_from(c: &Container, sources: &PodSources) -> Result<Vec<(String, String)>, RuntimeFailure> {
+    let mut env = vec![];
+    for from in c.env_from.iter().flatten() {
+        let prefix = from.prefix.as_deref().unwrap_or_default();
+        let (objects, kind, name, optional) = match (&from.config_map_ref, &from.secret_ref) {
+            (Some(r), _) => (&sources.config_maps, "configmap", &r.name, r.optional),
+            (None, Some(r)) => (&sources.secrets, "secret", &r.name, r.optional),
+            (None, None) => continue,
+        };
+        let Some(payload) = objects.get(name) else {
+            if optional == Some(true) {
+                continue;
+            }
+            return Err(config_error(format!("{kind} \"{name}\" not found")));
+        };
+        for (key, value) in payload {
+            let var = format!("{prefix}{key}");
+            let valid = !var.is_empty()
+                && !var.starts_with(|ch: char| ch.is_ascii_digit())
+                && var.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.'));
+            if valid {
+                env.push((var, String::from_utf8_lossy(value).into_owned()));
+            }
+        }
     }
     Ok(env)
 }
 
-fn resource_field(c: &Container, resource: &str, divisor: Option<&str>) -> Result<String, RuntimeFailure> {
+fn environment(pod: &Pod, c: &Container, ctx: &PodContext) -> Result<Vec<(String, String)>, RuntimeFailure> {
+    let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
+    let mut env = env_from(c, &ctx.sources)?;
+    for EnvVar { name, value, value_from } in c.env.iter().flatten() {
+        let v = match (value, value_from) {
+            (Some(v), _) => Some(expand(v, &env)),
+            (None, Some(from)) => {
+                if let Some(f) = &from.field_ref {
+                    Some(field(pod, &f.field_path, ctx)?)
+                } else if let Some(r) = &from.resource_field_ref {
+                    Some(resource_field(c, &r.resource, r.divisor.as_ref().map(|d| d.0.as_str()))?)
+                } else if let Some(r) = &from.config_map_key_ref {
+                    key_of(&ctx.sources.config_maps, "configmap", namespace, &r.name, &r.key, r.optional)?
+                } else if let Some(r) = &from.secret_key_ref {
+                    key_of(&ctx.sources.secrets, "secret", namespace, &r.name, &r.key, r.optional)?
+                } else {
+                    Some(String::new())
+                }
+            }
+            (None, None) => Some(String::new()),
+        };
+        if let Some(v) = v {
+            env.retain(|(k, _)| k != name);
+            env.push((name.clone(), v));
+        }
+    }
+    Ok(env)
+}
+
+pub fn resource_field(c: &Container, resource: &str, divisor: Option<&str>) -> Result<String, RuntimeFailure> {
     let (kind, name) = resource.split_once('.').ok_or_else(|| config_error(format!("resource {resource:?}")))?;
     let r = c.resources.as_ref();
     let map = if kind == "limits" { r.and_then(|r| r.limits.as_ref()) } else { r.and_then(|r| r.requests.as_ref()) };

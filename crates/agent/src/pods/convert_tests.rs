@@ -90,3 +90,36 @@ fn expansion_follows_the_kubelet() {
     let env = vec![("A".to_string(), "1".to_string())];
     assert_eq!(expand("$(A)-$$(A)-$(B)-$-$(", &env), "1-$(A)-$(B)-$-$(");
 }
+
+#[test]
+fn environment_comes_from_config_maps_and_secrets() {
+    let p: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "web", "namespace": "prod"},
+        "spec": {"containers": [{"name": "app", "image": "busybox",
+            "envFrom": [{"configMapRef": {"name": "settings"}, "prefix": "CFG_"}, {"secretRef": {"name": "gone", "optional": true}}],
+            "env": [
+                {"name": "CFG_mode", "value": "overridden"},
+                {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}},
+                {"name": "OPTIONAL", "valueFrom": {"configMapKeyRef": {"name": "settings", "key": "nope", "optional": true}}}
+            ]}]}
+    }))
+    .unwrap();
+    let mut ctx = ctx();
+    ctx.sources.config_maps.insert(
+        "settings".into(),
+        BTreeMap::from([("mode".into(), b"fast".to_vec()), ("level".into(), b"3".to_vec()), ("1bad".into(), vec![])]),
+    );
+    ctx.sources.secrets.insert("db".into(), BTreeMap::from([("password".into(), b"s3cret".to_vec())]));
+    let c = &p.spec.as_ref().unwrap().containers[0];
+    let env: BTreeMap<_, _> = container_config(&p, c, 0, &ctx).unwrap().env.into_iter().collect();
+    assert_eq!(env["CFG_mode"], "overridden");
+    assert_eq!(env["CFG_level"], "3");
+    assert_eq!(env["PASSWORD"], "s3cret");
+    assert!(!env.contains_key("OPTIONAL"));
+    ctx.sources.secrets.clear();
+    let err = container_config(&p, c, 0, &ctx).unwrap_err();
+    assert_eq!((err.reason.as_str(), err.message.as_str()), ("CreateContainerConfigError", "secret \"db\" not found"));
+    ctx.sources.secrets.insert("db".into(), BTreeMap::new());
+    let err = container_config(&p, c, 0, &ctx).unwrap_err();
+    assert_eq!(err.message, "couldn't find key password in Secret prod/db");
+}

@@ -9,6 +9,7 @@ pub mod model;
 pub mod prober;
 pub mod probes;
 pub mod real;
+pub mod sources;
 pub mod status;
 pub mod volumes;
 pub mod worker;

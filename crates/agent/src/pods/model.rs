@@ -9,6 +9,8 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Container, Pod};
 use k8s_openapi::jiff::Timestamp;
 
+use super::sources::PodSources;
+
 /// A sandbox of the Pod.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObservedSandbox {
@@ -143,13 +145,15 @@ pub trait PodRuntime: Send + Sync + 'static {
     fn remove_pod_data(&self, uid: &str) -> Result<(), RuntimeFailure>;
     /// Makes the container's image present as its pull policy says.
     fn ensure_image(&self, pod: &Pod, container: &Container) -> Result<(), RuntimeFailure>;
-    /// Creates and starts one attempt of a container in the sandbox.
+    /// Creates and starts one attempt of a container in the sandbox, its volumes and
+    /// environment filled from `sources`.
     fn start_container(
         &self,
         pod: &Pod,
         sandbox: &ObservedSandbox,
         container: &Container,
         attempt: u32,
+        sources: &PodSources,
     ) -> Result<String, RuntimeFailure>;
     /// The newest attempt of a container (or the one before it, `previous`) and its log.
     fn find_container(

@@ -26,6 +26,7 @@ use super::model::{
     ContainerLog, ExecProcess, ObservedContainer, ObservedPod, ObservedSandbox, ObservedState, PodRuntime,
     RuntimeFailure,
 };
+use super::sources::PodSources;
 use super::volumes;
 
 /// Where the runtime's parts live.
@@ -252,6 +253,7 @@ impl PodRuntime for SkiffPodRuntime {
         sandbox: &ObservedSandbox,
         container: &Container,
         attempt: u32,
+        sources: &PodSources,
     ) -> Result<String, RuntimeFailure> {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         let dir = self.pod_dir(&uid);
@@ -265,11 +267,12 @@ impl PodRuntime for SkiffPodRuntime {
             etc_hosts: dir.join("etc-hosts"),
             etc_hostname: dir.join("etc-hostname"),
             resolv_conf: dir.join("resolv.conf"),
-            volumes: volumes::prepare(pod, &dir.join("volumes"))?,
+            volumes: volumes::prepare(pod, &dir.join("volumes"), sources)?,
             cgroup_parent: record.cgroup.clone(),
             log_path: Self::log_path(&self.paths.pods, &uid, &container.name, attempt),
             pod_ip: sandbox.ip.map(|i| i.to_string()).unwrap_or_default(),
             node_ip: self.node_ip.clone(),
+            sources: sources.clone(),
         };
         if let Some(parent) = ctx.log_path.parent() {
             fs::create_dir_all(parent).map_err(|e| RuntimeFailure::new("CreateContainerError", e))?;

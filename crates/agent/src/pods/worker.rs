@@ -18,6 +18,7 @@ use super::actions::{self, containers, init_containers, Actions, Backoff, Waitin
 use super::model::{ObservedContainer, ObservedPod, PodRuntime, RuntimeFailure};
 use super::prober::{run_action, ProbeContext, Probes};
 use super::probes::{self, ProbeView};
+use super::sources::{self, PodSources};
 use super::status::{self, Inputs};
 
 /// What every worker shares.
@@ -203,6 +204,7 @@ async fn act(
     let Some(sandbox) = observed.sandbox().cloned() else { return changed };
     let specs = init_containers(pod).iter().chain(containers(pod));
     let by_name: BTreeMap<&str, _> = specs.map(|c| (c.name.as_str(), c)).collect();
+    let sources = if plan.start.is_empty() { PodSources::default() } else { sources::fetch(&ctx.client, pod).await };
     for start in plan.start {
         let Some(container) = by_name.get(start.name.as_str()).map(|c| (*c).clone()) else { continue };
         if let Some((count, at)) = state.pull_failures.get(&start.name) {
@@ -229,8 +231,8 @@ async fn act(
             continue;
         }
         state.pull_failures.remove(&start.name);
-        let (p, s, attempt) = (pod.clone(), sandbox.clone(), start.attempt);
-        match blocking(ctx, move |r| r.start_container(&p, &s, &container, attempt)).await {
+        let (p, s, attempt, from) = (pod.clone(), sandbox.clone(), start.attempt, sources.clone());
+        match blocking(ctx, move |r| r.start_container(&p, &s, &container, attempt, &from)).await {
             Ok(id) => {
                 tracing::info!(container = %start.name, attempt, id = %&id[..12.min(id.len())], "started");
                 state.failures.remove(&start.name);
