@@ -93,6 +93,7 @@ pub async fn run(mut config: AgentConfig, client: kube::Client) -> Result<(), Ag
         backoff: config.pods.backoff,
         resync: config.pods.resync,
         http: pods::prober::http_client(),
+        events: pods::events::Recorder::new(client.clone(), config.node.name.clone()),
     });
     let pods = tokio::spawn(pods::run(workers, config.node.name.clone()));
     let lease = tokio::spawn(report::lease_loop(client.clone(), config.node.clone(), uid, config.intervals.lease));

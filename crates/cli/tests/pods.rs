@@ -251,6 +251,13 @@ fn restart_policies_restart_containers_not_pods() {
     c.wait_for("CrashLoopBackOff", Duration::from_secs(30), || {
         c.pod_field("always", "{.status.containerStatuses[0].state.waiting.reason}") == "CrashLoopBackOff"
     });
+    // The kubelet's events, as `kubectl describe` shows them.
+    c.wait_for("the BackOff event", Duration::from_secs(10), || {
+        let described = c.k().ok(&["describe", "pod", "always"], None);
+        ["Pulled", "Created", "Started", "BackOff", "Back-off restarting failed container main"]
+            .iter()
+            .all(|s| described.contains(s))
+    });
 }
 
 #[test]
@@ -342,6 +349,8 @@ fn probes_decide_readiness_and_restart_unhealthy_containers() {
         c.pod_field("probed", "{.status.containerStatuses[0].restartCount}") == "1"
     });
     assert_eq!(std::fs::read_to_string(host.join("prestop")).unwrap(), "stopping\n");
+    let events = c.k().ok(&["get", "events", "--field-selector", "involvedObject.name=probed,reason=Unhealthy"], None);
+    assert!(events.contains("Liveness probe failed"), "{events}");
     c.wait_for("ready again", Duration::from_secs(30), ready);
     assert_eq!(std::fs::read_to_string(host.join("poststart")).unwrap(), "started\nstarted\n");
     assert_eq!(c.pod_field("probed", "{.status.phase}"), "Running");

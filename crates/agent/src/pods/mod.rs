@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod convert;
+pub mod events;
 pub mod model;
 pub mod prober;
 pub mod probes;

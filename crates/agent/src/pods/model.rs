@@ -144,7 +144,8 @@ pub trait PodRuntime: Send + Sync + 'static {
     /// Removes the Pod's own files (volumes, logs) once nothing of it runs.
     fn remove_pod_data(&self, uid: &str) -> Result<(), RuntimeFailure>;
     /// Makes the container's image present as its pull policy says.
-    fn ensure_image(&self, pod: &Pod, container: &Container) -> Result<(), RuntimeFailure>;
+    /// Whether it was pulled (false: it was present).
+    fn ensure_image(&self, pod: &Pod, container: &Container) -> Result<bool, RuntimeFailure>;
     /// Creates and starts one attempt of a container in the sandbox, its volumes and
     /// environment filled from `sources`.
     fn start_container(

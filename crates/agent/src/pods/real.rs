@@ -214,19 +214,19 @@ impl PodRuntime for SkiffPodRuntime {
         volumes::remove(&self.pod_dir(uid)).map_err(|e| RuntimeFailure::new("KillPodError", e))
     }
 
-    fn ensure_image(&self, _pod: &Pod, container: &Container) -> Result<(), RuntimeFailure> {
+    fn ensure_image(&self, _pod: &Pod, container: &Container) -> Result<bool, RuntimeFailure> {
         let image = container.image.clone().unwrap_or_default();
         let policy = container.image_pull_policy.as_deref().unwrap_or("IfNotPresent");
         let present = self.image_present(&image);
         match policy {
-            "Never" if present => return Ok(()),
+            "Never" if present => return Ok(false),
             "Never" => {
                 return Err(RuntimeFailure::new(
                     "ErrImageNeverPull",
                     format!("Container image \"{image}\" is not present with pull policy of Never"),
                 ))
             }
-            "IfNotPresent" if present => return Ok(()),
+            "IfNotPresent" if present => return Ok(false),
             _ => {}
         }
         let _guard = self.pulls.lock().unwrap_or_else(|e| e.into_inner());
@@ -243,7 +243,7 @@ impl PodRuntime for SkiffPodRuntime {
         };
         self.handle
             .block_on(pull(&reference, &store, &mut index, &config, &Quiet))
-            .map(|_| ())
+            .map(|_| true)
             .map_err(|e| pull_failed(&e))
     }
 

@@ -15,6 +15,7 @@ use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
 use super::actions::{self, containers, init_containers, Actions, Backoff, Waiting};
+use super::events::{Kind, Recorder};
 use super::model::{ObservedContainer, ObservedPod, PodRuntime, RuntimeFailure};
 use super::prober::{run_action, ProbeContext, Probes};
 use super::probes::{self, ProbeView};
@@ -31,6 +32,7 @@ pub struct WorkerContext {
     pub resync: Duration,
     /// HTTP probes and hooks.
     pub http: reqwest::Client,
+    pub events: Arc<Recorder>,
 }
 
 impl WorkerContext {
@@ -62,6 +64,8 @@ struct WorkerState {
     /// The last start failure per container, shown until it starts.
     failures: BTreeMap<String, Waiting>,
     delete_sent: bool,
+    /// Containers (name, attempt) whose back-off has been reported.
+    backoff_reported: std::collections::BTreeSet<(String, u32)>,
 }
 
 /// The worker of the Pod with `uid`.
@@ -73,6 +77,7 @@ pub async fn run(ctx: Arc<WorkerContext>, uid: String, mut desired: watch::Recei
         pull_failures: BTreeMap::new(),
         failures: BTreeMap::new(),
         delete_sent: false,
+        backoff_reported: Default::default(),
     };
     loop {
         let pod = desired.borrow_and_update().clone();
@@ -122,6 +127,7 @@ async fn sync(ctx: &WorkerContext, pod: &Pod, state: &mut WorkerState) -> Durati
         }
         let plan = actions::plan(pod, &observed, Timestamp::now(), ctx.backoff);
         waiting = plan.waiting.clone();
+        report_backoffs(ctx, pod, &observed, &waiting, state);
         if let Some(r) = plan.recheck {
             recheck = recheck.min(r + Duration::from_millis(50));
         }
@@ -207,10 +213,12 @@ async fn act(
     let sources = if plan.start.is_empty() { PodSources::default() } else { sources::fetch(&ctx.client, pod).await };
     for start in plan.start {
         let Some(container) = by_name.get(start.name.as_str()).map(|c| (*c).clone()) else { continue };
+        let image = container.image.clone().unwrap_or_default();
         if let Some((count, at)) = state.pull_failures.get(&start.name) {
             let delay = ctx.backoff.delay(*count);
             if at.elapsed() < delay {
-                let image = container.image.clone().unwrap_or_default();
+                let message = format!("Back-off pulling image \"{image}\"");
+                ctx.events.emit(pod, Some(&start.name), Kind::Normal, "BackOff", message);
                 waiting.insert(
                     start.name.clone(),
                     Waiting {
@@ -222,7 +230,26 @@ async fn act(
             }
         }
         let (p, c) = (pod.clone(), container.clone());
-        if let Err(e) = blocking(ctx, move |r| r.ensure_image(&p, &c)).await {
+        let pull_started = Instant::now();
+        let pulled = blocking(ctx, move |r| r.ensure_image(&p, &c)).await;
+        let name = Some(start.name.as_str());
+        match &pulled {
+            Ok(false) => {
+                let message = format!("Container image \"{image}\" already present on machine");
+                ctx.events.emit(pod, name, Kind::Normal, "Pulled", message);
+            }
+            Ok(true) => {
+                ctx.events.emit(pod, name, Kind::Normal, "Pulling", format!("Pulling image \"{image}\""));
+                let took = pull_started.elapsed().as_secs_f64();
+                let message = format!("Successfully pulled image \"{image}\" in {took:.3}s");
+                ctx.events.emit(pod, name, Kind::Normal, "Pulled", message);
+            }
+            Err(e) => {
+                ctx.events.emit(pod, name, Kind::Warning, "Failed", format!("Failed to pull image \"{image}\": {e}"));
+                ctx.events.emit(pod, name, Kind::Warning, "Failed", format!("Error: {}", e.reason));
+            }
+        }
+        if let Err(e) = pulled {
             tracing::warn!(container = %start.name, error = %e, "image");
             let entry = state.pull_failures.entry(start.name.clone()).or_insert((0, Instant::now()));
             *entry = (entry.0 + 1, Instant::now());
@@ -235,6 +262,9 @@ async fn act(
         match blocking(ctx, move |r| r.start_container(&p, &s, &container, attempt, &from)).await {
             Ok(id) => {
                 tracing::info!(container = %start.name, attempt, id = %&id[..12.min(id.len())], "started");
+                let name = Some(start.name.as_str());
+                ctx.events.emit(pod, name, Kind::Normal, "Created", format!("Created container {}", start.name));
+                ctx.events.emit(pod, name, Kind::Normal, "Started", format!("Started container {}", start.name));
                 state.failures.remove(&start.name);
                 let hook = start_hook(&by_name, &start.name);
                 if let Some(hook) = hook {
@@ -242,6 +272,8 @@ async fn act(
                         probes::hook_action(&hook.0, &hook.1, &sandbox.ip.map(|i| i.to_string()).unwrap_or_default());
                     if let Err(message) = run_action(&ctx.probe_context(), &id, &action, HOOK_TIMEOUT).await {
                         tracing::warn!(container = %start.name, %message, "PostStartHook failed");
+                        let text = format!("PostStartHook failed: {message}");
+                        ctx.events.emit(pod, Some(&start.name), Kind::Warning, "FailedPostStartHook", text);
                         let grace = grace_period(pod);
                         let _ = blocking(ctx, move |r| r.stop_container(&id, grace)).await;
                     }
@@ -249,6 +281,12 @@ async fn act(
             }
             Err(e) => {
                 tracing::warn!(container = %start.name, error = %e, "starting the container failed");
+                let name = Some(start.name.as_str());
+                if e.message.starts_with("MountVolume.") {
+                    ctx.events.emit(pod, name, Kind::Warning, "FailedMount", e.message.clone());
+                } else {
+                    ctx.events.emit(pod, name, Kind::Warning, "Failed", format!("Error: {}", e.message));
+                }
                 state.failures.insert(start.name.clone(), Waiting { reason: e.reason, message: Some(e.message) });
             }
         }
@@ -289,11 +327,40 @@ async fn stop(
         let started = Instant::now();
         if let Err(message) = run_action(&ctx.probe_context(), &c.id, &action, grace).await {
             tracing::warn!(container = %c.name, %message, "PreStopHook failed");
+            if let Some(pod) = pod {
+                let text = format!("PreStopHook failed: {message}");
+                ctx.events.emit(pod, Some(&c.name), Kind::Warning, "FailedPreStopHook", text);
+            }
         }
         grace = grace.saturating_sub(started.elapsed()).max(Duration::from_secs(2));
     }
+    if let Some(pod) = pod {
+        ctx.events.emit(pod, Some(&c.name), Kind::Normal, "Killing", format!("Stopping container {}", c.name));
+    }
     let id = c.id.clone();
     blocking(ctx, move |r| r.stop_container(&id, grace)).await
+}
+
+/// A BackOff event for each container newly waiting in CrashLoopBackOff.
+fn report_backoffs(
+    ctx: &WorkerContext,
+    pod: &Pod,
+    observed: &ObservedPod,
+    waiting: &BTreeMap<String, Waiting>,
+    state: &mut WorkerState,
+) {
+    for name in waiting.iter().filter(|(_, w)| w.reason == "CrashLoopBackOff").map(|(name, _)| name) {
+        let attempt = observed.latest(name).map_or(0, |c| c.attempt);
+        if state.backoff_reported.insert((name.clone(), attempt)) {
+            let message = format!(
+                "Back-off restarting failed container {name} in pod {}_{}({})",
+                pod.metadata.name.as_deref().unwrap_or_default(),
+                pod.metadata.namespace.as_deref().unwrap_or("default"),
+                pod.metadata.uid.as_deref().unwrap_or_default()
+            );
+            ctx.events.emit(pod, Some(name), Kind::Warning, "BackOff", message);
+        }
+    }
 }
 
 /// Stops the containers whose liveness or startup probe failed; true when any was.
@@ -307,6 +374,10 @@ async fn restart_unhealthy(
     for c in observed.containers.iter().filter(|c| c.running()) {
         let Some(message) = probes.get(&c.id).and_then(|v| v.unhealthy.as_ref()) else { continue };
         tracing::info!(container = %c.name, %message, "Container {} failed its probe, will be restarted", c.name);
+        ctx.events.emit(pod, Some(&c.name), Kind::Warning, "Unhealthy", message.clone());
+        let kind = if message.starts_with("Startup") { "startup" } else { "liveness" };
+        let text = format!("Container {} failed {kind} probe, will be restarted", c.name);
+        ctx.events.emit(pod, Some(&c.name), Kind::Normal, "Killing", text);
         let spec = init_containers(pod).iter().chain(containers(pod)).find(|s| s.name == c.name);
         let probe_grace = spec
             .and_then(|s| s.liveness_probe.as_ref().or(s.startup_probe.as_ref()))
