@@ -232,7 +232,18 @@ fn restart_policies_restart_containers_not_pods() {
     c.k().ok(&["apply", "-f", "-"], Some(&pod("onfailure", "OnFailure", crash, 1)));
     c.k().ok(&["apply", "-f", "-"], Some(&pod("never", "Never", crash, 1)));
     c.k().ok(&["apply", "-f", "-"], Some(&pod("done", "OnFailure", "exit 0", 1)));
+    c.k().ok(&["apply", "-f", "-"], Some(&pod("message", "Never", "echo bye > /dev/termination-log; exit 2", 1)));
+    let fallback = pod("fallback", "Never", "echo last words; exit 1", 1).replace(
+        "    imagePullPolicy: IfNotPresent\n",
+        "    imagePullPolicy: IfNotPresent\n    terminationMessagePolicy: FallbackToLogsOnError\n",
+    );
+    c.k().ok(&["apply", "-f", "-"], Some(&fallback));
     c.wait_phase("never", "Failed");
+    // Termination messages: the file the container wrote, or the end of its log.
+    c.wait_phase("message", "Failed");
+    c.wait_phase("fallback", "Failed");
+    assert_eq!(c.pod_field("message", "{.status.containerStatuses[0].state.terminated.message}"), "bye\n");
+    assert_eq!(c.pod_field("fallback", "{.status.containerStatuses[0].state.terminated.message}"), "last words");
     c.wait_phase("done", "Succeeded");
     assert_eq!(c.pod_field("never", "{.status.containerStatuses[0].state.terminated.exitCode}"), "1");
     assert_eq!(c.pod_field("never", "{.status.containerStatuses[0].restartCount}"), "0");

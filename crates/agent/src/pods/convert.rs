@@ -30,6 +30,8 @@ pub struct PodContext {
     pub node_ip: String,
     /// The ConfigMaps and Secrets the environment refers to.
     pub sources: PodSources,
+    /// The host file behind the container's terminationMessagePath (none when empty).
+    pub termination_log: PathBuf,
 }
 
 fn config_error(message: impl std::fmt::Display) -> RuntimeFailure {
@@ -233,6 +235,10 @@ pub fn container_config(
         BindMount { source: ctx.etc_hostname.clone(), destination: "/etc/hostname".into(), read_only: false },
         BindMount { source: ctx.resolv_conf.clone(), destination: "/etc/resolv.conf".into(), read_only: false },
     ];
+    if !ctx.termination_log.as_os_str().is_empty() {
+        let destination = c.termination_message_path.clone().unwrap_or_else(|| "/dev/termination-log".into());
+        mounts.push(BindMount { source: ctx.termination_log.clone(), destination, read_only: false });
+    }
     for m in c.volume_mounts.iter().flatten() {
         let base =
             ctx.volumes.get(&m.name).ok_or_else(|| config_error(format!("volume {:?} is not defined", m.name)))?;
@@ -293,6 +299,11 @@ pub fn container_config(
             (LABEL_POD_NAMESPACE.to_string(), pod.metadata.namespace.clone().unwrap_or_else(|| "default".into())),
             (LABEL_CONTAINER.to_string(), c.name.clone()),
             (LABEL_ATTEMPT.to_string(), attempt.to_string()),
+            (LABEL_TERMINATION_LOG.to_string(), ctx.termination_log.to_string_lossy().into_owned()),
+            (
+                LABEL_TERMINATION_POLICY.to_string(),
+                c.termination_message_policy.clone().unwrap_or_else(|| "File".into()),
+            ),
         ]),
     })
 }
@@ -303,6 +314,9 @@ pub const LABEL_POD_NAMESPACE: &str = "io.kubernetes.pod.namespace";
 pub const LABEL_CONTAINER: &str = "io.kubernetes.container.name";
 pub const LABEL_ATTEMPT: &str = "io.kubernetes.container.restartCount";
 pub const LABEL_SANDBOX: &str = "io.kubernetes.sandbox.id";
+/// The host file a container writes its termination message to.
+pub const LABEL_TERMINATION_LOG: &str = "io.skiff.termination-log";
+pub const LABEL_TERMINATION_POLICY: &str = "io.kubernetes.container.terminationMessagePolicy";
 
 /// The runtime's name for one attempt of a container (unique on the node, as dockershim named them).
 pub fn runtime_name(pod: &Pod, container: &str, attempt: u32) -> String {

@@ -20,7 +20,8 @@ use skiff_runtime::image::{pull, ContentStore, ImageIndex, Quiet, Reference, Reg
 use skiff_runtime::sandbox::{SandboxConfig, Sandboxes};
 
 use super::convert::{
-    self, PodContext, LABEL_ATTEMPT, LABEL_CONTAINER, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID, LABEL_SANDBOX,
+    self, PodContext, LABEL_ATTEMPT, LABEL_CONTAINER, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID,
+    LABEL_SANDBOX, LABEL_TERMINATION_LOG, LABEL_TERMINATION_POLICY,
 };
 use super::model::{
     ContainerLog, ExecProcess, ObservedContainer, ObservedPod, ObservedSandbox, ObservedState, PodRuntime,
@@ -89,6 +90,34 @@ impl SkiffPodRuntime {
     }
 }
 
+/// What an exited container leaves as its message: its termination message file (at most
+/// 4 KiB), or with FallbackToLogsOnError after a failure the end of its log (80 lines, 2 KiB).
+fn termination_message(labels: &BTreeMap<String, String>, log: &std::path::Path, exit_code: i32) -> Option<String> {
+    let file = label(labels, LABEL_TERMINATION_LOG);
+    if !file.is_empty() {
+        let mut text = Vec::new();
+        if let Ok(f) = fs::File::open(file) {
+            let _ = f.take(4096).read_to_end(&mut text);
+        }
+        if !text.is_empty() {
+            return Some(String::from_utf8_lossy(&text).into_owned());
+        }
+    }
+    if label(labels, LABEL_TERMINATION_POLICY) != "FallbackToLogsOnError" || exit_code == 0 {
+        return None;
+    }
+    let data = fs::read(log).ok()?;
+    // CRI log lines: "<time> <stream> <tag> <content>".
+    let lines: Vec<&[u8]> = data
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .filter_map(|l| l.splitn(4, |b| *b == b' ').nth(3))
+        .collect();
+    let tail = lines[lines.len().saturating_sub(80)..].join(&b'\n');
+    let tail = &tail[tail.len().saturating_sub(2048)..];
+    (!tail.is_empty()).then(|| String::from_utf8_lossy(tail).into_owned())
+}
+
 fn label<'a>(labels: &'a BTreeMap<String, String>, key: &str) -> &'a str {
     labels.get(key).map(String::as_str).unwrap_or_default()
 }
@@ -116,7 +145,7 @@ impl PodRuntime for SkiffPodRuntime {
                 Status::Exited(e) => ObservedState::Exited {
                     exit_code: e.exit_code,
                     reason: e.reason,
-                    message: e.message,
+                    message: termination_message(labels, &info.record.log_path, e.exit_code).or(e.message),
                     started_at,
                     finished_at: time(&e.finished_at),
                 },
@@ -273,7 +302,12 @@ impl PodRuntime for SkiffPodRuntime {
             pod_ip: sandbox.ip.map(|i| i.to_string()).unwrap_or_default(),
             node_ip: self.node_ip.clone(),
             sources: sources.clone(),
+            termination_log: dir.join("termination").join(format!("{}-{attempt}", container.name)),
         };
+        if let Some(parent) = ctx.termination_log.parent() {
+            fs::create_dir_all(parent).map_err(|e| RuntimeFailure::new("CreateContainerError", e))?;
+        }
+        fs::write(&ctx.termination_log, "").map_err(|e| RuntimeFailure::new("CreateContainerError", e))?;
         if let Some(parent) = ctx.log_path.parent() {
             fs::create_dir_all(parent).map_err(|e| RuntimeFailure::new("CreateContainerError", e))?;
         }
