@@ -1,6 +1,6 @@
 //! Streams through the API server to the agent, as users run them with every kubectl on the
 //! machine (as root): `kubectl exec` (WebSocket v5 from 1.30, SPDY before), with stdin, exit
-//! codes and a terminal, and `kubectl port-forward` (SPDY, tunnelled in WebSocket from 1.31)
+//! codes and a terminal, `kubectl attach` to a container's output, and `kubectl port-forward` (SPDY, tunnelled in WebSocket from 1.31)
 //! to a port the Pod serves only on its own localhost.
 
 mod common;
@@ -24,6 +24,38 @@ spec:
     imagePullPolicy: IfNotPresent
     command: ['sh', '-c', 'mkdir -p /www && echo "<p>local only</p>" > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www']
 "#;
+
+const TICKER: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: ticker
+spec:
+  nodeName: node-a
+  containers:
+  - name: ticker
+    image: localhost/busybox:latest
+    imagePullPolicy: IfNotPresent
+    command: ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done']
+"#;
+
+/// `kubectl attach`: the first line of the container's output from now on.
+fn attach_line(c: &Cluster, bin: &std::path::Path) -> String {
+    let mut child = c
+        .server()
+        .kubectl(bin)
+        .cmd()
+        .args(["attach", "ticker"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    line
+}
 
 /// `kubectl port-forward` on a free local port; returns the process and the port.
 fn port_forward(c: &Cluster, bin: &std::path::Path) -> (std::process::Child, u16) {
@@ -64,7 +96,9 @@ fn exec_and_port_forward_with_every_kubectl() {
     }
     let c = Cluster::start(&[]);
     c.k().ok(&["apply", "-f", "-"], Some(WEB));
+    c.k().ok(&["apply", "-f", "-"], Some(TICKER));
     c.wait_phase("web", "Running");
+    c.wait_phase("ticker", "Running");
     for bin in kubectls() {
         let k = c.server().kubectl(&bin);
         let v = minor(&bin);
@@ -85,6 +119,9 @@ fn exec_and_port_forward_with_every_kubectl() {
         let tty = Command::new("script").args(["-qec", &line, "/dev/null"]).stdin(Stdio::null()).output().unwrap();
         let text = String::from_utf8_lossy(&tty.stdout);
         assert!(text.contains("/dev/pts/"), "kubectl 1.{v}: {text} {}", String::from_utf8_lossy(&tty.stderr));
+
+        let line = attach_line(&c, &bin);
+        assert!(line.starts_with("tick "), "kubectl 1.{v} attach: {line:?}");
 
         let (mut child, port) = port_forward(&c, &bin);
         let page = curl(port);

@@ -50,6 +50,42 @@ impl ExecRequest {
     }
 }
 
+/// What a stream session runs: a new process, or an attach to the container's own output.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Exec,
+    /// The container's output, followed from now on (its CRI log); stdin is not attached.
+    Attach {
+        log: std::path::PathBuf,
+    },
+}
+
+/// Starts the session's work: `run` for an exec, a follow of the log for an attach.
+fn start(
+    target: Target,
+    runtime: Arc<dyn PodRuntime>,
+    id: String,
+    request: ExecRequest,
+    input: mpsc::Receiver<Input>,
+    output: mpsc::Sender<Output>,
+) {
+    match target {
+        Target::Exec => drop(tokio::spawn(run(runtime, id, request, input, output))),
+        Target::Attach { log } => drop(tokio::spawn(async move {
+            let _input = input;
+            let (tx, mut rx) = mpsc::channel(16);
+            let options = super::logs::LogOptions { follow: true, tail_lines: Some(0), ..Default::default() };
+            tokio::spawn(super::logs::stream(runtime, id, log, options, true, tx));
+            while let Some(Ok(bytes)) = rx.recv().await {
+                if output.send(Output::Stdout(bytes)).await.is_err() {
+                    return;
+                }
+            }
+            let _ = output.send(Output::Exit(exit_status(&[], Ok(0)))).await;
+        })),
+    }
+}
+
 /// From the client.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Input {
@@ -198,11 +234,17 @@ fn resize(json: &[u8]) -> Option<Input> {
 
 /// The WebSocket side: channel 0 stdin, 1 stdout, 2 stderr, 3 status, 4 resize; v5 adds
 /// `255 0` for "stdin closed".
-pub async fn over_websocket(socket: WebSocket, runtime: Arc<dyn PodRuntime>, id: String, request: ExecRequest) {
+pub async fn over_websocket(
+    socket: WebSocket,
+    target: Target,
+    runtime: Arc<dyn PodRuntime>,
+    id: String,
+    request: ExecRequest,
+) {
     let (mut sink, mut messages) = socket.split();
     let (in_tx, in_rx) = mpsc::channel(16);
     let (out_tx, mut out_rx) = mpsc::channel(16);
-    tokio::spawn(run(runtime, id, request, in_rx, out_tx));
+    start(target, runtime, id, request, in_rx, out_tx);
     let reader = tokio::spawn(async move {
         while let Some(Ok(message)) = messages.next().await {
             // Some clients (the Python one) send text frames: the same channel byte first.
@@ -247,7 +289,13 @@ pub async fn over_websocket(socket: WebSocket, runtime: Arc<dyn PodRuntime>, id:
 
 /// The SPDY side (protocol v4): the client opens `error`, `stdin`, `stdout`, `stderr` and
 /// `resize` streams as the request says; the run starts once they are all there.
-pub async fn over_spdy(mut session: Session, runtime: Arc<dyn PodRuntime>, id: String, request: ExecRequest) {
+pub async fn over_spdy(
+    mut session: Session,
+    target: Target,
+    runtime: Arc<dyn PodRuntime>,
+    id: String,
+    request: ExecRequest,
+) {
     let wanted = |kind: &str| match kind {
         "error" => true,
         "stdin" => request.stdin,
@@ -281,7 +329,7 @@ pub async fn over_spdy(mut session: Session, runtime: Arc<dyn PodRuntime>, id: S
         (take("error"), take("stdin"), take("stdout"), take("stderr"), take("resize"));
     let (in_tx, in_rx) = mpsc::channel(16);
     let (out_tx, mut out_rx) = mpsc::channel(16);
-    tokio::spawn(run(runtime, id, request, in_rx, out_tx));
+    start(target, runtime, id, request, in_rx, out_tx);
     if let Some(mut s) = stdin {
         let tx = in_tx.clone();
         tokio::spawn(async move {

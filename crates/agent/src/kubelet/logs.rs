@@ -107,7 +107,9 @@ pub async fn container_logs(
     ([("content-type", "text/plain")], body).into_response()
 }
 
-async fn stream(
+/// Sends the log of container `id` at `path` as `options` say (following it while the
+/// container runs when `follow`).
+pub async fn stream(
     runtime: Arc<dyn PodRuntime>,
     id: String,
     path: PathBuf,

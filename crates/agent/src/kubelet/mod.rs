@@ -91,14 +91,16 @@ async fn lookup<T: Send + 'static>(
     }
 }
 
-/// `/exec/{namespace}/{pod}/{container}`.
-async fn exec_handler(
+/// `/exec/{namespace}/{pod}/{container}` and `/attach/…`: the running container, then the
+/// upgrade.
+async fn stream_handler(
     State(runtime): State<Arc<dyn PodRuntime>>,
     Path((namespace, pod, container)): Path<(String, String, String)>,
     req: Request,
 ) -> Response {
+    let attach = req.uri().path().starts_with("/attach/");
     let request = exec::ExecRequest::parse(req.uri().query().unwrap_or_default());
-    if request.command.is_empty() {
+    if request.command.is_empty() && !attach {
         return error(StatusCode::BAD_REQUEST, "BadRequest", "you must specify at least 1 command".into());
     }
     let missing = format!("container not found (\"{container}\")");
@@ -108,14 +110,15 @@ async fn exec_handler(
         missing,
     )
     .await;
-    let id = match found {
-        Ok(c) => c.id,
+    let (id, target) = match found {
+        Ok(c) if attach => (c.id, exec::Target::Attach { log: c.path }),
+        Ok(c) => (c.id, exec::Target::Exec),
         Err(response) => return response,
     };
     upgrade::accept(req, &["v5.channel.k8s.io", "v4.channel.k8s.io"], &["v4.channel.k8s.io"], move |conn| async move {
         match conn {
-            upgrade::Upgraded::WebSocket(socket) => exec::over_websocket(*socket, runtime, id, request).await,
-            upgrade::Upgraded::Spdy(session, _) => exec::over_spdy(session, runtime, id, request).await,
+            upgrade::Upgraded::WebSocket(socket) => exec::over_websocket(*socket, target, runtime, id, request).await,
+            upgrade::Upgraded::Spdy(session, _) => exec::over_spdy(session, target, runtime, id, request).await,
         }
     })
     .await
@@ -147,7 +150,8 @@ async fn port_forward_handler(
 pub fn router(runtime: Arc<dyn PodRuntime>) -> Router {
     Router::new()
         .route("/containerLogs/{namespace}/{pod}/{container}", get(logs::container_logs))
-        .route("/exec/{namespace}/{pod}/{container}", get(exec_handler).post(exec_handler))
+        .route("/exec/{namespace}/{pod}/{container}", get(stream_handler).post(stream_handler))
+        .route("/attach/{namespace}/{pod}/{container}", get(stream_handler).post(stream_handler))
         .route("/portForward/{namespace}/{pod}", get(port_forward_handler).post(port_forward_handler))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(runtime)

@@ -107,12 +107,15 @@ fn termination_message(labels: &BTreeMap<String, String>, log: &std::path::Path,
         return None;
     }
     let data = fs::read(log).ok()?;
-    // CRI log lines: "<time> <stream> <tag> <content>".
-    let lines: Vec<&[u8]> = data
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .filter_map(|l| l.splitn(4, |b| *b == b' ').nth(3))
-        .collect();
+    let mut lines: Vec<Vec<u8>> = vec![];
+    let mut partial = false;
+    for record in data.split(|b| *b == b'\n').filter_map(skiff_runtime::container::log::parse_line) {
+        match lines.last_mut() {
+            Some(last) if partial => last.extend_from_slice(record.content),
+            _ => lines.push(record.content.to_vec()),
+        }
+        partial = record.partial;
+    }
     let tail = lines[lines.len().saturating_sub(80)..].join(&b'\n');
     let tail = &tail[tail.len().saturating_sub(2048)..];
     (!tail.is_empty()).then(|| String::from_utf8_lossy(tail).into_owned())
