@@ -32,7 +32,7 @@ fn the_first_pod_runs_with_its_own_ip() {
     c.k().ok(&["apply", "-f", "-"], Some(MYAPP));
     c.wait_phase("myapp-pod", "Running");
     let ip = c.pod_field("myapp-pod", "{.status.podIP}");
-    assert!(ip.starts_with(c.cidr.trim_end_matches("0/24")), "pod IP {ip} in {}", c.cidr);
+    assert!(ip.starts_with(c.cidr.trim_end_matches(".0/24")), "pod IP {ip} in {}", c.cidr);
     let wide = c.k().ok(&["get", "pods", "-o", "wide"], None);
     assert!(
         wide.contains("myapp-pod") && wide.contains("Running") && wide.contains(&ip) && wide.contains("node-a"),
@@ -159,7 +159,7 @@ fn the_web_archive_pattern_is_served_on_a_host_port() {
     c.wait_for("the page on the host port", Duration::from_secs(20), || {
         curl(&format!("http://127.0.0.1:{port}/")) == "<h1>archived</h1>\n"
     });
-    let gateway = c.cidr.replace("0/24", "1");
+    let gateway = c.cidr.replace(".0/24", ".1");
     assert_eq!(curl(&format!("http://{gateway}:{port}/")), "<h1>archived</h1>\n");
     // The rules go with the Pod.
     c.k().ok(&["delete", "pod", "archive", "--grace-period=1", "--wait=true"], None);

@@ -42,8 +42,10 @@ impl Cluster {
     pub fn start(extra: &[&str]) -> Cluster {
         super::become_subreaper();
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let bridge = format!("skiff-t{n}");
-        let cidr = format!("10.{}.0.0/24", 200 + n);
+        // Test processes may run side by side: their bridges and CIDRs differ by process.
+        let p = std::process::id() % 150;
+        let bridge = format!("skt{p}-{n}");
+        let cidr = format!("10.{}.{n}.0/24", 100 + p);
         ip(&["link", "del", &bridge]);
         let _ = Command::new("nft")
             .args(["delete", "table", "ip", &format!("skiff_{}", bridge.replace('-', "_"))])
