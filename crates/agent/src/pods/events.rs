@@ -1,7 +1,7 @@
 //! Events about Pods, as the kubelet records them (`kubectl describe pod` shows them): one
 //! core/v1 Event per occurrence, and a repeat of the same reason and message for the same
 //! container counted on the first one (count, lastTimestamp) as the kubelet's correlator does.
-//! Sending never holds up a Pod worker.
+//! Sending never holds up a Pod worker: one background task sends them in order.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,6 +10,7 @@ use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams, PostParams};
+use tokio::sync::mpsc;
 
 /// Normal or Warning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,12 +22,19 @@ pub enum Kind {
 /// What makes two Events the same: Pod uid, field path, reason, message.
 type EventKey = (String, String, String, String);
 
+/// An Event to send: a new one, or a new count for one sent before.
+enum Send {
+    Create(Box<Event>),
+    Count { namespace: String, name: String, count: i32, at: Timestamp },
+}
+
 /// Records Events for the Pods of one node.
 pub struct Recorder {
-    client: kube::Client,
     node: String,
     /// Event names and counts by (Pod uid, field path, reason, message).
     seen: Mutex<HashMap<EventKey, (String, i32)>>,
+    /// To the sender task.
+    queue: mpsc::UnboundedSender<Send>,
 }
 
 /// The field path of a container of `pod` (`spec.containers{name}`), as Events name it.
@@ -82,8 +90,30 @@ fn fnv(a: &str, b: &str) -> u64 {
 }
 
 impl Recorder {
+    /// A recorder whose Events one background task sends, one at a time and in order (so
+    /// that they never crowd out the Pods' status updates).
     pub fn new(client: kube::Client, node: String) -> Arc<Recorder> {
-        Arc::new(Recorder { client, node, seen: Mutex::new(HashMap::new()) })
+        let (queue, mut pending) = mpsc::unbounded_channel::<Send>();
+        tokio::spawn(async move {
+            while let Some(send) = pending.recv().await {
+                let result = match send {
+                    Send::Create(e) => {
+                        let namespace = e.metadata.namespace.clone().unwrap_or_default();
+                        let api: Api<Event> = Api::namespaced(client.clone(), &namespace);
+                        api.create(&PostParams::default(), &e).await.map(drop)
+                    }
+                    Send::Count { namespace, name, count, at } => {
+                        let api: Api<Event> = Api::namespaced(client.clone(), &namespace);
+                        let patch = serde_json::json!({"count": count, "lastTimestamp": Time(at)});
+                        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await.map(drop)
+                    }
+                };
+                if let Err(err) = result {
+                    tracing::debug!(error = %err, "recording an event failed");
+                }
+            }
+        });
+        Arc::new(Recorder { node, seen: Mutex::new(HashMap::new()), queue })
     }
 
     /// Records an Event about `pod` (and one of its containers, if named).
@@ -93,10 +123,7 @@ impl Recorder {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         let key = (uid, path.clone(), reason.to_string(), message.clone());
         let now = Timestamp::now();
-        enum Send {
-            Create(Box<Event>),
-            Count(String, i32),
-        }
+        let namespace = pod.metadata.namespace.clone().unwrap_or_else(|| "default".into());
         let send = {
             let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
             if seen.len() > 4096 {
@@ -105,7 +132,7 @@ impl Recorder {
             match seen.get_mut(&key) {
                 Some((name, count)) => {
                     *count += 1;
-                    Send::Count(name.clone(), *count)
+                    Send::Count { namespace, name: name.clone(), count: *count, at: now }
                 }
                 None => {
                     let e = event(pod, &self.node, &path, kind, reason, &message, now);
@@ -114,20 +141,7 @@ impl Recorder {
                 }
             }
         };
-        let namespace = pod.metadata.namespace.clone().unwrap_or_else(|| "default".into());
-        let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
-        tokio::spawn(async move {
-            let result = match send {
-                Send::Create(e) => api.create(&PostParams::default(), &e).await,
-                Send::Count(name, count) => {
-                    let patch = serde_json::json!({"count": count, "lastTimestamp": Time(now)});
-                    api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await
-                }
-            };
-            if let Err(err) = result {
-                tracing::debug!(error = %err, "recording an event failed");
-            }
-        });
+        let _ = self.queue.send(send);
     }
 }
 
