@@ -108,7 +108,7 @@ impl HostPorts {
         if mappings.is_empty() {
             return Ok(());
         }
-        let localnet = format!("/proc/sys/net/ipv4/conf/{}/route_localnet", self.bridge);
+        let localnet = self.route_localnet();
         std::fs::write(&localnet, "1").map_err(|source| NetError::Io { path: localnet.into(), source })?;
         self.remove(id)?;
         let script = base_script(&self.table, &self.bridge) + &rules_script(&self.table, id, pod_ip, mappings);
@@ -116,8 +116,17 @@ impl HostPorts {
         Ok(())
     }
 
-    /// Removes the rules of the sandbox `id` (nothing to do when there are none).
+    /// The bridge's `route_localnet` switch: on once any Pod on the bridge had a host port.
+    fn route_localnet(&self) -> String {
+        format!("/proc/sys/net/ipv4/conf/{}/route_localnet", self.bridge)
+    }
+
+    /// Removes the rules of the sandbox `id` (nothing to do when there are none; no `nft`
+    /// call at all on a bridge that never had a host port).
     pub fn remove(&self, id: &str) -> Result<(), NetError> {
+        if std::fs::read_to_string(self.route_localnet()).map_or(true, |v| v.trim() != "1") {
+            return Ok(());
+        }
         let listing = match nft(&["-j", "-a", "list", "chain", "ip", &self.table, "hostports"], None) {
             Ok(l) => l,
             // No table or chain yet: no rules.

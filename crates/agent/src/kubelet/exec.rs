@@ -141,32 +141,27 @@ pub async fn run(
     let (stdin_tx, stdin_rx) = std::sync::mpsc::channel::<Option<Bytes>>();
     let mut terminal = None;
     let (done_tx, mut done_rx) = mpsc::channel::<()>(2);
+    // One thread per output, each holding a `done` sender until its output ends.
+    let pump = |from: Box<dyn Read + Send>, wrap: fn(Bytes) -> Output| {
+        let (out, done) = (output.clone(), done_tx.clone());
+        std::thread::spawn(move || {
+            pump_blocking(from, &out, wrap);
+            drop(done);
+        });
+    };
     let mut writer: Option<Box<dyn Write + Send>>;
     if let Some(master) = process.terminal.take() {
         if let Ok(reader) = master.try_clone() {
-            let out = output.clone();
-            let done = done_tx.clone();
-            std::thread::spawn(move || {
-                pump_blocking(reader, &out, Output::Stdout);
-                drop(done);
-            });
+            pump(Box::new(reader), Output::Stdout);
         }
         writer = master.try_clone().ok().map(|w| Box::new(w) as Box<dyn Write + Send>);
         terminal = Some(master);
     } else {
         if let Some(stdout) = process.child.stdout.take() {
-            let (out, done) = (output.clone(), done_tx.clone());
-            std::thread::spawn(move || {
-                pump_blocking(stdout, &out, Output::Stdout);
-                drop(done);
-            });
+            pump(Box::new(stdout), Output::Stdout);
         }
         if let Some(stderr) = process.child.stderr.take() {
-            let (out, done) = (output.clone(), done_tx.clone());
-            std::thread::spawn(move || {
-                pump_blocking(stderr, &out, Output::Stderr);
-                drop(done);
-            });
+            pump(Box::new(stderr), Output::Stderr);
         }
         writer = process.child.stdin.take().map(|w| Box::new(w) as Box<dyn Write + Send>);
     }

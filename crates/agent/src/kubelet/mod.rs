@@ -118,7 +118,7 @@ async fn stream_handler(
     upgrade::accept(req, &["v5.channel.k8s.io", "v4.channel.k8s.io"], &["v4.channel.k8s.io"], move |conn| async move {
         match conn {
             upgrade::Upgraded::WebSocket(socket) => exec::over_websocket(*socket, target, runtime, id, request).await,
-            upgrade::Upgraded::Spdy(session, _) => exec::over_spdy(session, target, runtime, id, request).await,
+            upgrade::Upgraded::Spdy(session) => exec::over_spdy(session, target, runtime, id, request).await,
         }
     })
     .await
@@ -139,7 +139,7 @@ async fn port_forward_handler(
     upgrade::accept(req, &["SPDY/3.1+portforward.k8s.io"], &["portforward.k8s.io"], move |conn| async move {
         let session = match conn {
             upgrade::Upgraded::WebSocket(socket) => spdy::Session::start(portforward::tunnel(*socket)),
-            upgrade::Upgraded::Spdy(session, _) => session,
+            upgrade::Upgraded::Spdy(session) => session,
         };
         portforward::serve(session, netns, name).await
     })

@@ -11,10 +11,10 @@ use hyper_util::rt::TokioIo;
 
 use super::spdy::Session;
 
-/// The connection once upgraded, with the protocol agreed on.
+/// The connection once upgraded.
 pub enum Upgraded {
     WebSocket(Box<WebSocket>),
-    Spdy(Session, String),
+    Spdy(Session),
 }
 
 const PROTOCOL_HEADER: &str = "x-stream-protocol-version";
@@ -63,10 +63,9 @@ where
     };
     let mut req = req;
     let on_upgrade = hyper::upgrade::on(&mut req);
-    let chosen = protocol.clone();
     tokio::spawn(async move {
         match on_upgrade.await {
-            Ok(io) => then(Upgraded::Spdy(Session::start(TokioIo::new(io)), chosen)).await,
+            Ok(io) => then(Upgraded::Spdy(Session::start(TokioIo::new(io)))).await,
             Err(e) => tracing::warn!(error = %e, "SPDY upgrade failed"),
         }
     });

@@ -88,6 +88,11 @@ pub fn containers(pod: &Pod) -> &[Container] {
     pod.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or(&[])
 }
 
+/// The spec of the Pod's container (init or app) called `name`.
+pub fn spec<'a>(pod: &'a Pod, name: &str) -> Option<&'a Container> {
+    init_containers(pod).iter().chain(containers(pod)).find(|c| c.name == name)
+}
+
 /// Whether the Pod is being deleted or has reached a terminal phase.
 pub fn finished(pod: &Pod) -> bool {
     pod.metadata.deletion_timestamp.is_some()

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -52,6 +52,9 @@ pub struct SkiffPodRuntime {
     /// Pulls write the image index: one at a time.
     pulls: Mutex<()>,
     handle: tokio::runtime::Handle,
+    /// Termination messages of exited containers (read once: an exited container's files do
+    /// not change).
+    messages: Mutex<BTreeMap<String, Option<String>>>,
 }
 
 fn time(s: &str) -> Option<Timestamp> {
@@ -73,6 +76,7 @@ impl SkiffPodRuntime {
             node_ip,
             pulls: Mutex::new(()),
             handle: tokio::runtime::Handle::current(),
+            messages: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -85,6 +89,18 @@ impl SkiffPodRuntime {
         pods.join(uid).join("logs").join(container).join(format!("{attempt}.log"))
     }
 
+    /// [`termination_message`] of an exited container, read once.
+    fn termination_message(
+        &self,
+        id: &str,
+        labels: &BTreeMap<String, String>,
+        log: &Path,
+        code: i32,
+    ) -> Option<String> {
+        let mut messages = self.messages.lock().unwrap_or_else(|e| e.into_inner());
+        messages.entry(id.to_string()).or_insert_with(|| termination_message(labels, log, code)).clone()
+    }
+
     fn image_present(&self, image: &str) -> bool {
         ImageIndex::load(&self.paths.images).is_ok_and(|index| index.lookup(image).is_some())
     }
@@ -92,7 +108,7 @@ impl SkiffPodRuntime {
 
 /// What an exited container leaves as its message: its termination message file (at most
 /// 4 KiB), or with FallbackToLogsOnError after a failure the end of its log (80 lines, 2 KiB).
-fn termination_message(labels: &BTreeMap<String, String>, log: &std::path::Path, exit_code: i32) -> Option<String> {
+fn termination_message(labels: &BTreeMap<String, String>, log: &Path, exit_code: i32) -> Option<String> {
     let file = label(labels, LABEL_TERMINATION_LOG);
     if !file.is_empty() {
         let mut text = Vec::new();
@@ -148,7 +164,9 @@ impl PodRuntime for SkiffPodRuntime {
                 Status::Exited(e) => ObservedState::Exited {
                     exit_code: e.exit_code,
                     reason: e.reason,
-                    message: termination_message(labels, &info.record.log_path, e.exit_code).or(e.message),
+                    message: self
+                        .termination_message(&info.record.id, labels, &info.record.log_path, e.exit_code)
+                        .or(e.message),
                     started_at,
                     finished_at: time(&e.finished_at),
                 },
@@ -366,7 +384,7 @@ impl PodRuntime for SkiffPodRuntime {
         // Output is read beside the wait so that a full pipe never blocks the command.
         let output = std::thread::spawn(move || {
             let mut bytes = Vec::new();
-            let _ = std::io::Read::by_ref(&mut reader).take(64 * 1024).read_to_end(&mut bytes);
+            let _ = reader.by_ref().take(64 * 1024).read_to_end(&mut bytes);
             let _ = std::io::copy(&mut reader, &mut std::io::sink());
             String::from_utf8_lossy(&bytes).into_owned()
         });
@@ -420,6 +438,7 @@ impl PodRuntime for SkiffPodRuntime {
     }
 
     fn remove_container(&self, id: &str) -> Result<(), RuntimeFailure> {
+        self.messages.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
         self.containers.remove(id, true).map_err(failure("RemoveContainerError"))
     }
 }

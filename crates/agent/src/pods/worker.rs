@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Container, LifecycleHandler, Pod, PodStatus};
+use k8s_openapi::api::core::v1::{Pod, PodStatus};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
 use tokio::sync::{watch, Notify};
@@ -266,10 +266,11 @@ async fn act(
                 ctx.events.emit(pod, name, Kind::Normal, "Created", format!("Created container {}", start.name));
                 ctx.events.emit(pod, name, Kind::Normal, "Started", format!("Started container {}", start.name));
                 state.failures.remove(&start.name);
-                let hook = start_hook(&by_name, &start.name);
-                if let Some(hook) = hook {
+                let spec = by_name.get(start.name.as_str()).copied();
+                let hook = spec.and_then(|c| Some((c.lifecycle.as_ref()?.post_start.as_ref()?, c)));
+                if let Some((hook, spec)) = hook {
                     let action =
-                        probes::hook_action(&hook.0, &hook.1, &sandbox.ip.map(|i| i.to_string()).unwrap_or_default());
+                        probes::hook_action(hook, spec, &sandbox.ip.map(|i| i.to_string()).unwrap_or_default());
                     if let Err(message) = run_action(&ctx.probe_context(), &id, &action, HOOK_TIMEOUT).await {
                         tracing::warn!(container = %start.name, %message, "PostStartHook failed");
                         let text = format!("PostStartHook failed: {message}");
@@ -305,22 +306,22 @@ fn grace_period(pod: &Pod) -> Duration {
     Duration::from_secs(seconds.max(0) as u64)
 }
 
-/// The postStart hook of a container, with the container.
-fn start_hook(specs: &BTreeMap<&str, &Container>, name: &str) -> Option<(LifecycleHandler, Container)> {
-    let c = specs.get(name)?;
-    Some((c.lifecycle.as_ref()?.post_start.clone()?, (*c).clone()))
-}
-
 /// Stops a container within `grace`: its preStop hook first (when the Pod is known), then
-/// SIGTERM, SIGKILL when the rest of the grace period (at least 2 s) is over.
+/// SIGTERM, SIGKILL when the rest of the grace period (at least 2 s) is over. The Killing
+/// event says `why` (by default: "Stopping container NAME").
 async fn stop(
     ctx: &WorkerContext,
     pod: Option<&Pod>,
     c: &ObservedContainer,
     grace: Duration,
+    why: Option<String>,
 ) -> Result<(), RuntimeFailure> {
     let mut grace = grace;
-    let spec = pod.and_then(|p| init_containers(p).iter().chain(containers(p)).find(|s| s.name == c.name));
+    if let Some(pod) = pod {
+        let message = why.unwrap_or_else(|| format!("Stopping container {}", c.name));
+        ctx.events.emit(pod, Some(&c.name), Kind::Normal, "Killing", message);
+    }
+    let spec = pod.and_then(|p| actions::spec(p, &c.name));
     if let Some((hook, spec)) = spec.and_then(|s| Some((s.lifecycle.as_ref()?.pre_stop.as_ref()?, s))) {
         let ip = pod.and_then(|p| p.status.as_ref()?.pod_ip.clone()).unwrap_or_default();
         let action = probes::hook_action(hook, spec, &ip);
@@ -333,9 +334,6 @@ async fn stop(
             }
         }
         grace = grace.saturating_sub(started.elapsed()).max(Duration::from_secs(2));
-    }
-    if let Some(pod) = pod {
-        ctx.events.emit(pod, Some(&c.name), Kind::Normal, "Killing", format!("Stopping container {}", c.name));
     }
     let id = c.id.clone();
     blocking(ctx, move |r| r.stop_container(&id, grace)).await
@@ -376,14 +374,13 @@ async fn restart_unhealthy(
         tracing::info!(container = %c.name, %message, "Container {} failed its probe, will be restarted", c.name);
         ctx.events.emit(pod, Some(&c.name), Kind::Warning, "Unhealthy", message.clone());
         let kind = if message.starts_with("Startup") { "startup" } else { "liveness" };
-        let text = format!("Container {} failed {kind} probe, will be restarted", c.name);
-        ctx.events.emit(pod, Some(&c.name), Kind::Normal, "Killing", text);
-        let spec = init_containers(pod).iter().chain(containers(pod)).find(|s| s.name == c.name);
+        let why = format!("Container {} failed {kind} probe, will be restarted", c.name);
+        let spec = actions::spec(pod, &c.name);
         let probe_grace = spec
             .and_then(|s| s.liveness_probe.as_ref().or(s.startup_probe.as_ref()))
             .and_then(|p| p.termination_grace_period_seconds);
         let grace = probe_grace.map_or_else(|| grace_period(pod), |s| Duration::from_secs(s.max(0) as u64));
-        if let Err(e) = stop(ctx, Some(pod), c, grace).await {
+        if let Err(e) = stop(ctx, Some(pod), c, grace, Some(why)).await {
             tracing::warn!(error = %e, "stopping an unhealthy container failed");
         }
         any = true;
@@ -393,7 +390,8 @@ async fn restart_unhealthy(
 
 /// Stops every running container at once, each with `grace`.
 async fn kill_all(ctx: &WorkerContext, pod: Option<&Pod>, observed: &ObservedPod, grace: Duration) {
-    let stops: Vec<_> = observed.containers.iter().filter(|c| c.running()).map(|c| stop(ctx, pod, c, grace)).collect();
+    let stops: Vec<_> =
+        observed.containers.iter().filter(|c| c.running()).map(|c| stop(ctx, pod, c, grace, None)).collect();
     for result in futures::future::join_all(stops).await {
         if let Err(e) = result {
             tracing::warn!(error = %e, "stopping a container failed");
