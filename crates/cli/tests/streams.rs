@@ -1,6 +1,6 @@
 //! Streams through the API server to the agent, as users run them with every kubectl on the
 //! machine (as root): `kubectl exec` (WebSocket v5 from 1.30, SPDY before), with stdin, exit
-//! codes and a terminal, `kubectl attach` to a container's output, and `kubectl port-forward` (SPDY, tunnelled in WebSocket from 1.31)
+//! codes and a terminal, `kubectl cp` (tar through exec), `kubectl attach` to a container's output, and `kubectl port-forward` (SPDY, tunnelled in WebSocket from 1.31)
 //! to a port the Pod serves only on its own localhost.
 
 mod common;
@@ -119,6 +119,16 @@ fn exec_and_port_forward_with_every_kubectl() {
         let tty = Command::new("script").args(["-qec", &line, "/dev/null"]).stdin(Stdio::null()).output().unwrap();
         let text = String::from_utf8_lossy(&tty.stdout);
         assert!(text.contains("/dev/pts/"), "kubectl 1.{v}: {text} {}", String::from_utf8_lossy(&tty.stderr));
+
+        // kubectl cp: tar through exec, both ways.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("notes.txt");
+        std::fs::write(&file, format!("copied by kubectl 1.{v}\n")).unwrap();
+        k.ok(&["cp", file.to_str().unwrap(), "web:/tmp/notes.txt"], None);
+        assert_eq!(k.ok(&["exec", "web", "--", "cat", "/tmp/notes.txt"], None), format!("copied by kubectl 1.{v}\n"));
+        let back = dir.path().join("back.txt");
+        k.ok(&["cp", "web:/tmp/notes.txt", back.to_str().unwrap()], None);
+        assert_eq!(std::fs::read_to_string(&back).unwrap(), format!("copied by kubectl 1.{v}\n"), "kubectl 1.{v} cp");
 
         let line = attach_line(&c, &bin);
         assert!(line.starts_with("tick "), "kubectl 1.{v} attach: {line:?}");

@@ -11,9 +11,9 @@ use serde_json::json;
 use super::digest::Digest;
 
 /// Applets linked in the busybox layer.
-pub const APPLETS: [&str; 22] = [
+pub const APPLETS: [&str; 23] = [
     "sh", "echo", "sleep", "cat", "wget", "httpd", "true", "false", "dd", "id", "hostname", "ls", "ps", "mount",
-    "head", "grep", "touch", "env", "pwd", "kill", "ip", "nc",
+    "head", "grep", "touch", "env", "pwd", "kill", "ip", "nc", "tar",
 ];
 
 fn file(b: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8], mode: u32) -> io::Result<()> {
