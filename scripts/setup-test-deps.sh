@@ -15,6 +15,8 @@ command -v docker-registry >/dev/null || need_apt+=(docker-registry)
 command -v skopeo >/dev/null || need_apt+=(skopeo)
 command -v nft >/dev/null || need_apt+=(nftables)
 command -v script >/dev/null || need_apt+=(bsdutils)
+command -v podman >/dev/null || need_apt+=(podman runc)   # the kube play comparison
+[ -x /usr/lib/cni/bridge ] || need_apt+=(containernetworking-plugins)   # the CNI network driver
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
