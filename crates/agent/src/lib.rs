@@ -8,6 +8,7 @@ pub mod kubelet;
 pub mod node;
 pub mod pods;
 pub mod report;
+pub mod routes;
 
 use std::path::PathBuf;
 
@@ -67,8 +68,17 @@ pub async fn run(mut config: AgentConfig, client: kube::Client) -> Result<(), Ag
     let registered = report::register(&nodes, &config.node, &machine).await?;
     let uid = registered.metadata.uid.clone().unwrap_or_default();
     let last = registered.status.clone().unwrap_or_default();
-    let subnet: skiff_net::Subnet =
-        config.node.pod_cidr.as_deref().unwrap_or("10.42.0.0/24").parse().map_err(AgentError::Config)?;
+    let lease = tokio::spawn(report::lease_loop(client.clone(), config.node.clone(), uid, config.intervals.lease));
+    let status = tokio::spawn(report::status_loop(
+        nodes.clone(),
+        config.node.clone(),
+        machine,
+        config.data_dir.clone(),
+        config.intervals.clone(),
+        last,
+    ));
+    let cidr = report::pod_cidr(&nodes, &config.node).await?;
+    let subnet: skiff_net::Subnet = cidr.parse().map_err(AgentError::Config)?;
     let network = skiff_net::BridgeNetwork::new(skiff_net::BridgeConfig {
         bridge: config.pods.bridge.clone(),
         subnet,
@@ -96,15 +106,7 @@ pub async fn run(mut config: AgentConfig, client: kube::Client) -> Result<(), Ag
         events: pods::events::Recorder::new(client.clone(), config.node.name.clone()),
     });
     let pods = tokio::spawn(pods::run(workers, config.node.name.clone()));
-    let lease = tokio::spawn(report::lease_loop(client.clone(), config.node.clone(), uid, config.intervals.lease));
-    let status = tokio::spawn(report::status_loop(
-        nodes,
-        config.node.clone(),
-        machine,
-        config.data_dir.clone(),
-        config.intervals.clone(),
-        last,
-    ));
+    tokio::spawn(routes::run(client.clone(), config.node.name.clone(), config.node.internal_ip.clone(), cidr));
     let _ = tokio::join!(lease, status, pods);
     Ok(())
 }

@@ -56,10 +56,11 @@ pub async fn register(nodes: &Api<Node>, config: &NodeConfig, machine: &Machine)
         }
         Err(kube::Error::Api(e)) if e.code == 409 => {
             tracing::info!(node = %config.name, "the node exists; updating it");
-            let patch = serde_json::json!({
-                "metadata": {"labels": wanted.metadata.labels},
-                "spec": {"podCIDR": config.pod_cidr, "podCIDRs": config.pod_cidr.as_ref().map(|c| vec![c])},
-            });
+            let mut patch = serde_json::json!({"metadata": {"labels": wanted.metadata.labels}});
+            // Without a CIDR of its own the Node keeps the one the server's node IPAM gave it.
+            if let Some(c) = &config.pod_cidr {
+                patch["spec"] = serde_json::json!({"podCIDR": c, "podCIDRs": [c]});
+            }
             nodes.patch(&config.name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
             let existing = nodes.get(&config.name).await?;
             let previous = existing.status.and_then(|s| s.conditions).unwrap_or_default();
@@ -76,6 +77,28 @@ async fn patch_status(nodes: &Api<Node>, name: &str, status: &NodeStatus) -> Res
     let patch = serde_json::json!({ "status": status });
     nodes.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
     Ok(())
+}
+
+/// The Node's Pod CIDR: the configured one, else the one the server's node IPAM assigns
+/// (waited for).
+pub async fn pod_cidr(nodes: &Api<Node>, config: &NodeConfig) -> Result<String, AgentError> {
+    if let Some(c) = &config.pod_cidr {
+        return Ok(c.clone());
+    }
+    let started = Instant::now();
+    let mut said = Duration::ZERO;
+    loop {
+        let node = nodes.get(&config.name).await?;
+        if let Some(c) = node.spec.and_then(|s| s.pod_cidr).filter(|c| !c.is_empty()) {
+            tracing::info!(node = %config.name, cidr = %c, "the node's Pod CIDR");
+            return Ok(c);
+        }
+        if started.elapsed() >= said {
+            tracing::info!(node = %config.name, "waiting for the server to assign the node a Pod CIDR");
+            said += Duration::from_secs(10);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Renews the Lease forever (creating it when missing).

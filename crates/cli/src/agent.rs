@@ -41,9 +41,9 @@ pub struct NodeArgs {
     /// Labels for the Node (KEY=VALUE)
     #[arg(long = "node-label")]
     node_labels: Vec<String>,
-    /// The Node's Pod CIDR
-    #[arg(long, default_value = "10.42.0.0/24")]
-    pod_cidr: String,
+    /// The Node's Pod CIDR [default: a block of the server's --cluster-cidr, assigned by it]
+    #[arg(long)]
+    pod_cidr: Option<String>,
     /// The port of the agent's HTTPS server (logs, exec, port-forward; 0 = any free port)
     #[arg(long, default_value_t = 10250)]
     kubelet_port: u16,
@@ -80,7 +80,7 @@ impl NodeArgs {
                 name,
                 labels,
                 internal_ip: ip.to_string(),
-                pod_cidr: Some(self.pod_cidr.clone()),
+                pod_cidr: self.pod_cidr.clone(),
                 max_pods: 110,
                 version: skiff_apiserver::server::GIT_VERSION.to_string(),
                 kubelet_port: self.kubelet_port,

@@ -3,6 +3,7 @@
 mod agent;
 mod bench;
 mod container;
+mod controllers;
 mod image;
 mod server;
 

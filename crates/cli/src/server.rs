@@ -28,6 +28,12 @@ pub struct ServerArgs {
     /// Run without the node agent
     #[arg(long)]
     disable_agent: bool,
+    /// The Pods' addresses: each Node gets a block of it (see --node-cidr-mask-size)
+    #[arg(long, default_value = "10.42.0.0/16")]
+    cluster_cidr: String,
+    /// The size of each Node's block of the cluster CIDR
+    #[arg(long, default_value_t = 24)]
+    node_cidr_mask_size: u8,
     #[command(flatten)]
     node: crate::agent::NodeArgs,
 }
@@ -56,6 +62,10 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
     if let Some(k) = args.write_kubeconfig {
         config.kubeconfig = k;
     }
+    let cluster_cidr: skiff_controllers::nodeipam::Cidr =
+        args.cluster_cidr.parse().map_err(|e| anyhow::anyhow!("--cluster-cidr: {e}"))?;
+    skiff_controllers::nodeipam::CidrSet::new(cluster_cidr, args.node_cidr_mask_size)
+        .map_err(|e| anyhow::anyhow!("--node-cidr-mask-size: {e}"))?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
     rt.block_on(async move {
         let running = skiff_apiserver::start(config)
@@ -70,6 +80,13 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         eprintln!("skiff server is ready at {}", running.url);
         eprintln!("kubeconfig written to {}", running.kubeconfig.display());
         eprintln!("try: kubectl --kubeconfig {} get nodes", running.kubeconfig.display());
+        let controllers = crate::controllers::client(&data_dir, &running)?;
+        tokio::spawn(async move {
+            let ipam = skiff_controllers::nodeipam::run(controllers, cluster_cidr, args.node_cidr_mask_size);
+            if let Err(e) = ipam.await {
+                tracing::error!(error = %e, "node IPAM stopped");
+            }
+        });
         if !args.disable_agent {
             crate::agent::spawn_in_server(&args.node, &data_dir, &running)?;
         }

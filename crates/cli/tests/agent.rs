@@ -81,6 +81,10 @@ fn the_server_registers_its_node_and_an_agent_joins() {
             .stdout
             == b"True"
     });
+    // The server's node IPAM gave each node its own block of the cluster CIDR.
+    let cidr = |n: &str| k.ok(&["get", "node", n, "-o", "jsonpath={.spec.podCIDR}"], None);
+    wait_for("node-b's Pod CIDR", || !cidr("node-b").is_empty());
+    assert_eq!((cidr("node-a"), cidr("node-b")), ("10.42.0.0/24".to_string(), "10.42.1.0/24".to_string()));
     let _ = joined.kill();
     let _ = joined.wait();
 
@@ -90,6 +94,8 @@ fn the_server_registers_its_node_and_an_agent_joins() {
     let k = server.kubectl(&bin);
     let again = k.ok(&["get", "node", "node-a", "-o", "jsonpath={.metadata.uid}"], None);
     assert_eq!(again, uid);
+    let cidr = k.ok(&["get", "node", "node-a", "-o", "jsonpath={.spec.podCIDRs[0]}"], None);
+    assert_eq!(cidr, "10.42.0.0/24", "a node keeps its block");
     wait_for("a renewal after the restart", || renew_of(&k) != first);
 }
 

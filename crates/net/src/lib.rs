@@ -7,6 +7,7 @@ pub mod hostport;
 pub mod ipam;
 mod netlink;
 pub mod netns;
+pub mod routes;
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;

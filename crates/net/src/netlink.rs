@@ -14,8 +14,9 @@ use crate::NetError;
 
 const ENODEV: i32 = -19;
 const EEXIST: i32 = -17;
+pub(crate) const ESRCH: i32 = -3;
 
-fn code(e: &rtnetlink::Error) -> Option<i32> {
+pub(crate) fn code(e: &rtnetlink::Error) -> Option<i32> {
     match e {
         rtnetlink::Error::NetlinkError(m) => m.code.map(|c| c.get()),
         _ => None,

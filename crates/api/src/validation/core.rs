@@ -254,6 +254,24 @@ pub(crate) fn validate_data_update(kind: &str, new: &Obj, old: &Obj, out: &mut V
     }
 }
 
+/// `ValidateNodeUpdate`: Pod CIDRs and the provider ID, once set, do not change (the node
+/// IPAM controller may set them from empty).
+pub(crate) fn validate_node_update(new: Option<&Obj>, old: Option<&Obj>, out: &mut Vec<Cause>) {
+    let list = |spec: Option<&Obj>| spec.and_then(|s| s.get("podCIDRs")).and_then(Value::as_array).cloned();
+    let old_cidrs = list(old).unwrap_or_default();
+    if !old_cidrs.is_empty() && list(new).unwrap_or_default() != old_cidrs {
+        out.push(Cause::forbidden("spec.podCIDRs", "node updates may not change podCIDR except from \"\" to valid"));
+    }
+    let id =
+        |spec: Option<&Obj>| spec.and_then(|s| s.get("providerID")).and_then(Value::as_str).unwrap_or("").to_string();
+    if !id(old).is_empty() && id(new) != id(old) {
+        out.push(Cause::forbidden(
+            "spec.providerID",
+            "node updates may not change providerID except from \"\" to valid",
+        ));
+    }
+}
+
 /// `ValidateLease` (spec part).
 pub(crate) fn validate_lease(spec: Option<&Obj>, out: &mut Vec<Cause>) {
     let Some(spec) = spec else { return };

@@ -72,6 +72,7 @@ pub fn validate_update(resource: &ResourceInfo, new: &Value, old: &Value) -> Vec
             core::validate_service_update(spec_of(new).unwrap_or(&empty), spec_of(old).unwrap_or(&empty), &mut out)
         }
         ("", kind @ ("Secret" | "ConfigMap")) => core::validate_data_update(kind, new_obj, old_obj, &mut out),
+        ("", "Node") => core::validate_node_update(spec_of(new), spec_of(old), &mut out),
         ("apps", kind) | ("batch", kind) => workloads::validate_workload_update(kind, new_obj, old_obj, &mut out),
         _ => {}
     }

@@ -179,3 +179,19 @@ fn job_and_configmap_rules() {
     let big = json!({"metadata": {"name": "c", "namespace": "d"}, "data": {"k": "x".repeat(1024 * 1024 + 1)}});
     assert_eq!(lines(&validate_create(cms, &big)), vec![": Too long: may not be more than 1048576 bytes"]);
 }
+
+#[test]
+fn node_pod_cidrs_are_set_once() {
+    let nodes = lookup_kind("", "Node").unwrap();
+    let node = |cidrs: Value| json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}, "spec": cidrs});
+    let unset = node(json!({}));
+    let set = node(json!({"podCIDR": "10.42.1.0/24", "podCIDRs": ["10.42.1.0/24"]}));
+    assert!(validate_update(nodes, &set, &unset).is_empty(), "from empty to valid");
+    assert!(validate_update(nodes, &set, &set).is_empty());
+    let moved = node(json!({"podCIDR": "10.42.2.0/24", "podCIDRs": ["10.42.2.0/24"]}));
+    assert_eq!(
+        lines(&validate_update(nodes, &moved, &set)),
+        vec!["spec.podCIDRs: Forbidden: node updates may not change podCIDR except from \"\" to valid"]
+    );
+    assert_eq!(validate_update(nodes, &unset, &set).len(), 1);
+}

@@ -19,6 +19,8 @@ pub struct Cluster {
     pub bridge: String,
     pub cidr: String,
     pub kubectl: PathBuf,
+    /// The runtime folders of this cluster's agents (more nodes add theirs), cleaned on drop.
+    pub runtimes: Vec<PathBuf>,
     /// Flags beyond the harness's own.
     extra: Vec<String>,
 }
@@ -63,7 +65,8 @@ impl Cluster {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let kubectl = kubectls().remove(0);
         let extra = extra.iter().map(|s| s.to_string()).collect();
-        let mut c = Cluster { server: None, tmp, bridge, cidr, kubectl, extra };
+        let runtimes = vec![tmp.path().join("runtime")];
+        let mut c = Cluster { server: None, tmp, bridge, cidr, kubectl, runtimes, extra };
         c.server = Some(Server::start_with(c.tmp.path(), &c.flags()));
         c.wait_for("node-a to be Ready", Duration::from_secs(30), || {
             c.k()
@@ -85,9 +88,19 @@ impl Cluster {
         self.server = Some(Server::start_with(self.tmp.path(), &self.flags()));
     }
 
+    /// The harness's flags, less those `extra` sets itself (a `--cluster-cidr` replaces the
+    /// fixed `--pod-cidr`), then `extra`.
     fn flags(&self) -> Vec<&str> {
-        let mut flags = vec!["--node-name", "node-a", "--node-ip", "127.0.0.1", "--bridge-name", &self.bridge];
-        flags.extend_from_slice(&["--pod-cidr", &self.cidr, "--restart-backoff-ms", "500", "--kubelet-port", "0"]);
+        let defaults = [
+            ("--node-name", "node-a"),
+            ("--node-ip", "127.0.0.1"),
+            ("--bridge-name", &self.bridge),
+            ("--pod-cidr", &self.cidr),
+            ("--restart-backoff-ms", "500"),
+            ("--kubelet-port", "0"),
+        ];
+        let set = |f: &str| self.extra.iter().any(|e| e == f || (f == "--pod-cidr" && e == "--cluster-cidr"));
+        let mut flags: Vec<&str> = defaults.iter().filter(|(f, _)| !set(f)).flat_map(|(f, v)| [*f, *v]).collect();
         flags.extend(self.extra.iter().map(String::as_str));
         flags
     }
@@ -132,14 +145,15 @@ impl Cluster {
     /// recorded.
     fn runtime_pids(&self) -> Vec<i32> {
         let mut pids = vec![];
-        let root = self.dir().join("runtime");
-        for (sub, file, keys) in
-            [("sandboxes", "sandbox.json", &["pid"][..]), ("containers", "state.json", &["pid", "monitorPid"][..])]
-        {
-            for entry in std::fs::read_dir(root.join(sub)).into_iter().flatten().flatten() {
-                let Ok(text) = std::fs::read_to_string(entry.path().join(file)) else { continue };
-                let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
-                pids.extend(keys.iter().filter_map(|k| v[*k].as_i64()).map(|p| p as i32));
+        for root in &self.runtimes {
+            for (sub, file, keys) in
+                [("sandboxes", "sandbox.json", &["pid"][..]), ("containers", "state.json", &["pid", "monitorPid"][..])]
+            {
+                for entry in std::fs::read_dir(root.join(sub)).into_iter().flatten().flatten() {
+                    let Ok(text) = std::fs::read_to_string(entry.path().join(file)) else { continue };
+                    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+                    pids.extend(keys.iter().filter_map(|k| v[*k].as_i64()).map(|p| p as i32));
+                }
             }
         }
         pids
@@ -168,7 +182,8 @@ impl Drop for Cluster {
             let _ = rustix::mount::unmount(p, rustix::mount::UnmountFlags::DETACH);
         }
         // Pod cgroups of this cluster: named by the Pods' uids in the sandboxes' records.
-        for entry in std::fs::read_dir(self.dir().join("runtime/sandboxes")).into_iter().flatten().flatten() {
+        let sandboxes = self.runtimes.iter().flat_map(|r| std::fs::read_dir(r.join("sandboxes")).into_iter().flatten());
+        for entry in sandboxes.flatten() {
             let Ok(text) = std::fs::read_to_string(entry.path().join("sandbox.json")) else { continue };
             let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
             let Some(cg) = v["cgroup"].as_str() else { continue };

@@ -39,7 +39,9 @@ impl Server {
         let _ = std::fs::remove_file(&kubeconfig);
         let log = std::fs::File::options().create(true).append(true).open(dir.join("server.log")).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_skiff"))
-            .args(["server", "--bind-address", "127.0.0.1", "--https-listen-port", "0"])
+            .arg("server")
+            .args(if flags.contains(&"--bind-address") { &[][..] } else { &["--bind-address", "127.0.0.1"][..] })
+            .args(["--https-listen-port", "0"])
             .args(flags)
             .arg("--data-dir")
             .arg(dir)
