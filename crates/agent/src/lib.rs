@@ -48,11 +48,20 @@ pub struct PodsConfig {
     pub registries: PathBuf,
     /// The `skiff` binary, re-executed as monitors and infra processes.
     pub self_exe: PathBuf,
-    /// The node bridge's name.
-    pub bridge: String,
+    pub network: PodNetworkConfig,
     pub backoff: pods::actions::Backoff,
     /// How often each Pod worker looks again when nothing wakes it.
     pub resync: std::time::Duration,
+}
+
+/// Which Pod network the node uses.
+#[derive(Debug, Clone)]
+pub enum PodNetworkConfig {
+    /// The built-in one: a node bridge of this name on the node's Pod CIDR, and routes to the
+    /// other nodes' CIDRs.
+    Bridge(String),
+    /// CNI plugins: the network configuration folder and the plugin folders.
+    Cni { conf_dir: PathBuf, bin_dirs: Vec<PathBuf> },
 }
 
 /// Registers the Node, then keeps its Lease and status fresh until the process ends.
@@ -77,13 +86,26 @@ pub async fn run(mut config: AgentConfig, client: kube::Client) -> Result<(), Ag
         config.intervals.clone(),
         last,
     ));
-    let cidr = report::pod_cidr(&nodes, &config.node).await?;
-    let subnet: skiff_net::Subnet = cidr.parse().map_err(AgentError::Config)?;
-    let network = skiff_net::BridgeNetwork::new(skiff_net::BridgeConfig {
-        bridge: config.pods.bridge.clone(),
-        subnet,
-        state_dir: config.data_dir.join("network"),
-    });
+    let network: std::sync::Arc<dyn skiff_net::Network> = match &config.pods.network {
+        PodNetworkConfig::Bridge(bridge) => {
+            let cidr = report::pod_cidr(&nodes, &config.node).await?;
+            let subnet: skiff_net::Subnet = cidr.parse().map_err(AgentError::Config)?;
+            let (me, ip) = (config.node.name.clone(), config.node.internal_ip.clone());
+            tokio::spawn(routes::run(client.clone(), me, ip, cidr));
+            std::sync::Arc::new(skiff_net::BridgeNetwork::new(skiff_net::BridgeConfig {
+                bridge: bridge.clone(),
+                subnet,
+                state_dir: config.data_dir.join("network"),
+            }))
+        }
+        PodNetworkConfig::Cni { conf_dir, bin_dirs } => {
+            std::sync::Arc::new(skiff_net::CniNetwork::new(skiff_net::CniConfig {
+                conf_dir: conf_dir.clone(),
+                bin_dirs: bin_dirs.clone(),
+                state_dir: config.data_dir.join("network/cni"),
+            }))
+        }
+    };
     let paths = pods::real::RuntimePaths {
         containers: config.pods.runtime_dir.join("containers"),
         sandboxes: config.pods.runtime_dir.join("sandboxes"),
@@ -92,8 +114,7 @@ pub async fn run(mut config: AgentConfig, client: kube::Client) -> Result<(), Ag
         pods: config.data_dir.join("pods"),
         self_exe: config.pods.self_exe.clone(),
     };
-    let runtime =
-        pods::real::SkiffPodRuntime::new(paths, std::sync::Arc::new(network), config.node.internal_ip.clone());
+    let runtime = pods::real::SkiffPodRuntime::new(paths, network, config.node.internal_ip.clone());
     let runtime: std::sync::Arc<dyn pods::model::PodRuntime> = std::sync::Arc::new(runtime);
     tokio::spawn(kubelet::serve(listener, tls, kubelet::router(runtime.clone())));
     let workers = std::sync::Arc::new(pods::WorkerContext {
@@ -106,7 +127,6 @@ pub async fn run(mut config: AgentConfig, client: kube::Client) -> Result<(), Ag
         events: pods::events::Recorder::new(client.clone(), config.node.name.clone()),
     });
     let pods = tokio::spawn(pods::run(workers, config.node.name.clone()));
-    tokio::spawn(routes::run(client.clone(), config.node.name.clone(), config.node.internal_ip.clone(), cidr));
     let _ = tokio::join!(lease, status, pods);
     Ok(())
 }

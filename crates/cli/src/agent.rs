@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 use skiff_agent::pods::actions::Backoff;
-use skiff_agent::{AgentConfig, Intervals, NodeConfig, PodsConfig};
+use skiff_agent::{AgentConfig, Intervals, NodeConfig, PodNetworkConfig, PodsConfig};
 use skiff_client::{Connection, Credentials};
 
 #[derive(Args, Debug)]
@@ -50,6 +50,13 @@ pub struct NodeArgs {
     /// The node bridge of the built-in Pod network
     #[arg(long, default_value = "skiff0")]
     bridge_name: String,
+    /// Use CNI plugins for the Pod network, with the first network configuration in this
+    /// folder (instead of the built-in bridge)
+    #[arg(long)]
+    cni_conf_dir: Option<PathBuf>,
+    /// Folders of CNI plugin binaries
+    #[arg(long, value_delimiter = ':', default_value = "/opt/cni/bin:/usr/lib/cni")]
+    cni_bin_dir: Vec<PathBuf>,
     /// First CrashLoopBackOff / image pull back-off delay in milliseconds (doubles up to 300 s)
     #[arg(long, default_value_t = 10_000, hide = true)]
     restart_backoff_ms: u64,
@@ -91,7 +98,10 @@ impl NodeArgs {
                 runtime_dir: data_dir.join("runtime"),
                 registries: data_dir.join("registries.yaml"),
                 self_exe: std::env::current_exe().context("finding the skiff binary")?,
-                bridge: self.bridge_name.clone(),
+                network: match &self.cni_conf_dir {
+                    Some(dir) => PodNetworkConfig::Cni { conf_dir: dir.clone(), bin_dirs: self.cni_bin_dir.clone() },
+                    None => PodNetworkConfig::Bridge(self.bridge_name.clone()),
+                },
                 backoff: Backoff {
                     initial: std::time::Duration::from_millis(self.restart_backoff_ms.max(1)),
                     max: std::time::Duration::from_secs(300)

@@ -181,3 +181,90 @@ fn pods_on_two_nodes_reach_each_other() {
         !sh("ip route show proto 57").contains(&b)
     });
 }
+
+/// The nat table's rules (as `iptables-save` prints them) and chains (`:NAME`, without the
+/// policy and counters).
+fn nat_rules() -> Vec<String> {
+    let out = Command::new("iptables-save").args(["-t", "nat"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rules = text.lines().filter(|l| l.starts_with("-A ")).map(str::to_string);
+    let chains = text.lines().filter_map(|l| l.strip_prefix(':')?.split_whitespace().next()).map(|c| format!(":{c}"));
+    rules.chain(chains).collect()
+}
+
+/// Puts back what the CNI test changed on the node: the bridge the bridge plugin leaves
+/// (it never deletes it), the portmap plugin's chains, IPv4 forwarding.
+struct CniLeftovers {
+    bridge: String,
+    nat: Vec<String>,
+    forwarding: String,
+}
+
+impl Drop for CniLeftovers {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.bridge]).output();
+        let now = nat_rules();
+        // New rules (the shell splits them as iptables-save quoted them), then new chains.
+        for rule in now.iter().filter(|r| r.starts_with("-A ") && !self.nat.contains(r)) {
+            let line = format!("iptables -t nat -D {}", rule.trim_start_matches("-A "));
+            let _ = Command::new("sh").args(["-c", &line]).output();
+        }
+        let chains: Vec<&str> =
+            now.iter().filter(|r| r.starts_with(':') && !self.nat.contains(r)).map(|c| &c[1..]).collect();
+        for (flag, chain) in chains.iter().map(|c| ("-F", c)).chain(chains.iter().map(|c| ("-X", c))) {
+            let _ = Command::new("iptables").args(["-t", "nat", flag, chain]).output();
+        }
+        let _ = std::fs::write("/proc/sys/net/ipv4/ip_forward", &self.forwarding);
+    }
+}
+
+#[test]
+fn cni_plugins_give_pods_their_network() {
+    if !root() {
+        return;
+    }
+    if !std::path::Path::new("/usr/lib/cni/bridge").is_file() || Command::new("iptables-save").output().is_err() {
+        eprintln!("skipped: needs Debian's containernetworking-plugins and iptables");
+        return;
+    }
+    let p = std::process::id() % 150;
+    let subnet = format!("10.{}.230.0/24", 100 + p);
+    let host_port = 21000 + p;
+    let tmp = tempfile::tempdir().unwrap();
+    let conf_dir = tmp.path().join("net.d");
+    std::fs::create_dir_all(&conf_dir).unwrap();
+    let _leftovers = CniLeftovers {
+        bridge: format!("skc{p}"),
+        nat: nat_rules(),
+        forwarding: std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(),
+    };
+    let conflist = serde_json::json!({"cniVersion": "1.0.0", "name": "skiff-test", "plugins": [
+        {"type": "bridge", "bridge": format!("skc{p}"), "isGateway": true, "ipMasq": false, "hairpinMode": true,
+         "ipam": {"type": "host-local", "dataDir": tmp.path().join("ipam"), "ranges": [[{"subnet": subnet}]]}},
+        {"type": "portmap", "capabilities": {"portMappings": true}, "snat": true}]});
+    std::fs::write(conf_dir.join("10-skiff-test.conflist"), conflist.to_string()).unwrap();
+    let c = Cluster::start(&["--cni-conf-dir", conf_dir.to_str().unwrap(), "--cni-bin-dir", "/usr/lib/cni"]);
+    let pod = web("web", "node-a")
+        .replace("    command:", &format!("    ports: [{{containerPort: 8080, hostPort: {host_port}}}]\n    command:"));
+    c.k().ok(&["apply", "-f", "-"], Some(&pod));
+    c.wait_phase("web", "Running");
+    let ip = c.pod_field("web", "{.status.podIP}");
+    assert!(ip.starts_with(&format!("10.{}.230.", 100 + p)), "{ip} from the CNI network's host-local range");
+    let get = |url: String| {
+        let out = Command::new("curl").args(["-s", "--max-time", "5", &url]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(get(format!("http://{ip}:8080/")), "served by web\n", "the node reaches the Pod");
+    let gateway = format!("10.{}.230.1", 100 + p);
+    assert_eq!(get(format!("http://{gateway}:{host_port}/")), "served by web\n", "hostPort through portmap");
+    let out = c.k().ok(&["exec", "web", "--", "wget", "-qO-", "http://localhost:8080/"], None);
+    assert_eq!(out, "served by web\n");
+    // The namespace is pinned while the Pod has its network, and the address is held.
+    let ipam = tmp.path().join("ipam/skiff-test").join(&ip);
+    assert!(ipam.exists(), "host-local holds {ip}");
+    c.k().ok(&["delete", "pod", "web", "--grace-period=1"], None);
+    c.wait_for("the Pod's address to be released", Duration::from_secs(30), || !ipam.exists());
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(&c.dir().join("agent/network/cni").to_string_lossy().into_owned()), "unpinned");
+    assert!(!nat_rules().iter().any(|r| r.contains(&format!("--dport {host_port}"))), "portmap's rule is gone");
+}

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use crate::NetError;
 
 /// One forwarded port.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PortMapping {
     pub host_port: u16,
     pub container_port: u16,

@@ -1,8 +1,10 @@
 //! skiff-net: Pod networks. A [`Network`] gives a Pod's network namespace (held by its sandbox)
 //! an interface and an address, and takes them away again. [`bridge::BridgeNetwork`] is the
-//! built-in provider (node bridge, veth pairs, [`ipam`] allocator, rtnetlink only).
+//! built-in provider (node bridge, veth pairs, [`ipam`] allocator, rtnetlink only);
+//! [`cni::CniNetwork`] runs standard CNI plugins instead.
 
 pub mod bridge;
+pub mod cni;
 pub mod hostport;
 pub mod ipam;
 mod netlink;
@@ -13,6 +15,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 pub use bridge::{BridgeConfig, BridgeNetwork};
+pub use cni::{CniConfig, CniNetwork};
 pub use hostport::PortMapping;
 pub use ipam::{IpamError, Subnet};
 
@@ -25,6 +28,10 @@ pub struct PodNetworkRequest {
     pub netns: PathBuf,
     /// Node ports forwarded to the Pod (`hostPort`).
     pub port_mappings: Vec<PortMapping>,
+    /// The Pod, for providers that want to know it (CNI's `K8S_POD_*` arguments).
+    pub pod_namespace: String,
+    pub pod_name: String,
+    pub pod_uid: String,
 }
 
 /// What a Pod got.
@@ -46,6 +53,8 @@ pub enum NetError {
     Namespace(String),
     #[error(transparent)]
     Ipam(#[from] IpamError),
+    #[error("CNI: {0}")]
+    Cni(String),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
 }

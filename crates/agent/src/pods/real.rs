@@ -231,6 +231,9 @@ impl PodRuntime for SkiffPodRuntime {
             id: id.clone(),
             netns: record.namespace("net"),
             port_mappings: convert::host_ports(pod),
+            pod_namespace: pod.metadata.namespace.clone().unwrap_or_default(),
+            pod_name: pod.metadata.name.clone().unwrap_or_default(),
+            pod_uid: pod.metadata.uid.clone().unwrap_or_default(),
         };
         let network = self.network.setup(&request);
         let network = match network {
