@@ -417,3 +417,65 @@ fn config_maps_and_secrets_reach_volumes_and_environment() {
     let logs = c.k().ok(&["logs", "configured"], None);
     assert_eq!(logs, "mode=fast password=s3cret level=3\nfasts3cret\napp=\"configured\"\n1\n");
 }
+
+fn private_pod(name: &str, image: &str, secret: Option<&str>) -> String {
+    let secrets = secret.map(|s| format!("  imagePullSecrets: [{{name: {s}}}]\n")).unwrap_or_default();
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  nodeName: node-a\n{secrets}  containers:\n  \
+         - name: app\n    image: {image}\n    imagePullPolicy: Always\n    command: ['sh', '-c', 'echo pulled && sleep 3600']\n"
+    )
+}
+
+#[test]
+fn image_pull_secrets_open_a_private_registry() {
+    if !root() {
+        return;
+    }
+    let c = Cluster::start(&[]);
+    let storage = c.dir().join("registry");
+    {
+        let open = common::registry::Registry::start(&storage);
+        let layout = c.dir().join("busybox-oci");
+        common::images::oci_layout(&layout, &common::images::busybox_layer());
+        let push = std::process::Command::new("skopeo")
+            .args(["--insecure-policy", "copy", "--dest-tls-verify=false"])
+            .arg(format!("oci:{}:latest", layout.display()))
+            .arg(format!("docker://127.0.0.1:{}/team/busybox:latest", open.port))
+            .output()
+            .unwrap();
+        assert!(push.status.success(), "skopeo: {}", String::from_utf8_lossy(&push.stderr));
+    }
+    // The same storage, now only for holders of a token paid for with puller:s3cret.
+    let tokens = common::registry::TokenServer::start("puller", "s3cret");
+    let registry = common::registry::Registry::with_auth(&storage, &tokens.auth_config(c.dir()));
+    let server = format!("127.0.0.1:{}", registry.port);
+    std::fs::write(c.dir().join("registries.yaml"), format!("configs:\n  \"{server}\":\n    plain_http: true\n"))
+        .unwrap();
+    let image = format!("{server}/team/busybox:latest");
+
+    c.k().ok(&["apply", "-f", "-"], Some(&private_pod("anonymous", &image, None)));
+    c.wait_for("ErrImagePull or ImagePullBackOff", Duration::from_secs(30), || {
+        let reason = c.pod_field("anonymous", "{.status.containerStatuses[0].state.waiting.reason}");
+        reason == "ErrImagePull" || reason == "ImagePullBackOff"
+    });
+    let wrong = ["--docker-username=puller", "--docker-password=wrong"];
+    c.k().ok(
+        &["create", "secret", "docker-registry", "wrong", &format!("--docker-server={server}"), wrong[0], wrong[1]],
+        None,
+    );
+    c.k().ok(&["apply", "-f", "-"], Some(&private_pod("wrong", &image, Some("wrong"))));
+    c.wait_for("a Failed event for the wrong password", Duration::from_secs(30), || {
+        let events = c.k().run(&["get", "events", "--field-selector", "involvedObject.name=wrong"], None);
+        String::from_utf8_lossy(&events.stdout).contains("logging in as puller")
+    });
+    let right = ["--docker-username=puller", "--docker-password=s3cret"];
+    c.k().ok(
+        &["create", "secret", "docker-registry", "regcred", &format!("--docker-server={server}"), right[0], right[1]],
+        None,
+    );
+    c.k().ok(&["apply", "-f", "-"], Some(&private_pod("private", &image, Some("regcred"))));
+    c.wait_phase("private", "Running");
+    c.wait_for("its output", Duration::from_secs(10), || c.k().run(&["logs", "private"], None).stdout == b"pulled\n");
+    let events = c.k().ok(&["get", "events", "--field-selector", "involvedObject.name=private"], None);
+    assert!(events.contains("Successfully pulled image"), "{events}");
+}

@@ -9,6 +9,7 @@ pub mod events;
 pub mod model;
 pub mod prober;
 pub mod probes;
+pub mod pullsecrets;
 pub mod real;
 pub mod sources;
 pub mod status;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Container, Pod};
 use k8s_openapi::jiff::Timestamp;
 
+use super::pullsecrets::Keyring;
 use super::sources::PodSources;
 
 /// A sandbox of the Pod.
@@ -143,9 +144,10 @@ pub trait PodRuntime: Send + Sync + 'static {
     fn remove_sandbox(&self, id: &str) -> Result<(), RuntimeFailure>;
     /// Removes the Pod's own files (volumes, logs) once nothing of it runs.
     fn remove_pod_data(&self, uid: &str) -> Result<(), RuntimeFailure>;
-    /// Makes the container's image present as its pull policy says.
+    /// Makes the container's image present as its pull policy says, trying the credentials
+    /// of `keyring` that match its registry first (the Pod's `imagePullSecrets`).
     /// Whether it was pulled (false: it was present).
-    fn ensure_image(&self, pod: &Pod, container: &Container) -> Result<bool, RuntimeFailure>;
+    fn ensure_image(&self, pod: &Pod, container: &Container, keyring: &Keyring) -> Result<bool, RuntimeFailure>;
     /// Creates and starts one attempt of a container in the sandbox, its volumes and
     /// environment filled from `sources`.
     fn start_container(

@@ -16,7 +16,7 @@ use std::io::Read;
 use std::process::Stdio;
 
 use skiff_runtime::container::{ExecConfig, Runtime, Status};
-use skiff_runtime::image::{pull, ContentStore, ImageIndex, Quiet, Reference, RegistriesConfig};
+use skiff_runtime::image::{pull, Auth, ContentStore, ImageIndex, Quiet, Reference, RegistriesConfig};
 use skiff_runtime::sandbox::{SandboxConfig, Sandboxes};
 
 use super::convert::{
@@ -27,6 +27,7 @@ use super::model::{
     ContainerLog, ExecProcess, ObservedContainer, ObservedPod, ObservedSandbox, ObservedState, PodRuntime,
     RuntimeFailure,
 };
+use super::pullsecrets::{self, Keyring};
 use super::sources::PodSources;
 use super::volumes;
 
@@ -267,7 +268,7 @@ impl PodRuntime for SkiffPodRuntime {
         volumes::remove(&self.pod_dir(uid)).map_err(|e| RuntimeFailure::new("KillPodError", e))
     }
 
-    fn ensure_image(&self, _pod: &Pod, container: &Container) -> Result<bool, RuntimeFailure> {
+    fn ensure_image(&self, _pod: &Pod, container: &Container, keyring: &Keyring) -> Result<bool, RuntimeFailure> {
         let image = container.image.clone().unwrap_or_default();
         let policy = container.image_pull_policy.as_deref().unwrap_or("IfNotPresent");
         let present = self.image_present(&image);
@@ -294,10 +295,27 @@ impl PodRuntime for SkiffPodRuntime {
         } else {
             RegistriesConfig::default()
         };
-        self.handle
-            .block_on(pull(&reference, &store, &mut index, &config, &Quiet))
-            .map(|_| true)
-            .map_err(|e| pull_failed(&e))
+        // The Pod's credentials for this registry, each in turn, as the kubelet tries them;
+        // without any, the node's own (registries.yaml) or none.
+        let credentials = pullsecrets::lookup(keyring, &reference.domain, &reference.path);
+        if credentials.is_empty() {
+            return self
+                .handle
+                .block_on(pull(&reference, &store, &mut index, &config, &Quiet))
+                .map(|_| true)
+                .map_err(|e| pull_failed(&e));
+        }
+        let mut errors = vec![];
+        for c in credentials {
+            let mut config = config.clone();
+            let host = config.configs.entry(reference.domain.clone()).or_default();
+            host.auth = Some(Auth { username: c.username, password: c.password });
+            match self.handle.block_on(pull(&reference, &store, &mut index, &config, &Quiet)) {
+                Ok(_) => return Ok(true),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        Err(pull_failed(&errors.join("; ")))
     }
 
     fn start_container(

@@ -1,5 +1,6 @@
 //! The API objects a Pod's containers read: the ConfigMaps and Secrets its volumes
-//! (configMap, secret, projected) and environment (`valueFrom`, `envFrom`) name. The worker
+//! (configMap, secret, projected), environment (`valueFrom`, `envFrom`) and
+//! `imagePullSecrets` name. The worker
 //! fetches them before it starts containers; what is missing is simply absent, and the
 //! volume or variable that needs it decides whether that is an error (`optional`).
 
@@ -22,6 +23,7 @@ pub struct PodSources {
 pub fn referenced(pod: &Pod) -> (BTreeSet<String>, BTreeSet<String>) {
     let (mut maps, mut secrets) = (BTreeSet::new(), BTreeSet::new());
     let Some(spec) = &pod.spec else { return (maps, secrets) };
+    secrets.extend(spec.image_pull_secrets.iter().flatten().map(|r| r.name.clone()));
     for c in spec.init_containers.iter().flatten().chain(&spec.containers) {
         for e in c.env.iter().flatten().filter_map(|e| e.value_from.as_ref()) {
             maps.extend(e.config_map_key_ref.as_ref().map(|r| r.name.clone()));

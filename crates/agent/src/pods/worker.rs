@@ -19,6 +19,7 @@ use super::events::{Kind, Recorder};
 use super::model::{ObservedContainer, ObservedPod, PodRuntime, RuntimeFailure};
 use super::prober::{run_action, ProbeContext, Probes};
 use super::probes::{self, ProbeView};
+use super::pullsecrets;
 use super::sources::{self, PodSources};
 use super::status::{self, Inputs};
 
@@ -211,6 +212,7 @@ async fn act(
     let specs = init_containers(pod).iter().chain(containers(pod));
     let by_name: BTreeMap<&str, _> = specs.map(|c| (c.name.as_str(), c)).collect();
     let sources = if plan.start.is_empty() { PodSources::default() } else { sources::fetch(&ctx.client, pod).await };
+    let keyring = std::sync::Arc::new(pullsecrets::keyring(pod, &sources));
     for start in plan.start {
         let Some(container) = by_name.get(start.name.as_str()).map(|c| (*c).clone()) else { continue };
         let image = container.image.clone().unwrap_or_default();
@@ -229,9 +231,9 @@ async fn act(
                 continue;
             }
         }
-        let (p, c) = (pod.clone(), container.clone());
+        let (p, c, ring) = (pod.clone(), container.clone(), keyring.clone());
         let pull_started = Instant::now();
-        let pulled = blocking(ctx, move |r| r.ensure_image(&p, &c)).await;
+        let pulled = blocking(ctx, move |r| r.ensure_image(&p, &c, &ring)).await;
         let name = Some(start.name.as_str());
         match &pulled {
             Ok(false) => {

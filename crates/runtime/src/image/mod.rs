@@ -17,7 +17,7 @@ pub use import::{import_archive, import_oci_layout, ImportError};
 pub use index::{ImageIndex, ImageRecord};
 pub use pull::{pull, Progress, PullError, Quiet};
 pub use reference::{Reference, ReferenceError};
-pub use registries::{RegistriesConfig, RegistriesError};
+pub use registries::{Auth, RegistriesConfig, RegistriesError};
 pub use store::{BlobWriter, ContentStore, StoreError};
 pub use unpack::{apply_tar, layer_dir, unpack_image, unpack_layer, HostFs, LayerFs, UnpackError};
 
