@@ -3,6 +3,7 @@
 //! Node with skiff-runtime. It reaches the control plane only through the HTTPS API, with the
 //! kube-rs client it is given (built by skiff-client from node credentials).
 
+pub mod eviction;
 pub mod host;
 pub mod kubelet;
 pub mod node;
@@ -37,6 +38,9 @@ pub struct AgentConfig {
     pub pods: PodsConfig,
     /// The cluster CA: clients of the agent's port must have a certificate it signed.
     pub ca_pem: String,
+    /// Hard eviction thresholds, and how often they are checked.
+    pub eviction: eviction::Thresholds,
+    pub eviction_interval: std::time::Duration,
 }
 
 /// How Pods are run.
@@ -83,6 +87,7 @@ pub async fn run(mut config: AgentConfig, client: kube::Client) -> Result<(), Ag
         config.node.clone(),
         machine,
         config.data_dir.clone(),
+        config.eviction,
         config.intervals.clone(),
         last,
     ));
@@ -126,6 +131,15 @@ pub async fn run(mut config: AgentConfig, client: kube::Client) -> Result<(), Ag
         http: pods::prober::http_client(),
         events: pods::events::Recorder::new(client.clone(), config.node.name.clone()),
     });
+    tokio::spawn(eviction::run(
+        client.clone(),
+        workers.runtime.clone(),
+        workers.events.clone(),
+        config.node.name.clone(),
+        config.data_dir.clone(),
+        config.eviction,
+        config.eviction_interval,
+    ));
     let pods = tokio::spawn(pods::run(workers, config.node.name.clone()));
     let _ = tokio::join!(lease, status, pods);
     Ok(())

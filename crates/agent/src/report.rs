@@ -11,7 +11,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Owne
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 
-use crate::host::{self, Machine};
+use crate::eviction::{self, Signal, Thresholds};
+use crate::host::Machine;
 use crate::node::{self, NodeConfig, Pressure};
 use crate::AgentError;
 
@@ -33,13 +34,10 @@ impl Default for Intervals {
     }
 }
 
-/// The kubelet's default hard eviction thresholds: memory.available < 100Mi,
-/// nodefs.available < 10%.
-pub fn pressure(data_dir: &std::path::Path) -> Pressure {
-    let memory = host::mem_available(&std::fs::read_to_string("/proc/meminfo").unwrap_or_default())
-        .is_some_and(|available| available < 100 << 20);
-    let disk = rustix::fs::statvfs(data_dir).is_ok_and(|s| s.f_blocks > 0 && s.f_bavail * 10 < s.f_blocks);
-    Pressure { memory, disk, pid: false }
+/// The node's pressure conditions: the hard eviction thresholds crossed.
+pub fn pressure(data_dir: &std::path::Path, thresholds: &Thresholds) -> Pressure {
+    let crossed = eviction::crossed(thresholds, &eviction::observe(data_dir));
+    Pressure { memory: crossed.contains(&Signal::Memory), disk: crossed.contains(&Signal::Disk), pid: false }
 }
 
 /// Registers the Node: creates it, or (re-registering after a restart) updates its labels and
@@ -151,6 +149,7 @@ pub async fn status_loop(
     config: NodeConfig,
     machine: Machine,
     data_dir: PathBuf,
+    thresholds: Thresholds,
     intervals: Intervals,
     mut last: NodeStatus,
 ) {
@@ -158,7 +157,11 @@ pub async fn status_loop(
     loop {
         tokio::time::sleep(intervals.status).await;
         let previous = last.conditions.clone().unwrap_or_default();
-        let next = node::status(&config, &machine, node::conditions(pressure(&data_dir), &previous, Timestamp::now()));
+        let next = node::status(
+            &config,
+            &machine,
+            node::conditions(pressure(&data_dir, &thresholds), &previous, Timestamp::now()),
+        );
         if !node::changed(&last, &next) && reported.elapsed() < intervals.status_report {
             continue;
         }

@@ -82,6 +82,7 @@ pub async fn run(skiff: &Path, count: usize) -> Result<Vec<String>, BenchError> 
         .args(["server", "--bind-address", "127.0.0.1", "--https-listen-port", "0", "--kubelet-port", "0"])
         .args(["--node-name", "bench-node", "--node-ip", "127.0.0.1", "--bridge-name", BRIDGE])
         .args(["--pod-cidr", "10.199.0.0/24"])
+        .args(["--eviction-hard", "memory.available<1Mi,nodefs.available<1Mi"])
         .arg("--data-dir")
         .arg(dir)
         .env("SKIFF_LOG", "warn")

@@ -63,6 +63,12 @@ pub struct NodeArgs {
     /// Seconds between renewals of the Node's Lease (and checks of its status)
     #[arg(long, default_value_t = 10, hide = true)]
     node_lease_seconds: u64,
+    /// Hard eviction thresholds (kubelet syntax): below them the node evicts Pods
+    #[arg(long, default_value = "memory.available<100Mi,nodefs.available<10%")]
+    eviction_hard: String,
+    /// Seconds between checks of the eviction thresholds
+    #[arg(long, default_value_t = 10, hide = true)]
+    eviction_interval_seconds: u64,
 }
 
 impl NodeArgs {
@@ -94,6 +100,9 @@ impl NodeArgs {
             },
             data_dir: data_dir.join("agent"),
             ca_pem: ca_pem.to_string(),
+            eviction: skiff_agent::eviction::parse(&self.eviction_hard)
+                .map_err(|e| anyhow::anyhow!("--eviction-hard: {e}"))?,
+            eviction_interval: std::time::Duration::from_secs(self.eviction_interval_seconds.max(1)),
             pods: PodsConfig {
                 runtime_dir: data_dir.join("runtime"),
                 registries: data_dir.join("registries.yaml"),

@@ -24,6 +24,8 @@ pub struct SandboxConfig {
     pub hostname: String,
     /// The Pod's cgroup, relative to each hierarchy's root (`skiff/pods/<uid>`).
     pub cgroup: String,
+    /// Limits of the Pod cgroup (the sum of its containers').
+    pub resources: crate::container::config::Resources,
     /// Size of the shared /dev/shm in bytes.
     pub shm_size: u64,
     pub labels: BTreeMap<String, String>,
@@ -115,7 +117,9 @@ impl Sandboxes {
             .map_err(|e| io_err(&shm)(e.into()))?;
         }
         let layout = cgroup::detect().map_err(io_err(Path::new("/proc/self/mountinfo")))?;
-        let cg = layout.create(&config.cgroup, None).map_err(io_err(Path::new(&config.cgroup)))?;
+        let resources = crate::container::spec::linux_resources(&config.resources)
+            .map_err(|e| io_err(Path::new(&config.cgroup))(std::io::Error::other(e.to_string())))?;
+        let cg = layout.create(&config.cgroup, Some(&resources)).map_err(io_err(Path::new(&config.cgroup)))?;
         let mut child = Command::new(&self.self_exe)
             .arg("__pause")
             .arg(&config.hostname)

@@ -209,6 +209,57 @@ pub fn resources(c: &Container) -> Result<Resources, RuntimeFailure> {
     })
 }
 
+/// The Pod's QoS class: the one in its status, else as the API server computes it.
+pub fn qos_class(pod: &Pod) -> String {
+    if let Some(q) = pod.status.as_ref().and_then(|s| s.qos_class.clone()) {
+        return q;
+    }
+    let spec = serde_json::to_value(pod.spec.clone().unwrap_or_default()).unwrap_or_default();
+    skiff_api::defaults::qos_class(&spec).to_string()
+}
+
+/// The Pod's cgroup, in the kubelet's QoS tiers: `kubepods/pod<uid>` for Guaranteed Pods,
+/// `kubepods/burstable/pod<uid>` and `kubepods/besteffort/pod<uid>` for the others.
+pub fn pod_cgroup(pod: &Pod) -> String {
+    let uid = pod.metadata.uid.as_deref().unwrap_or_default();
+    match qos_class(pod).as_str() {
+        "Guaranteed" => format!("skiff/kubepods/pod{uid}"),
+        "BestEffort" => format!("skiff/kubepods/besteffort/pod{uid}"),
+        _ => format!("skiff/kubepods/burstable/pod{uid}"),
+    }
+}
+
+/// The Pod cgroup's limits, as the kubelet's `ResourceConfigForPod`: cpu shares from the
+/// summed requests (2 for BestEffort), a CFS quota and a memory limit only when every
+/// container has that limit; init containers count by their largest value.
+pub fn pod_resources(pod: &Pod) -> Result<Resources, RuntimeFailure> {
+    let Some(spec) = &pod.spec else { return Ok(Resources::default()) };
+    let (mut cpu_request, mut cpu_limit, mut memory_limit) = (0i64, Some(0i64), Some(0i64));
+    for c in &spec.containers {
+        cpu_request += quantity(c, false, "cpu")?.or(quantity(c, true, "cpu")?).map(|q| q.milli_value()).unwrap_or(0);
+        let cpu = quantity(c, true, "cpu")?.map(|q| q.milli_value());
+        cpu_limit = cpu_limit.zip(cpu).map(|(a, b)| a + b);
+        let memory = quantity(c, true, "memory")?.map(|q| q.value());
+        memory_limit = memory_limit.zip(memory).map(|(a, b)| a + b);
+    }
+    for c in spec.init_containers.iter().flatten() {
+        let request = quantity(c, false, "cpu")?.or(quantity(c, true, "cpu")?).map(|q| q.milli_value()).unwrap_or(0);
+        cpu_request = cpu_request.max(request);
+        let cpu = quantity(c, true, "cpu")?.map(|q| q.milli_value());
+        cpu_limit = cpu_limit.zip(cpu).map(|(a, b)| a.max(b));
+        let memory = quantity(c, true, "memory")?.map(|q| q.value());
+        memory_limit = memory_limit.zip(memory).map(|(a, b)| a.max(b));
+    }
+    let cpu_limit = cpu_limit.filter(|_| !spec.containers.is_empty());
+    Ok(Resources {
+        cpu_shares: Some((cpu_request.max(0) as u64 * 1024 / 1000).max(2)),
+        cpu_quota: cpu_limit.map(|m| (m * 100).max(1000)),
+        cpu_period: cpu_limit.map(|_| 100_000),
+        memory_limit: memory_limit.filter(|_| !spec.containers.is_empty()),
+        pids_limit: None,
+    })
+}
+
 /// The runtime request for one attempt of `c`.
 pub fn container_config(
     pod: &Pod,

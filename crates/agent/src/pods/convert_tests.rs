@@ -123,3 +123,33 @@ fn environment_comes_from_config_maps_and_secrets() {
     let err = container_config(&p, c, 0, &ctx).unwrap_err();
     assert_eq!(err.message, "couldn't find key password in Secret prod/db");
 }
+
+#[test]
+fn pods_get_a_cgroup_in_their_qos_tier_with_summed_limits() {
+    let pod = |containers: serde_json::Value, qos: &str| -> Pod {
+        serde_json::from_value(json!({"metadata": {"name": "p", "uid": "u1"}, "spec": {"containers": containers},
+            "status": {"qosClass": qos}}))
+        .unwrap()
+    };
+    let guaranteed = pod(
+        json!([{"name": "a", "resources": {"limits": {"cpu": "500m", "memory": "64Mi"}}},
+               {"name": "b", "resources": {"limits": {"cpu": "250m", "memory": "32Mi"}}}]),
+        "Guaranteed",
+    );
+    assert_eq!(pod_cgroup(&guaranteed), "skiff/kubepods/podu1");
+    let r = pod_resources(&guaranteed).unwrap();
+    assert_eq!((r.cpu_shares, r.cpu_quota, r.memory_limit), (Some(768), Some(75_000), Some(96 << 20)));
+    let burstable = pod(
+        json!([{"name": "a", "resources": {"requests": {"cpu": "100m", "memory": "16Mi"}}}, {"name": "b"}]),
+        "Burstable",
+    );
+    assert_eq!(pod_cgroup(&burstable), "skiff/kubepods/burstable/podu1");
+    let r = pod_resources(&burstable).unwrap();
+    assert_eq!((r.cpu_shares, r.cpu_quota, r.memory_limit), (Some(102), None, None), "limits only when all have them");
+    let best_effort = pod(json!([{"name": "a"}]), "BestEffort");
+    assert_eq!(pod_cgroup(&best_effort), "skiff/kubepods/besteffort/podu1");
+    assert_eq!(pod_resources(&best_effort).unwrap().cpu_shares, Some(2));
+    let computed = pod(json!([{"name": "a"}]), "");
+    let computed = Pod { status: None, ..computed };
+    assert_eq!(qos_class(&computed), "BestEffort");
+}

@@ -144,6 +144,10 @@ pub trait PodRuntime: Send + Sync + 'static {
     fn remove_sandbox(&self, id: &str) -> Result<(), RuntimeFailure>;
     /// Removes the Pod's own files (volumes, logs) once nothing of it runs.
     fn remove_pod_data(&self, uid: &str) -> Result<(), RuntimeFailure>;
+    /// The Pod's memory working set (its cgroup's), if it has a sandbox.
+    fn memory_usage(&self, pod_uid: &str) -> Option<u64>;
+    /// The bytes the Pod's own files (logs, emptyDir volumes) take on the node.
+    fn disk_usage(&self, pod_uid: &str) -> Option<u64>;
     /// Makes the container's image present as its pull policy says, trying the credentials
     /// of `keyring` that match its registry first (the Pod's `imagePullSecrets`).
     /// Whether it was pulled (false: it was present).

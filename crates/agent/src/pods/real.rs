@@ -208,6 +208,25 @@ impl PodRuntime for SkiffPodRuntime {
         Ok(uids)
     }
 
+    fn memory_usage(&self, pod_uid: &str) -> Option<u64> {
+        let record = self.sandboxes.list().into_iter().find(|s| label(&s.labels, LABEL_POD_UID) == pod_uid)?;
+        skiff_runtime::container::cgroup::detect().ok()?.cgroup(&record.cgroup).memory_working_set()
+    }
+
+    fn disk_usage(&self, pod_uid: &str) -> Option<u64> {
+        fn size(path: &std::path::Path) -> u64 {
+            match fs::symlink_metadata(path) {
+                Ok(m) if m.is_dir() => {
+                    fs::read_dir(path).into_iter().flatten().flatten().map(|e| size(&e.path())).sum()
+                }
+                Ok(m) => m.len(),
+                Err(_) => 0,
+            }
+        }
+        let dir = self.paths.pods.join(pod_uid);
+        dir.exists().then(|| size(&dir))
+    }
+
     fn create_sandbox(&self, pod: &Pod, attempt: u32) -> Result<ObservedSandbox, RuntimeFailure> {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         let id = format!("{uid}-{attempt}");
@@ -217,7 +236,8 @@ impl PodRuntime for SkiffPodRuntime {
         hostname.truncate(63);
         let config = SandboxConfig {
             hostname: hostname.clone(),
-            cgroup: format!("skiff/kubepods/pod{uid}"),
+            cgroup: convert::pod_cgroup(pod),
+            resources: convert::pod_resources(pod)?,
             shm_size: 0,
             labels: BTreeMap::from([
                 (LABEL_POD_UID.to_string(), uid.clone()),

@@ -169,7 +169,7 @@ pub fn compute(pod: &Pod, inputs: &Inputs<'_>) -> PodStatus {
         if failed && policy == "Never" && init_done {
             init_failed = true;
         }
-        let will_restart = is_sidecar(c) || (failed && policy != "Never");
+        let will_restart = !super::actions::finished(pod) && (is_sidecar(c) || (failed && policy != "Never"));
         init_statuses.push(container_status(c, inputs, "PodInitializing", will_restart));
         init_done &= done;
     }
@@ -178,7 +178,8 @@ pub fn compute(pod: &Pod, inputs: &Inputs<'_>) -> PodStatus {
         .iter()
         .map(|c| {
             let code = observed.latest(&c.name).and_then(ObservedContainer::exit_code);
-            let will_restart = code.is_some_and(|e| policy == "Always" || (policy == "OnFailure" && e != 0));
+            let will_restart = !super::actions::finished(pod)
+                && code.is_some_and(|e| policy == "Always" || (policy == "OnFailure" && e != 0));
             container_status(c, inputs, default_wait, will_restart)
         })
         .collect();

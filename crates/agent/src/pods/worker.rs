@@ -300,6 +300,12 @@ async fn act(
 
 /// The grace period for stopping the Pod's containers.
 fn grace_period(pod: &Pod) -> Duration {
+    // A hard eviction kills at once (the kubelet's grace period override of 0).
+    if pod.metadata.deletion_timestamp.is_none()
+        && pod.status.as_ref().and_then(|s| s.reason.as_deref()) == Some("Evicted")
+    {
+        return Duration::ZERO;
+    }
     let seconds = pod
         .metadata
         .deletion_grace_period_seconds

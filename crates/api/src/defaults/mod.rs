@@ -11,6 +11,8 @@ mod pod;
 pub(crate) mod quantity;
 mod workloads;
 
+pub use pod::qos_class;
+
 use serde_json::{Map, Value};
 
 use crate::ResourceInfo;

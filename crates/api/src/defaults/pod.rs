@@ -319,7 +319,7 @@ pub(super) fn default_pod_status(obj: &mut Value) {
 }
 
 /// `qos.ComputePodQOS` over regular and init containers (cpu and memory only).
-pub(crate) fn qos_class(spec: &Value) -> &'static str {
+pub fn qos_class(spec: &Value) -> &'static str {
     let mut requests: BTreeMap<&str, i128> = BTreeMap::new();
     let mut limits: BTreeMap<&str, i128> = BTreeMap::new();
     let mut guaranteed = true;

@@ -98,6 +98,8 @@ impl Cluster {
             ("--pod-cidr", &self.cidr),
             ("--restart-backoff-ms", "500"),
             ("--kubelet-port", "0"),
+            // Eviction only where a test asks for it, whatever this machine's free space.
+            ("--eviction-hard", "memory.available<1Mi,nodefs.available<1Mi"),
         ];
         let set = |f: &str| self.extra.iter().any(|e| e == f || (f == "--pod-cidr" && e == "--cluster-cidr"));
         let mut flags: Vec<&str> = defaults.iter().filter(|(f, _)| !set(f)).flat_map(|(f, v)| [*f, *v]).collect();
@@ -195,6 +197,10 @@ impl Drop for Cluster {
                     }
                 }
                 let _ = std::fs::remove_dir(&base);
+                // The QoS tier (`…/burstable`), when no other Pod is in it.
+                if let Some(tier) = base.parent().filter(|t| t.ends_with("burstable") || t.ends_with("besteffort")) {
+                    let _ = std::fs::remove_dir(tier);
+                }
             }
         }
         ip(&["link", "del", &self.bridge]);

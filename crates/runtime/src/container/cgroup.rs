@@ -225,6 +225,19 @@ impl Cgroup {
         counter(&fs::read_to_string(dir.join(file)).unwrap_or_default(), "oom_kill")
     }
 
+    /// The memory working set, as the kubelet counts it: usage less inactive file pages.
+    pub fn memory_working_set(&self) -> Option<u64> {
+        let dir = self.dir("memory")?;
+        let (usage, inactive) = if self.v2 {
+            ("memory.current", "inactive_file")
+        } else {
+            ("memory.usage_in_bytes", "total_inactive_file")
+        };
+        let usage: u64 = fs::read_to_string(dir.join(usage)).ok()?.trim().parse().ok()?;
+        let stat = fs::read_to_string(dir.join("memory.stat")).unwrap_or_default();
+        Some(usage.saturating_sub(counter(&stat, inactive)))
+    }
+
     /// The processes in the cgroup.
     pub fn pids(&self) -> Vec<i32> {
         let dir = if self.v2 { self.dir("") } else { self.dir("pids").or_else(|| self.dir("memory")) };

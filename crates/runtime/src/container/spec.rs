@@ -7,8 +7,8 @@ use std::str::FromStr;
 
 use oci_spec::runtime::{
     Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxMemoryBuilder, LinuxNamespaceBuilder,
-    LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder, Mount, MountBuilder, PosixRlimit, PosixRlimitBuilder,
-    PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+    LinuxNamespaceType, LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder, Mount, MountBuilder, PosixRlimit,
+    PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
 use super::config::{ContainerConfig, Namespace};
@@ -191,6 +191,28 @@ pub struct SpecContext {
 }
 
 /// Builds the container's `config.json`.
+/// The OCI form of cgroup limits.
+pub fn linux_resources(r: &super::config::Resources) -> Result<LinuxResources, SpecError> {
+    let mut resources = LinuxResourcesBuilder::default();
+    if let Some(limit) = r.memory_limit {
+        resources = resources.memory(LinuxMemoryBuilder::default().limit(limit).build()?);
+    }
+    if r.cpu_shares.is_some() || r.cpu_quota.is_some() {
+        let mut cpu = LinuxCpuBuilder::default();
+        if let Some(s) = r.cpu_shares {
+            cpu = cpu.shares(s);
+        }
+        if let Some(q) = r.cpu_quota {
+            cpu = cpu.quota(q).period(r.cpu_period.unwrap_or(100_000));
+        }
+        resources = resources.cpu(cpu.build()?);
+    }
+    if let Some(p) = r.pids_limit {
+        resources = resources.pids(LinuxPidsBuilder::default().limit(p).build()?);
+    }
+    Ok(resources.build()?)
+}
+
 pub fn build(config: &ContainerConfig, process: &Process, ctx: &SpecContext) -> Result<Spec, SpecError> {
     let caps = capabilities(&config.add_capabilities, &config.drop_capabilities)?;
     let user = UserBuilder::default()
@@ -262,28 +284,9 @@ pub fn build(config: &ContainerConfig, process: &Process, ctx: &SpecContext) -> 
         }
     }
 
-    let r = &config.resources;
-    let mut resources = LinuxResourcesBuilder::default();
-    if let Some(limit) = r.memory_limit {
-        resources = resources.memory(LinuxMemoryBuilder::default().limit(limit).build()?);
-    }
-    if r.cpu_shares.is_some() || r.cpu_quota.is_some() {
-        let mut cpu = LinuxCpuBuilder::default();
-        if let Some(s) = r.cpu_shares {
-            cpu = cpu.shares(s);
-        }
-        if let Some(q) = r.cpu_quota {
-            cpu = cpu.quota(q).period(r.cpu_period.unwrap_or(100_000));
-        }
-        resources = resources.cpu(cpu.build()?);
-    }
-    if let Some(p) = r.pids_limit {
-        resources = resources.pids(LinuxPidsBuilder::default().limit(p).build()?);
-    }
-
     let linux = LinuxBuilder::default()
         .namespaces(namespaces)
-        .resources(resources.build()?)
+        .resources(linux_resources(&config.resources)?)
         .cgroups_path(PathBuf::from(&ctx.cgroups_path))
         .masked_paths(MASKED_PATHS.iter().map(|p| p.to_string()).collect::<Vec<_>>())
         .readonly_paths(READONLY_PATHS.iter().map(|p| p.to_string()).collect::<Vec<_>>())

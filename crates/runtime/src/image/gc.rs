@@ -53,8 +53,16 @@ pub fn collect(store: &ContentStore, images: &ImageIndex, in_use: &HashSet<PathB
     for alg in fs::read_dir(&layers).into_iter().flatten().flatten() {
         for dir in fs::read_dir(alg.path()).into_iter().flatten().flatten() {
             let name = dir.file_name().to_string_lossy().into_owned();
-            let key = format!("{}:{}", alg.file_name().to_string_lossy(), name.trim_start_matches('.'));
             let path = dir.path();
+            if let Some(locked) = name.strip_suffix(".lock") {
+                // An unpack lock: it goes with its layer.
+                let key = format!("{}:{}", alg.file_name().to_string_lossy(), locked.trim_start_matches('.'));
+                if !keep.contains(&key) {
+                    let _ = fs::remove_file(&path);
+                }
+                continue;
+            }
+            let key = format!("{}:{}", alg.file_name().to_string_lossy(), name.trim_start_matches('.'));
             let temporary = name.starts_with('.');
             if !temporary && (keep.contains(&key) || in_use.contains(&path)) {
                 continue;
@@ -90,14 +98,18 @@ mod tests {
         }
         let tmp_layer = layer_dir(&store, &l1).with_file_name(format!(".{}.tmp", l1.hex()));
         fs::create_dir_all(&tmp_layer).unwrap();
+        let lock = layer_dir(&store, &l1).with_file_name(format!(".{}.lock", l1.hex()));
+        fs::write(&lock, "").unwrap();
         let in_use = HashSet::from([layer_dir(&store, &l2)]);
         let done = collect(&store, &index, &in_use).unwrap();
         assert_eq!((done.blobs, done.layers), (1, 1), "{done:?}");
         assert!(!store.contains(&orphan) && store.contains(&l2) && store.contains(&m));
         assert!(layer_dir(&store, &l1).is_dir() && layer_dir(&store, &l2).is_dir() && !tmp_layer.exists());
+        assert!(lock.exists(), "the lock of a kept layer stays");
         index.remove("docker.io/library/a:latest").unwrap();
         let done = collect(&store, &index, &HashSet::new()).unwrap();
         assert_eq!((done.blobs, done.layers), (4, 2));
         assert!(store.list().unwrap().is_empty());
+        assert!(!lock.exists(), "and goes with it");
     }
 }

@@ -63,7 +63,8 @@ pub fn layer_dir(store: &ContentStore, layer: &Digest) -> PathBuf {
 }
 
 /// Unpacks `layer` (from the store; `media_type` picks the decompressor) once; returns its
-/// directory. A crash leaves at most a temporary directory, removed on the next try.
+/// directory. A crash leaves at most a temporary directory, removed on the next try;
+/// concurrent unpacks of one layer wait for each other (an flock beside the layer).
 pub fn unpack_layer(
     store: &ContentStore,
     layer: &Digest,
@@ -76,6 +77,15 @@ pub fn unpack_layer(
     }
     let parent = dest.parent().map(Path::to_path_buf).unwrap_or_default();
     fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+    // One unpacker per layer at a time (containers of one image start side by side, in this
+    // process or another); whoever waited finds the layer in place.
+    let lock_path = parent.join(format!(".{}.lock", layer.hex()));
+    let lock =
+        fs::File::options().create(true).truncate(false).write(true).open(&lock_path).map_err(io_err(&lock_path))?;
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).map_err(|e| io_err(&lock_path)(e.into()))?;
+    if dest.is_dir() {
+        return Ok(dest);
+    }
     let tmp = parent.join(format!(".{}.tmp", layer.hex()));
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;

@@ -125,3 +125,32 @@ fn host_fs_makes_overlay_whiteouts_as_root() {
     let n = rustix::fs::getxattr(root.path().join("o").as_path(), "trusted.overlay.opaque", &mut buf[..]).unwrap();
     assert_eq!(&buf[..n], b"y");
 }
+
+#[test]
+fn concurrent_unpacks_of_one_layer_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ContentStore::open(dir.path()).unwrap();
+    let mut b = tar::Builder::new(Vec::new());
+    for i in 0..200 {
+        let data = format!("file {i}\n");
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, format!("d/f{i}"), data.as_bytes()).unwrap();
+    }
+    let tar = b.into_inner().unwrap();
+    let (digest, _) = store.ingest(&mut &tar[..], None, None).unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (store, digest) = (store.clone(), digest.clone());
+            std::thread::spawn(move || {
+                unpack_layer(&store, &digest, "application/vnd.oci.image.layer.v1.tar", &FakeFs::default()).unwrap()
+            })
+        })
+        .collect();
+    for t in threads {
+        let path = t.join().unwrap();
+        assert_eq!(std::fs::read_dir(path.join("d")).unwrap().count(), 200);
+    }
+}
