@@ -1,7 +1,8 @@
 //! Pod create → Running, observed through a watch, one Pod at a time (the image present), on a
-//! real `skiff server` with its agent; beside `podman kube play` of the same two-container
-//! Pod where podman is installed. Then the server's memory idle and with the Pods running, and
-//! the memory of the per-Pod helper processes. Root only (real sandboxes and networks).
+//! real `skiff server` and a `skiff agent` process; beside `podman kube play` of the same
+//! two-container Pod where podman is installed. Then the server's and the agent's memory idle
+//! and with the Pods running, and the memory of the per-Pod helper processes. Root only (real
+//! sandboxes and networks).
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -78,18 +79,17 @@ pub async fn run(skiff: &Path, count: usize) -> Result<Vec<String>, BenchError> 
         return Err(setup(String::from_utf8_lossy(&out.stderr)));
     }
     let _ = Command::new("ip").args(["link", "del", BRIDGE]).output();
+    // The server without its in-process agent, and the agent as a process of its own, so
+    // that each one's memory shows.
     let child = Command::new(skiff)
-        .args(["server", "--bind-address", "127.0.0.1", "--https-listen-port", "0", "--kubelet-port", "0"])
-        .args(["--node-name", "bench-node", "--node-ip", "127.0.0.1", "--bridge-name", BRIDGE])
-        .args(["--pod-cidr", "10.199.0.0/24"])
-        .args(["--eviction-hard", "memory.available<1Mi,nodefs.available<1Mi"])
+        .args(["server", "--bind-address", "127.0.0.1", "--https-listen-port", "0", "--disable-agent"])
         .arg("--data-dir")
         .arg(dir)
         .env("SKIFF_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()?;
-    let pid = child.id();
+    let server_pid = child.id();
     let server = ServerProc(child);
     let kubeconfig = dir.join("admin.kubeconfig");
     let t0 = Instant::now();
@@ -99,13 +99,32 @@ pub async fn run(skiff: &Path, count: usize) -> Result<Vec<String>, BenchError> 
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let target = Target::from_kubeconfig(&std::fs::read_to_string(&kubeconfig)?).map_err(setup)?;
+    let text = std::fs::read_to_string(&kubeconfig)?;
+    let target = Target::from_kubeconfig(&text).map_err(setup)?;
+    let url = text.lines().find_map(|l| l.trim().strip_prefix("server: ")).unwrap_or_default().to_string();
+    let tls = dir.join("server/tls");
+    let agent = Command::new(skiff)
+        .args(["agent", "--server", &url, "--token", std::fs::read_to_string(tls.join("node.token"))?.trim()])
+        .arg("--ca-file")
+        .arg(tls.join("ca.crt"))
+        .args(["--kubelet-port", "0", "--node-name", "bench-node", "--node-ip", "127.0.0.1", "--bridge-name", BRIDGE])
+        .args(["--pod-cidr", "10.199.0.0/24"])
+        .args(["--eviction-hard", "memory.available<1Mi,nodefs.available<1Mi"])
+        .arg("--data-dir")
+        .arg(dir)
+        .env("SKIFF_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let pid = agent.id();
+    let agent = ServerProc(agent);
     let mut conn = target.connect().await.map_err(setup)?;
     while conn.call(Method::GET, "/api/v1/nodes/bench-node", None).await.is_err() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle = rss_kb(pid);
+    let server_idle = rss_kb(server_pid);
 
     // A watch reports when each Pod turns Running.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Instant)>();
@@ -157,8 +176,10 @@ pub async fn run(skiff: &Path, count: usize) -> Result<Vec<String>, BenchError> 
     let busy = rss_kb(pid);
     let helpers = helper_pids(dir);
     let helper_pss: u64 = helpers.iter().map(|p| pss_kb(*p)).sum();
-    lines.push(format!("{:<52} {:>7.1} MB", "server + agent RSS, idle", idle as f64 / 1024.0));
-    lines.push(format!("{:<52} {:>7.1} MB", format!("server + agent RSS, {count} Pods running"), busy as f64 / 1024.0));
+    lines.push(format!("{:<52} {:>7.1} MB", "server RSS, idle (no agent)", server_idle as f64 / 1024.0));
+    lines.push(format!("{:<52} {:>7.1} MB", "server RSS, with the Pods", rss_kb(server_pid) as f64 / 1024.0));
+    lines.push(format!("{:<52} {:>7.1} MB", "agent RSS, idle", idle as f64 / 1024.0));
+    lines.push(format!("{:<52} {:>7.1} MB", format!("agent RSS, {count} Pods running"), busy as f64 / 1024.0));
     lines.push(format!(
         "{:<52} {:>7.1} KB",
         "per Pod: agent growth + PSS of its infra and monitors",
@@ -169,6 +190,7 @@ pub async fn run(skiff: &Path, count: usize) -> Result<Vec<String>, BenchError> 
     while !helper_pids(dir).is_empty() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    drop(agent);
     drop(server);
 
     if let Some(podman) = which("podman") {

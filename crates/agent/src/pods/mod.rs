@@ -6,6 +6,7 @@
 pub mod actions;
 pub mod convert;
 pub mod events;
+pub mod index;
 pub mod model;
 pub mod prober;
 pub mod probes;

@@ -23,6 +23,7 @@ use super::convert::{
     self, PodContext, LABEL_ATTEMPT, LABEL_CONTAINER, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID,
     LABEL_SANDBOX, LABEL_TERMINATION_LOG, LABEL_TERMINATION_POLICY,
 };
+use super::index::PodIndex;
 use super::model::{
     ContainerLog, ExecProcess, ObservedContainer, ObservedPod, ObservedSandbox, ObservedState, PodRuntime,
     RuntimeFailure,
@@ -56,6 +57,8 @@ pub struct SkiffPodRuntime {
     /// Termination messages of exited containers (read once: an exited container's files do
     /// not change).
     messages: Mutex<BTreeMap<String, Option<String>>>,
+    /// Record ids by Pod (built on first use).
+    index: Mutex<Option<PodIndex>>,
 }
 
 fn time(s: &str) -> Option<Timestamp> {
@@ -67,6 +70,21 @@ fn failure(reason: &str) -> impl FnOnce(skiff_runtime::container::RuntimeError) 
 }
 
 impl SkiffPodRuntime {
+    /// Runs `f` on the index, built from the records on disk the first time.
+    fn with_index<T>(&self, f: impl FnOnce(&mut PodIndex) -> T) -> Result<T, RuntimeFailure> {
+        let mut guard = self.index.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            let sandboxes =
+                self.sandboxes.list().into_iter().map(|s| (label(&s.labels, LABEL_POD_UID).to_string(), s.id));
+            let containers = self.containers.list().map_err(failure("RuntimeError"))?;
+            let containers = containers
+                .into_iter()
+                .map(|i| (label(&i.record.config.labels, LABEL_POD_UID).to_string(), i.record.id));
+            *guard = Some(PodIndex::build(sandboxes, containers));
+        }
+        Ok(f(guard.as_mut().expect("built above")))
+    }
+
     /// Must be called inside a tokio runtime (pulls run on it).
     pub fn new(paths: RuntimePaths, network: Arc<dyn Network>, node_ip: String) -> SkiffPodRuntime {
         SkiffPodRuntime {
@@ -78,6 +96,7 @@ impl SkiffPodRuntime {
             pulls: Mutex::new(()),
             handle: tokio::runtime::Handle::current(),
             messages: Mutex::new(BTreeMap::new()),
+            index: Mutex::new(None),
         }
     }
 
@@ -145,7 +164,30 @@ fn label<'a>(labels: &'a BTreeMap<String, String>, key: &str) -> &'a str {
 impl PodRuntime for SkiffPodRuntime {
     fn observe(&self, uid: &str) -> Result<ObservedPod, RuntimeFailure> {
         let mut observed = ObservedPod::default();
-        for s in self.sandboxes.list().into_iter().filter(|s| label(&s.labels, LABEL_POD_UID) == uid) {
+        let (sandbox_ids, container_ids) = self.with_index(|i| i.of(uid))?;
+        let mut gone = vec![];
+        let sandboxes: Vec<_> = sandbox_ids
+            .iter()
+            .filter_map(|id| {
+                let s = self.sandboxes.get(id);
+                if s.is_none() {
+                    gone.push(id.clone());
+                }
+                s
+            })
+            .collect();
+        let mut all = vec![];
+        for id in container_ids {
+            match self.containers.get(&id) {
+                Ok(info) => all.push(info),
+                Err(skiff_runtime::container::RuntimeError::NotFound(_)) => gone.push(id),
+                Err(e) => return Err(failure("RuntimeError")(e)),
+            }
+        }
+        if !gone.is_empty() {
+            self.with_index(|i| gone.iter().for_each(|id| i.forget(id)))?;
+        }
+        for s in sandboxes {
             let recorded = fs::read_to_string(self.sandboxes.data_dir(&s.id).join("ip")).ok();
             let ip = match recorded.and_then(|t| t.trim().parse().ok()) {
                 Some(ip) => Some(ip),
@@ -155,8 +197,7 @@ impl PodRuntime for SkiffPodRuntime {
             observed.sandboxes.push(ObservedSandbox { alive: s.alive(), id: s.id, attempt, ip });
         }
         observed.sandboxes.sort_by_key(|s| s.attempt);
-        let all = self.containers.list().map_err(failure("RuntimeError"))?;
-        for info in all.into_iter().filter(|i| label(&i.record.config.labels, LABEL_POD_UID) == uid) {
+        for info in all {
             let labels = &info.record.config.labels;
             let started_at = info.run.as_ref().and_then(|r| time(&r.started_at));
             let state = match info.status {
@@ -248,6 +289,7 @@ impl PodRuntime for SkiffPodRuntime {
             RuntimeFailure::new("CreatePodSandboxError", format!("creating the sandbox: {e}"))
         };
         let record = self.sandboxes.create(&id, &config).map_err(|e| fail(&e))?;
+        self.with_index(|i| i.add_sandbox(&uid, &id))?;
         let request = PodNetworkRequest {
             id: id.clone(),
             netns: record.namespace("net"),
@@ -281,7 +323,8 @@ impl PodRuntime for SkiffPodRuntime {
     fn remove_sandbox(&self, id: &str) -> Result<(), RuntimeFailure> {
         let fail = |e: &dyn std::fmt::Display| RuntimeFailure::new("KillPodSandboxError", e.to_string());
         self.network.teardown(id).map_err(|e| fail(&e))?;
-        self.sandboxes.remove(id).map_err(|e| fail(&e))
+        self.sandboxes.remove(id).map_err(|e| fail(&e))?;
+        self.with_index(|i| i.forget(id))
     }
 
     fn remove_pod_data(&self, uid: &str) -> Result<(), RuntimeFailure> {
@@ -376,6 +419,8 @@ impl PodRuntime for SkiffPodRuntime {
         let mut config = convert::container_config(pod, container, attempt, &ctx)?;
         config.labels.insert(LABEL_SANDBOX.to_string(), sandbox.id.clone());
         let id = self.containers.create(config).map_err(failure("CreateContainerError"))?;
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        self.with_index(|i| i.add_container(&uid, &id))?;
         match self.containers.start(&id, false) {
             Ok(started) => {
                 skiff_runtime::reaper::adopt(started.monitor);
@@ -480,6 +525,7 @@ impl PodRuntime for SkiffPodRuntime {
 
     fn remove_container(&self, id: &str) -> Result<(), RuntimeFailure> {
         self.messages.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
-        self.containers.remove(id, true).map_err(failure("RemoveContainerError"))
+        self.containers.remove(id, true).map_err(failure("RemoveContainerError"))?;
+        self.with_index(|i| i.forget(id))
     }
 }

@@ -227,6 +227,11 @@ impl Runtime {
         self.load(&id)
     }
 
+    /// One container by its full id (no lookup among the others).
+    pub fn get(&self, id: &str) -> Result<Info, RuntimeError> {
+        self.load(id)
+    }
+
     fn load(&self, id: &str) -> Result<Info, RuntimeError> {
         let dir = self.dir(id);
         let record: ContainerRecord = state::read_json(&dir.join("container.json"))
