@@ -197,7 +197,13 @@ fn nat_rules() -> Vec<String> {
 struct CniLeftovers {
     bridge: String,
     nat: Vec<String>,
+    /// Whether the `ip6 nat` table existed (portmap makes it, empty, for its IPv6 chains).
+    nat6: bool,
     forwarding: String,
+}
+
+fn nat6_exists() -> bool {
+    Command::new("nft").args(["list", "table", "ip6", "nat"]).output().is_ok_and(|o| o.status.success())
 }
 
 impl Drop for CniLeftovers {
@@ -213,6 +219,9 @@ impl Drop for CniLeftovers {
             now.iter().filter(|r| r.starts_with(':') && !self.nat.contains(r)).map(|c| &c[1..]).collect();
         for (flag, chain) in chains.iter().map(|c| ("-F", c)).chain(chains.iter().map(|c| ("-X", c))) {
             let _ = Command::new("iptables").args(["-t", "nat", flag, chain]).output();
+        }
+        if !self.nat6 {
+            let _ = Command::new("nft").args(["delete", "table", "ip6", "nat"]).output();
         }
         let _ = std::fs::write("/proc/sys/net/ipv4/ip_forward", &self.forwarding);
     }
@@ -236,6 +245,7 @@ fn cni_plugins_give_pods_their_network() {
     let _leftovers = CniLeftovers {
         bridge: format!("skc{p}"),
         nat: nat_rules(),
+        nat6: nat6_exists(),
         forwarding: std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(),
     };
     let conflist = serde_json::json!({"cniVersion": "1.0.0", "name": "skiff-test", "plugins": [
