@@ -14,6 +14,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use skiff_api::quantity::Amount;
 
+use crate::pods::convert;
 use crate::pods::events::{Kind, Recorder};
 use crate::pods::model::PodRuntime;
 
@@ -177,8 +178,7 @@ pub fn message(signal: Signal, t: &Thresholds, o: &Observation, victim: &Candida
 pub fn requests(pod: &Pod) -> (u64, u64) {
     let Some(spec) = &pod.spec else { return (0, 0) };
     let get = |c: &k8s_openapi::api::core::v1::Container, what: &str| {
-        let r = c.resources.as_ref().and_then(|r| r.requests.as_ref()).and_then(|r| r.get(what));
-        r.and_then(|q| Amount::parse(&q.0).ok()).map(|a| a.value().max(0) as u64).unwrap_or(0)
+        convert::quantity(c, false, what).ok().flatten().map(|a| a.value().max(0) as u64).unwrap_or(0)
     };
     let sum = |what: &str| spec.containers.iter().map(|c| get(c, what)).sum::<u64>();
     let init = |what: &str| spec.init_containers.iter().flatten().map(|c| get(c, what)).max().unwrap_or(0);
@@ -219,12 +219,11 @@ pub async fn run(
         let live: Vec<Pod> = list.into_iter().filter(evictable).collect();
         let rt = runtime.clone();
         let uids: Vec<String> = live.iter().map(|p| p.metadata.uid.clone().unwrap_or_default()).collect();
-        let usage = tokio::task::spawn_blocking(move || {
+        let usage: Vec<Option<u64>> = tokio::task::spawn_blocking(move || {
             uids.iter().map(|u| if signal == Signal::Memory { rt.memory_usage(u) } else { rt.disk_usage(u) }).collect()
         })
         .await
-        .unwrap_or_else(|_| vec![]);
-        let usage: Vec<Option<u64>> = usage;
+        .unwrap_or_default();
         let candidates = live
             .iter()
             .zip(usage.iter().chain(std::iter::repeat(&None)))

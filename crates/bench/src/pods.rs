@@ -45,6 +45,19 @@ impl Drop for ServerProc {
     }
 }
 
+/// `skiff ARGS --data-dir DIR`, quiet, killed on drop.
+fn spawn(skiff: &Path, args: &[&str], dir: &Path) -> Result<ServerProc, BenchError> {
+    let child = Command::new(skiff)
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env("SKIFF_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    Ok(ServerProc(child))
+}
+
 fn pss_kb(pid: i32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
         .ok()
@@ -81,16 +94,9 @@ pub async fn run(skiff: &Path, count: usize) -> Result<Vec<String>, BenchError> 
     let _ = Command::new("ip").args(["link", "del", BRIDGE]).output();
     // The server without its in-process agent, and the agent as a process of its own, so
     // that each one's memory shows.
-    let child = Command::new(skiff)
-        .args(["server", "--bind-address", "127.0.0.1", "--https-listen-port", "0", "--disable-agent"])
-        .arg("--data-dir")
-        .arg(dir)
-        .env("SKIFF_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let server_pid = child.id();
-    let server = ServerProc(child);
+    let server =
+        spawn(skiff, &["server", "--bind-address", "127.0.0.1", "--https-listen-port", "0", "--disable-agent"], dir)?;
+    let server_pid = server.0.id();
     let kubeconfig = dir.join("admin.kubeconfig");
     let t0 = Instant::now();
     while !kubeconfig.exists() {
@@ -103,21 +109,15 @@ pub async fn run(skiff: &Path, count: usize) -> Result<Vec<String>, BenchError> 
     let target = Target::from_kubeconfig(&text).map_err(setup)?;
     let url = text.lines().find_map(|l| l.trim().strip_prefix("server: ")).unwrap_or_default().to_string();
     let tls = dir.join("server/tls");
-    let agent = Command::new(skiff)
-        .args(["agent", "--server", &url, "--token", std::fs::read_to_string(tls.join("node.token"))?.trim()])
-        .arg("--ca-file")
-        .arg(tls.join("ca.crt"))
-        .args(["--kubelet-port", "0", "--node-name", "bench-node", "--node-ip", "127.0.0.1", "--bridge-name", BRIDGE])
-        .args(["--pod-cidr", "10.199.0.0/24"])
-        .args(["--eviction-hard", "memory.available<1Mi,nodefs.available<1Mi"])
-        .arg("--data-dir")
-        .arg(dir)
-        .env("SKIFF_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let pid = agent.id();
-    let agent = ServerProc(agent);
+    let token = std::fs::read_to_string(tls.join("node.token"))?;
+    let ca = tls.join("ca.crt");
+    #[rustfmt::skip]
+    let agent = spawn(skiff, &[
+        "agent", "--server", &url, "--token", token.trim(), "--ca-file", &ca.to_string_lossy(),
+        "--kubelet-port", "0", "--node-name", "bench-node", "--node-ip", "127.0.0.1", "--bridge-name", BRIDGE,
+        "--pod-cidr", "10.199.0.0/24", "--eviction-hard", "memory.available<1Mi,nodefs.available<1Mi",
+    ], dir)?;
+    let pid = agent.0.id();
     let mut conn = target.connect().await.map_err(setup)?;
     while conn.call(Method::GET, "/api/v1/nodes/bench-node", None).await.is_err() {
         tokio::time::sleep(Duration::from_millis(50)).await;

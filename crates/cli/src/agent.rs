@@ -132,15 +132,7 @@ impl NodeArgs {
 pub fn spawn_in_server(args: &NodeArgs, data_dir: &Path, running: &skiff_apiserver::Running) -> anyhow::Result<()> {
     let config = args.config(data_dir, true, &running.pki.ca_cert_pem)?;
     let user = format!("system:node:{}", config.node.name);
-    let (cert_pem, key_pem) =
-        skiff_apiserver::pki::issue_client_cert(&data_dir.join("server/tls"), &user, &["system:nodes"])
-            .context("issuing the node's client certificate")?;
-    let connection = Connection {
-        url: running.url.clone(),
-        ca_pem: running.pki.ca_cert_pem.clone(),
-        credentials: Credentials::Certificate { cert_pem, key_pem },
-    };
-    let client = connection.client()?;
+    let client = crate::inprocess::client(data_dir, running, &user, &["system:nodes"])?;
     tokio::spawn(async move {
         if let Err(e) = skiff_agent::run(config, client).await {
             tracing::error!(error = %e, "the node agent stopped");

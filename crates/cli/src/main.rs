@@ -3,8 +3,8 @@
 mod agent;
 mod bench;
 mod container;
-mod controllers;
 mod image;
+mod inprocess;
 mod server;
 
 use clap::{Parser, Subcommand};

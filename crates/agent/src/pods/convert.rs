@@ -188,7 +188,8 @@ pub fn resource_field(c: &Container, resource: &str, divisor: Option<&str>) -> R
     Ok(((value + d - 1) / d).to_string())
 }
 
-fn quantity(c: &Container, limits: bool, name: &str) -> Result<Option<Amount>, RuntimeFailure> {
+/// The container's request (or limit) of `name`, parsed.
+pub(crate) fn quantity(c: &Container, limits: bool, name: &str) -> Result<Option<Amount>, RuntimeFailure> {
     let r = c.resources.as_ref();
     let map = if limits { r.and_then(|r| r.limits.as_ref()) } else { r.and_then(|r| r.requests.as_ref()) };
     map.and_then(|m| m.get(name)).map(|q| Amount::parse(&q.0)).transpose().map_err(config_error)
@@ -234,20 +235,26 @@ pub fn pod_cgroup(pod: &Pod) -> String {
 /// container has that limit; init containers count by their largest value.
 pub fn pod_resources(pod: &Pod) -> Result<Resources, RuntimeFailure> {
     let Some(spec) = &pod.spec else { return Ok(Resources::default()) };
+    // Per container: cpu request (the limit when only that is set) and cpu and memory limits.
+    let amounts = |c: &Container| -> Result<(i64, Option<i64>, Option<i64>), RuntimeFailure> {
+        let request = quantity(c, false, "cpu")?.or(quantity(c, true, "cpu")?).map(|q| q.milli_value()).unwrap_or(0);
+        Ok((
+            request,
+            quantity(c, true, "cpu")?.map(|q| q.milli_value()),
+            quantity(c, true, "memory")?.map(|q| q.value()),
+        ))
+    };
     let (mut cpu_request, mut cpu_limit, mut memory_limit) = (0i64, Some(0i64), Some(0i64));
     for c in &spec.containers {
-        cpu_request += quantity(c, false, "cpu")?.or(quantity(c, true, "cpu")?).map(|q| q.milli_value()).unwrap_or(0);
-        let cpu = quantity(c, true, "cpu")?.map(|q| q.milli_value());
+        let (request, cpu, memory) = amounts(c)?;
+        cpu_request += request;
         cpu_limit = cpu_limit.zip(cpu).map(|(a, b)| a + b);
-        let memory = quantity(c, true, "memory")?.map(|q| q.value());
         memory_limit = memory_limit.zip(memory).map(|(a, b)| a + b);
     }
     for c in spec.init_containers.iter().flatten() {
-        let request = quantity(c, false, "cpu")?.or(quantity(c, true, "cpu")?).map(|q| q.milli_value()).unwrap_or(0);
+        let (request, cpu, memory) = amounts(c)?;
         cpu_request = cpu_request.max(request);
-        let cpu = quantity(c, true, "cpu")?.map(|q| q.milli_value());
         cpu_limit = cpu_limit.zip(cpu).map(|(a, b)| a.max(b));
-        let memory = quantity(c, true, "memory")?.map(|q| q.value());
         memory_limit = memory_limit.zip(memory).map(|(a, b)| a.max(b));
     }
     let cpu_limit = cpu_limit.filter(|_| !spec.containers.is_empty());

@@ -28,7 +28,7 @@ use super::model::{
     ContainerLog, ExecProcess, ObservedContainer, ObservedPod, ObservedSandbox, ObservedState, PodRuntime,
     RuntimeFailure,
 };
-use super::pullsecrets::{self, Keyring};
+use super::pullsecrets::{self, Credential, Keyring};
 use super::sources::PodSources;
 use super::volumes;
 
@@ -250,7 +250,8 @@ impl PodRuntime for SkiffPodRuntime {
     }
 
     fn memory_usage(&self, pod_uid: &str) -> Option<u64> {
-        let record = self.sandboxes.list().into_iter().find(|s| label(&s.labels, LABEL_POD_UID) == pod_uid)?;
+        let (sandboxes, _) = self.with_index(|i| i.of(pod_uid)).ok()?;
+        let record = sandboxes.iter().rev().find_map(|id| self.sandboxes.get(id))?;
         skiff_runtime::container::cgroup::detect().ok()?.cgroup(&record.cgroup).memory_working_set()
     }
 
@@ -360,19 +361,18 @@ impl PodRuntime for SkiffPodRuntime {
         };
         // The Pod's credentials for this registry, each in turn, as the kubelet tries them;
         // without any, the node's own (registries.yaml) or none.
-        let credentials = pullsecrets::lookup(keyring, &reference.domain, &reference.path);
-        if credentials.is_empty() {
-            return self
-                .handle
-                .block_on(pull(&reference, &store, &mut index, &config, &Quiet))
-                .map(|_| true)
-                .map_err(|e| pull_failed(&e));
+        let mut attempts: Vec<Option<Credential>> =
+            pullsecrets::lookup(keyring, &reference.domain, &reference.path).into_iter().map(Some).collect();
+        if attempts.is_empty() {
+            attempts.push(None);
         }
         let mut errors = vec![];
-        for c in credentials {
+        for c in attempts {
             let mut config = config.clone();
-            let host = config.configs.entry(reference.domain.clone()).or_default();
-            host.auth = Some(Auth { username: c.username, password: c.password });
+            if let Some(c) = c {
+                let host = config.configs.entry(reference.domain.clone()).or_default();
+                host.auth = Some(Auth { username: c.username, password: c.password });
+            }
             match self.handle.block_on(pull(&reference, &store, &mut index, &config, &Quiet)) {
                 Ok(_) => return Ok(true),
                 Err(e) => errors.push(e.to_string()),
