@@ -4,6 +4,7 @@
 //! kube-rs client it is given (built by skiff-client from node credentials).
 
 pub mod eviction;
+pub mod hollow;
 pub mod host;
 pub mod kubelet;
 pub mod node;

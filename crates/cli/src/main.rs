@@ -3,6 +3,7 @@
 mod agent;
 mod bench;
 mod container;
+mod hollow;
 mod image;
 mod inprocess;
 mod server;
@@ -28,6 +29,8 @@ enum Command {
     Image(image::ImageArgs),
     /// Run and manage containers directly (without the API server)
     Container(container::ContainerArgs),
+    /// Register many Nodes that run no containers (for scale tests and benchmarks)
+    HollowNodes(hollow::HollowArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -62,5 +65,6 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args),
         Command::Image(args) => image::run(args),
         Command::Container(args) => container::run(args),
+        Command::HollowNodes(args) => hollow::run(args),
     }
 }

@@ -28,6 +28,12 @@ pub struct ServerArgs {
     /// Run without the node agent
     #[arg(long)]
     disable_agent: bool,
+    /// Run without the scheduler (Pods then need `spec.nodeName`)
+    #[arg(long)]
+    disable_scheduler: bool,
+    /// A KubeSchedulerConfiguration file (profiles, plugins, weights) for the scheduler
+    #[arg(long, value_name = "FILE")]
+    scheduler_config: Option<PathBuf>,
     /// The Pods' addresses: each Node gets a block of it (see --node-cidr-mask-size)
     #[arg(long, default_value = "10.42.0.0/16")]
     cluster_cidr: String,
@@ -66,6 +72,17 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         args.cluster_cidr.parse().map_err(|e| anyhow::anyhow!("--cluster-cidr: {e}"))?;
     skiff_controllers::nodeipam::CidrSet::new(cluster_cidr, args.node_cidr_mask_size)
         .map_err(|e| anyhow::anyhow!("--node-cidr-mask-size: {e}"))?;
+    let scheduler_config = match &args.scheduler_config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let config = skiff_scheduler::framework::config::SchedulerConfig::parse(&text)
+                .with_context(|| format!("--scheduler-config {}", path.display()))?;
+            // Unknown plugins and bad arguments are reported now, not after start-up.
+            skiff_scheduler::run::frameworks(&config, &scheduler_plugin_check())?;
+            config
+        }
+        None => skiff_scheduler::framework::config::SchedulerConfig::default(),
+    };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
     rt.block_on(async move {
         let running = skiff_apiserver::start(config)
@@ -87,6 +104,14 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
                 tracing::error!(error = %e, "node IPAM stopped");
             }
         });
+        if !args.disable_scheduler {
+            let client = crate::inprocess::client(&data_dir, &running, "system:kube-scheduler", &[])?;
+            tokio::spawn(async move {
+                if let Err(e) = skiff_scheduler::run::run(client, scheduler_config).await {
+                    tracing::error!(error = %e, "scheduler stopped");
+                }
+            });
+        }
         if !args.disable_agent {
             crate::agent::spawn_in_server(&args.node, &data_dir, &running)?;
         }
@@ -99,4 +124,16 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         tracing::info!("shutting down");
         Ok(())
     })
+}
+
+/// A plugin context good enough to check a configuration (a binder that is never called).
+fn scheduler_plugin_check() -> skiff_scheduler::framework::registry::PluginContext {
+    struct Unused;
+    #[async_trait::async_trait]
+    impl skiff_scheduler::framework::registry::PodBinder for Unused {
+        async fn bind(&self, _: &str, _: &str, _: &str, _: &str) -> Result<(), String> {
+            Err("not running".into())
+        }
+    }
+    skiff_scheduler::framework::registry::PluginContext { binder: Some(std::sync::Arc::new(Unused)) }
 }

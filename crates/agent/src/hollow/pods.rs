@@ -1,0 +1,125 @@
+//! The Pods bound to hollow nodes: marked Running (every container running and ready) as
+//! soon as they are bound, and deleted for good once they are being deleted.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::runtime::watcher::{self, Event};
+use kube::runtime::WatchStreamExt;
+use serde_json::{json, Value};
+
+/// What a hollow node does with a Pod.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Report it Running.
+    Run,
+    /// Finish its deletion.
+    Delete,
+    Nothing,
+}
+
+/// The action for `pod` on a hollow node (pure).
+pub fn action(pod: &Pod) -> Action {
+    if pod.metadata.deletion_timestamp.is_some() {
+        return Action::Delete;
+    }
+    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending");
+    if phase == "Pending" {
+        Action::Run
+    } else {
+        Action::Nothing
+    }
+}
+
+/// The status of a running hollow Pod.
+pub fn running_status(pod: &Pod, now: Timestamp) -> Value {
+    let now = Time(now);
+    let spec = pod.spec.as_ref();
+    let containers: Vec<Value> = spec
+        .into_iter()
+        .flat_map(|s| s.containers.iter())
+        .map(|c| {
+            json!({"name": c.name, "image": c.image, "imageID": "", "ready": true, "started": true,
+                   "restartCount": 0, "containerID": format!("hollow://{}", c.name),
+                   "state": {"running": {"startedAt": now}}})
+        })
+        .collect();
+    let cond = |t: &str| json!({"type": t, "status": "True", "lastProbeTime": null, "lastTransitionTime": now});
+    json!({"status": {
+        "phase": "Running",
+        "conditions": [cond("PodReadyToStartContainers"), cond("Initialized"), cond("Ready"),
+                       cond("ContainersReady"), cond("PodScheduled")],
+        "startTime": now,
+        "containerStatuses": containers,
+    }})
+}
+
+async fn handle(client: kube::Client, pod: Pod) {
+    let ns = pod.metadata.namespace.clone().unwrap_or_default();
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let api: Api<Pod> = Api::namespaced(client, &ns);
+    let result = match action(&pod) {
+        Action::Run => {
+            let status = running_status(&pod, Timestamp::now());
+            api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&status)).await.map(drop)
+        }
+        Action::Delete => {
+            let uid = pod.metadata.uid.clone();
+            let dp = DeleteParams {
+                grace_period_seconds: Some(0),
+                preconditions: Some(kube::api::Preconditions { uid, resource_version: None }),
+                ..DeleteParams::default()
+            };
+            api.delete(&name, &dp).await.map(drop)
+        }
+        Action::Nothing => Ok(()),
+    };
+    if let Err(e) = result {
+        tracing::debug!(pod = %format!("{ns}/{name}"), error = %e, "hollow pod update");
+    }
+}
+
+/// Watches the Pods bound to any node and serves those on `nodes`.
+pub async fn run(client: kube::Client, nodes: Arc<HashSet<String>>, concurrency: usize) {
+    let api: Api<Pod> = Api::all(client.clone());
+    let config = watcher::Config::default().fields("spec.nodeName!=");
+    let events = watcher::watcher(api, config).default_backoff();
+    events
+        .filter_map(|ev| {
+            let nodes = nodes.clone();
+            async move {
+                let pod = match ev {
+                    Ok(Event::Apply(p)) | Ok(Event::InitApply(p)) => p,
+                    _ => return None,
+                };
+                let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or("");
+                (nodes.contains(node) && action(&pod) != Action::Nothing).then_some(pod)
+            }
+        })
+        .for_each_concurrent(concurrency.max(1), |pod| handle(client.clone(), pod))
+        .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bound_pods_run_and_deleted_pods_go() {
+        let mut pod: Pod = serde_json::from_value(json!({"metadata": {"name": "p"},
+            "spec": {"nodeName": "h-0", "containers": [{"name": "c", "image": "busybox"}]}}))
+        .unwrap();
+        assert_eq!(action(&pod), Action::Run);
+        let status = running_status(&pod, Timestamp::now());
+        assert_eq!(status["status"]["containerStatuses"][0]["ready"], true);
+        pod.status = Some(serde_json::from_value(status["status"].clone()).unwrap());
+        assert_eq!(action(&pod), Action::Nothing);
+        pod.metadata.deletion_timestamp = Some(Time(Timestamp::now()));
+        assert_eq!(action(&pod), Action::Delete);
+    }
+}

@@ -1,0 +1,117 @@
+//! A node and the Pods on it, as the scheduler sees them (`framework.NodeInfo`): what they
+//! request, which host ports they hold, which images the node has.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{Node, Taint};
+
+use super::podinfo::{HostPort, PodInfo};
+use super::resource::Resource;
+
+/// A node and what is placed on it.
+#[derive(Debug, Clone, Default)]
+pub struct NodeInfo {
+    node: Option<Arc<Node>>,
+    pub name: String,
+    pub pods: Vec<Arc<PodInfo>>,
+    /// Pods with any Pod (anti-)affinity, for InterPodAffinity.
+    pub pods_with_affinity: Vec<Arc<PodInfo>>,
+    /// Pods with required anti-affinity, which every incoming Pod must respect.
+    pub pods_with_required_anti_affinity: Vec<Arc<PodInfo>>,
+    pub used_ports: Vec<HostPort>,
+    pub requested: Resource,
+    pub non_zero_cpu: i64,
+    pub non_zero_memory: i64,
+    pub allocatable: Resource,
+    /// Image name → size in bytes (`status.images`).
+    pub images: HashMap<String, i64>,
+    /// Bumped on every change, so that snapshots copy only what changed.
+    pub generation: u64,
+}
+
+static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
+
+impl NodeInfo {
+    /// Node info for `node` with no Pods yet.
+    pub fn new(node: Arc<Node>) -> NodeInfo {
+        let mut info = NodeInfo { name: node.metadata.name.clone().unwrap_or_default(), ..NodeInfo::default() };
+        info.set_node(node);
+        info
+    }
+
+    /// Node info for Pods bound to a node the scheduler has not seen (yet).
+    pub fn placeholder(name: &str) -> NodeInfo {
+        NodeInfo { name: name.to_string(), ..NodeInfo::default() }
+    }
+
+    pub fn set_node(&mut self, node: Arc<Node>) {
+        let status = node.status.as_ref();
+        self.allocatable = Resource::from_list(status.and_then(|s| s.allocatable.as_ref()));
+        self.images = status
+            .and_then(|s| s.images.as_ref())
+            .into_iter()
+            .flatten()
+            .flat_map(|i| i.names.iter().flatten().map(move |n| (n.clone(), i.size_bytes.unwrap_or(0))))
+            .collect();
+        self.node = Some(node);
+    }
+
+    /// Forgets the Node object (deleted), keeping its Pods.
+    pub fn clear_node(&mut self) {
+        self.node = None;
+        self.allocatable = Resource::default();
+        self.images.clear();
+        self.generation += 1;
+    }
+
+    /// The Node object; `None` for a placeholder.
+    pub fn node(&self) -> Option<&Node> {
+        self.node.as_deref()
+    }
+
+    pub fn labels(&self) -> &BTreeMap<String, String> {
+        self.node.as_ref().and_then(|n| n.metadata.labels.as_ref()).unwrap_or(&NO_LABELS)
+    }
+
+    pub fn taints(&self) -> &[Taint] {
+        self.node.as_ref().and_then(|n| n.spec.as_ref()).and_then(|s| s.taints.as_deref()).unwrap_or(&[])
+    }
+
+    pub fn unschedulable(&self) -> bool {
+        self.node.as_ref().and_then(|n| n.spec.as_ref()).and_then(|s| s.unschedulable).unwrap_or(false)
+    }
+
+    pub fn add_pod(&mut self, pod: Arc<PodInfo>) {
+        self.requested.add(&pod.requests);
+        self.non_zero_cpu += pod.non_zero_cpu;
+        self.non_zero_memory += pod.non_zero_memory;
+        self.used_ports.extend(pod.host_ports.iter().cloned());
+        if pod.has_affinity() {
+            self.pods_with_affinity.push(pod.clone());
+        }
+        if !pod.required_anti_affinity.is_empty() {
+            self.pods_with_required_anti_affinity.push(pod.clone());
+        }
+        self.pods.push(pod);
+        self.generation += 1;
+    }
+
+    /// Removes the Pod with `uid`; false if it was not here.
+    pub fn remove_pod(&mut self, uid: &str) -> bool {
+        let Some(i) = self.pods.iter().position(|p| p.uid == uid) else { return false };
+        let pod = self.pods.swap_remove(i);
+        self.requested.sub(&pod.requests);
+        self.non_zero_cpu -= pod.non_zero_cpu;
+        self.non_zero_memory -= pod.non_zero_memory;
+        for port in &pod.host_ports {
+            if let Some(j) = self.used_ports.iter().position(|p| p == port) {
+                self.used_ports.swap_remove(j);
+            }
+        }
+        self.pods_with_affinity.retain(|p| p.uid != uid);
+        self.pods_with_required_anti_affinity.retain(|p| p.uid != uid);
+        self.generation += 1;
+        true
+    }
+}
