@@ -6,6 +6,7 @@ mod client;
 pub mod container;
 pub mod pods;
 pub mod pull;
+pub mod scheduler;
 mod stats;
 pub mod store;
 

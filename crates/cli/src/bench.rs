@@ -32,6 +32,21 @@ enum What {
         #[arg(long, default_value_t = 100)]
         count: usize,
     },
+    /// The scheduler (SchedulingBasic's shape): hollow nodes, Pods placed, then Pods scheduled
+    Scheduler {
+        /// Hollow nodes
+        #[arg(long, default_value_t = 5000)]
+        nodes: usize,
+        /// Pods placed before the measurement
+        #[arg(long, default_value_t = 1000)]
+        placed: usize,
+        /// Pods created and scheduled in the measurement
+        #[arg(long, default_value_t = 10000)]
+        pods: usize,
+        /// Concurrent creating clients
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+    },
     /// Image pull from a loopback docker-registry beside skopeo
     Pull {
         /// Timed runs per tool
@@ -47,6 +62,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         What::Container { runs } => skiff_bench::container::run(&skiff, runs).context("container benchmark")?,
         What::Pods { count } => {
             tokio_runtime()?.block_on(skiff_bench::pods::run(&skiff, count)).context("pods benchmark")?
+        }
+        What::Scheduler { nodes, placed, pods, clients } => {
+            let o = skiff_bench::scheduler::Options { nodes, placed, pods, clients };
+            tokio_runtime()?.block_on(skiff_bench::scheduler::run(&skiff, &o)).context("scheduler benchmark")?
         }
         What::Pull { runs } => skiff_bench::pull::run(&skiff, runs).context("pull benchmark")?,
         What::Api => tokio_runtime()?

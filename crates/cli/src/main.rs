@@ -6,6 +6,7 @@ mod container;
 mod hollow;
 mod image;
 mod inprocess;
+mod scheduler;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,8 @@ enum Command {
     Image(image::ImageArgs),
     /// Run and manage containers directly (without the API server)
     Container(container::ContainerArgs),
+    /// Run the scheduler alone, against a server started with --disable-scheduler
+    Scheduler(scheduler::SchedulerArgs),
     /// Register many Nodes that run no containers (for scale tests and benchmarks)
     HollowNodes(hollow::HollowArgs),
 }
@@ -66,5 +69,6 @@ fn main() -> anyhow::Result<()> {
         Command::Image(args) => image::run(args),
         Command::Container(args) => container::run(args),
         Command::HollowNodes(args) => hollow::run(args),
+        Command::Scheduler(args) => scheduler::run(args),
     }
 }

@@ -72,17 +72,7 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         args.cluster_cidr.parse().map_err(|e| anyhow::anyhow!("--cluster-cidr: {e}"))?;
     skiff_controllers::nodeipam::CidrSet::new(cluster_cidr, args.node_cidr_mask_size)
         .map_err(|e| anyhow::anyhow!("--node-cidr-mask-size: {e}"))?;
-    let scheduler_config = match &args.scheduler_config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            let config = skiff_scheduler::framework::config::SchedulerConfig::parse(&text)
-                .with_context(|| format!("--scheduler-config {}", path.display()))?;
-            // Unknown plugins and bad arguments are reported now, not after start-up.
-            skiff_scheduler::run::frameworks(&config, &scheduler_plugin_check())?;
-            config
-        }
-        None => skiff_scheduler::framework::config::SchedulerConfig::default(),
-    };
+    let scheduler_config = crate::scheduler::read_config(args.scheduler_config.as_ref())?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
     rt.block_on(async move {
         let running = skiff_apiserver::start(config)
@@ -124,16 +114,4 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         tracing::info!("shutting down");
         Ok(())
     })
-}
-
-/// A plugin context good enough to check a configuration (a binder that is never called).
-fn scheduler_plugin_check() -> skiff_scheduler::framework::registry::PluginContext {
-    struct Unused;
-    #[async_trait::async_trait]
-    impl skiff_scheduler::framework::registry::PodBinder for Unused {
-        async fn bind(&self, _: &str, _: &str, _: &str, _: &str) -> Result<(), String> {
-            Err("not running".into())
-        }
-    }
-    skiff_scheduler::framework::registry::PluginContext { binder: Some(std::sync::Arc::new(Unused)) }
 }

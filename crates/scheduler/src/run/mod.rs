@@ -56,6 +56,19 @@ pub fn frameworks(
     Ok(out)
 }
 
+/// A plugin context for checking a configuration before running it (its binder is never
+/// called).
+pub fn config_check_context() -> PluginContext {
+    struct Unused;
+    #[async_trait::async_trait]
+    impl crate::framework::registry::PodBinder for Unused {
+        async fn bind(&self, _: &str, _: &str, _: &str, _: &str) -> Result<(), String> {
+            Err("the scheduler is not running".into())
+        }
+    }
+    PluginContext { binder: Some(Arc::new(Unused)) }
+}
+
 /// Runs the scheduler on `client` until the process ends.
 pub async fn run(client: kube::Client, mut config: SchedulerConfig) -> Result<(), SchedulerError> {
     config.fill_defaults();
