@@ -1,9 +1,11 @@
 //! skiff-api: the Kubernetes API as skiff serves it, without I/O: the table of resources,
-//! `metav1.Status` errors, defaulting, validation, label/field selectors and Table rendering.
+//! `metav1.Status` errors, defaulting, validation, the Priority admission plugin's decisions,
+//! label/field selectors and Table rendering.
 //!
 //! Depends on no other skiff crate.
 
 pub mod defaults;
+pub mod priority;
 pub mod quantity;
 pub mod resources;
 pub mod selector;

@@ -267,6 +267,19 @@ pub static RESOURCES: &[ResourceInfo] = &[
         &[status("batch", "v1", "CronJob")]
     ),
     res!(
+        "scheduling.k8s.io",
+        "v1",
+        "PriorityClass",
+        "priorityclasses",
+        "priorityclass",
+        &["pc"],
+        NONE,
+        false,
+        "io.k8s.api.scheduling.v1.PriorityClass",
+        false,
+        &[]
+    ),
+    res!(
         "coordination.k8s.io",
         "v1",
         "Lease",
@@ -377,6 +390,7 @@ mod tests {
         let gvs = group_versions();
         assert_eq!(gvs[0], ("", "v1"));
         assert!(gvs.contains(&("apps", "v1")));
-        assert_eq!(gvs.len(), 5);
+        assert!(gvs.contains(&("scheduling.k8s.io", "v1")));
+        assert_eq!(gvs.len(), 6);
     }
 }

@@ -160,6 +160,11 @@ impl ApiError {
     pub fn forbidden(message: impl Into<String>) -> Self {
         ApiError::new(403, "Forbidden", message)
     }
+    /// 403 about one object (`errors.NewForbidden`): `pods "x" is forbidden: <reason>`.
+    pub fn forbidden_object(group: &str, plural: &str, name: &str, reason: &str) -> Self {
+        ApiError::forbidden(format!("{} \"{name}\" is forbidden: {reason}", qualified(group, plural)))
+            .with_details(group, plural, name)
+    }
     /// 410 Gone for a compacted resourceVersion.
     pub fn expired(message: impl Into<String>) -> Self {
         ApiError::new(410, "Expired", message)

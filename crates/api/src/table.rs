@@ -174,6 +174,14 @@ const CRONJOB_COLUMNS: &[Column] = &[
 
 const LEASE_COLUMNS: &[Column] = &[NAME, col("Holder", "string", d::LEASE_HOLDER, 0), AGE];
 
+const PRIORITY_CLASS_COLUMNS: &[Column] = &[
+    NAME,
+    col("Value", "integer", d::PC_VALUE, 0),
+    col("Global-Default", "boolean", d::PC_GLOBAL_DEFAULT, 0),
+    AGE,
+    col("PreemptionPolicy", "string", d::PC_PREEMPTION_POLICY, 0),
+];
+
 const DEFAULT_COLUMNS: &[Column] = &[NAME, col("Created At", "date", d::CREATED, 0)];
 
 /// Which printer renders a resource.
@@ -196,6 +204,7 @@ enum Printer {
     Job,
     CronJob,
     Lease,
+    PriorityClass,
     Default,
 }
 
@@ -219,6 +228,7 @@ impl Printer {
             ("batch", "jobs") => Printer::Job,
             ("batch", "cronjobs") => Printer::CronJob,
             ("coordination.k8s.io", "leases") => Printer::Lease,
+            ("scheduling.k8s.io", "priorityclasses") => Printer::PriorityClass,
             _ => Printer::Default,
         }
     }
@@ -241,6 +251,7 @@ impl Printer {
             Printer::Job => JOB_COLUMNS,
             Printer::CronJob => CRONJOB_COLUMNS,
             Printer::Lease => LEASE_COLUMNS,
+            Printer::PriorityClass => PRIORITY_CLASS_COLUMNS,
             Printer::Default => DEFAULT_COLUMNS,
         }
     }
@@ -289,6 +300,7 @@ pub fn row(resource: &ResourceInfo, obj: &Value, now: DateTime<Utc>) -> Vec<Valu
         Printer::Endpoints => core_v1::endpoints(obj, now),
         Printer::ServiceAccount => core_v1::service_account(obj, now),
         Printer::Lease => core_v1::lease(obj, now),
+        Printer::PriorityClass => core_v1::priority_class(obj, now),
         Printer::Deployment => workloads::deployment(obj, now),
         Printer::ReplicaSet => workloads::replica_set(obj, now),
         Printer::StatefulSet => workloads::stateful_set(obj, now),

@@ -1,7 +1,7 @@
 //! Objects every cluster has from the start.
 
 use serde_json::json;
-use skiff_api::{resources, ApiError};
+use skiff_api::{priority, resources, ApiError};
 
 use crate::registry::{Registry, WriteOptions};
 
@@ -20,4 +20,19 @@ pub async fn namespaces(registry: &Registry) -> Result<(), ApiError> {
         }
     }
     registry.resume_namespace_deletions().await
+}
+
+/// The system PriorityClasses (`system-node-critical`, `system-cluster-critical`), created when
+/// missing and otherwise left as they are, as kube-apiserver's bootstrap hook does.
+pub async fn priority_classes(registry: &Registry) -> Result<(), ApiError> {
+    let res = resources::lookup("scheduling.k8s.io", "v1", "priorityclasses").expect("priorityclasses are served");
+    let opts = WriteOptions { field_manager: "skiff-apiserver".into(), ..WriteOptions::default() };
+    for class in priority::SYSTEM_PRIORITY_CLASSES {
+        match registry.create(res, None, class.object(), &opts).await {
+            Ok(_) => {}
+            Err(e) if e.code == 409 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

@@ -134,6 +134,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
     let registry = registry::Registry::new(store);
     bootstrap::namespaces(&registry).await.map_err(StartError::Bootstrap)?;
+    bootstrap::priority_classes(&registry).await.map_err(StartError::Bootstrap)?;
     let auth = auth::Authenticator::new();
     auth.add_token(&pki.admin_token, User { name: "admin".into(), groups: vec!["system:masters".into()] });
     auth.add_token(&pki.node_token, User { name: "system:node".into(), groups: vec!["system:nodes".into()] });

@@ -211,3 +211,65 @@ fn unauthenticated_requests_get_401() {
     assert!(!o.status.success());
     assert!(err.contains("Unauthorized") || err.contains("logged in"), "{err}");
 }
+
+/// PriorityClasses: kubectl's create and table, the system classes, and Pods getting the
+/// priority of the class they name (or a 403 when it does not exist).
+fn priority_classes(k: &Kubectl<'_>) {
+    let ar = k.ok(&["api-resources", "--api-group=scheduling.k8s.io"], None);
+    assert!(ar.contains("priorityclasses") && ar.contains(" pc ") && ar.contains("false"), "{ar}");
+    let explain = k.ok(&["explain", "priorityclass"], None);
+    assert!(explain.contains("globalDefault") && explain.contains("preemptionPolicy"), "{explain}");
+
+    let out = k.ok(&["create", "priorityclass", "high", "--value=1000", "--description=x"], None);
+    assert!(out.contains("priorityclass.scheduling.k8s.io/high created"), "{out}");
+    let table = k.ok(&["get", "pc"], None);
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"], "{table}");
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split_whitespace().collect()).collect();
+    let row = |name: &str| rows.iter().find(|r| r[0] == name).cloned().unwrap_or_default();
+    assert_eq!([row("high")[1], row("high")[2], row("high")[4]], ["1000", "false", "PreemptLowerPriority"], "{table}");
+    assert_eq!(row("system-cluster-critical")[1], "2000000000", "{table}");
+    let snc = k.ok(&["get", "pc", "system-node-critical"], None);
+    assert!(snc.contains("system-node-critical") && snc.contains("2000001000"), "{snc}");
+    let desc = k.ok(&["get", "priorityclass", "system-node-critical", "-o", "jsonpath={.description}"], None);
+    assert_eq!(desc, "Used for system critical pods that must not be moved from their current node.");
+
+    let pod = |name: &str, class: &str| {
+        POD.replace("name: myapp-pod", &format!("name: {name}"))
+            .replace("spec:\n", &format!("spec:\n  priorityClassName: {class}\n"))
+    };
+    k.ok(&["apply", "-f", "-"], Some(&pod("important", "high")));
+    let spec = k.ok(&["get", "pod", "important", "-o", "jsonpath={.spec.priority} {.spec.preemptionPolicy}"], None);
+    assert_eq!(spec, "1000 PreemptLowerPriority");
+    let err = k.fails(&["apply", "-f", "-"], Some(&pod("lost", "foo")));
+    assert!(err.contains("pods \"lost\" is forbidden: no PriorityClass with name foo was found"), "{err}");
+    let err = k.fails(&["get", "pod", "lost"], None);
+    assert!(err.contains("not found"), "{err}");
+
+    let err = k.fails(&["create", "priorityclass", "huge", "--value=1000000001"], None);
+    assert!(err.contains("maximum allowed value of a user defined priority is 1000000000"), "{err}");
+    let err = k.fails(&["create", "priorityclass", "system-mine", "--value=1"], None);
+    assert!(err.contains("reserved for system use only"), "{err}");
+    k.ok(&["create", "priorityclass", "fallback", "--value=-5", "--global-default"], None);
+    let err = k.fails(&["create", "priorityclass", "second", "--value=1", "--global-default"], None);
+    assert!(err.contains("PriorityClass fallback is already marked as default. Only one default can exist"), "{err}");
+    k.ok(&["apply", "-f", "-"], Some(POD));
+    let spec = k.ok(&["get", "pod", "myapp-pod", "-o", "jsonpath={.spec.priorityClassName} {.spec.priority}"], None);
+    assert_eq!(spec, "fallback -5");
+
+    let err = k.fails(&["patch", "pc", "high", "-p", "{\"value\":5}"], None);
+    assert!(err.contains("value: Forbidden: may not be changed in an update."), "{err}");
+    let err = k.fails(&["delete", "pc", "system-node-critical"], None);
+    assert!(err.contains("this is a system priority class and cannot be deleted"), "{err}");
+    assert!(k.ok(&["delete", "pc", "high"], None).contains("deleted"));
+}
+
+#[test]
+fn priority_classes_with_every_kubectl() {
+    for bin in kubectls() {
+        let server = Server::start();
+        eprintln!("== {}", bin.display());
+        priority_classes(&server.kubectl(&bin));
+    }
+}

@@ -210,6 +210,14 @@ fn subresource_paths_exist() {
         ["operationId"]
         .as_str()
         .is_some_and(|s| s == "patchCoordinationV1NamespacedLease"));
+    let sched = doc("apis/scheduling.k8s.io/v1");
+    let pc = &sched["paths"]["/apis/scheduling.k8s.io/v1/priorityclasses/{name}"]["patch"];
+    assert_eq!(pc["operationId"], "patchSchedulingV1PriorityClass");
+    assert_eq!(
+        pc[extensions::GVK],
+        serde_json::json!({"group": "scheduling.k8s.io", "kind": "PriorityClass", "version": "v1"})
+    );
+    assert!(sched["components"]["schemas"].get("io.k8s.api.scheduling.v1.PriorityClassList").is_some());
 }
 
 #[test]

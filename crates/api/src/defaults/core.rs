@@ -1,5 +1,5 @@
 //! Defaulting of the core kinds other than Pod: Namespace, Node, Service, Secret, Endpoints,
-//! Event.
+//! Event; and of PriorityClass.
 
 use serde_json::{json, Value};
 
@@ -193,5 +193,12 @@ pub(super) fn default_events_event(obj: &mut Value) {
     child_obj(map, "deprecatedSource");
     for key in ["deprecatedFirstTimestamp", "deprecatedLastTimestamp"] {
         map.entry(key).or_insert(Value::Null);
+    }
+}
+
+/// `SetDefaults_PriorityClass`: `preemptionPolicy` defaults to `PreemptLowerPriority`.
+pub(super) fn default_priority_class(obj: &mut Value) {
+    if let Some(map) = obj.as_object_mut() {
+        set_nil(map, "preemptionPolicy", crate::priority::PREEMPT_LOWER_PRIORITY);
     }
 }

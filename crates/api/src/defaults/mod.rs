@@ -1,7 +1,7 @@
 //! Kubernetes defaulting: the `SetDefaults_*` functions of `k8s.io/kubernetes/pkg/apis/*/v1`,
-//! the mutating admission plugins that always run (`ServiceAccount`, `Priority`,
-//! `DefaultTolerationSeconds`) and the field-setting parts of the registry strategies'
-//! `PrepareForCreate`.
+//! the mutating admission plugins that always run and need nothing but the object
+//! (`ServiceAccount`, `DefaultTolerationSeconds`; `Priority` is [`crate::priority`]) and the
+//! field-setting parts of the registry strategies' `PrepareForCreate`.
 //!
 //! Everything works on `serde_json::Value` in place and never panics: a field of the wrong JSON
 //! type is left alone (the decode-time check in [`crate::validation::check_fields`] rejects it).
@@ -44,20 +44,22 @@ pub fn apply_defaults(resource: &ResourceInfo, obj: &mut Value) {
         ("apps", "DaemonSet") => workloads::default_daemonset(obj),
         ("batch", "Job") => workloads::default_job(obj),
         ("batch", "CronJob") => workloads::default_cronjob(obj),
+        ("scheduling.k8s.io", "PriorityClass") => core::default_priority_class(obj),
         _ => {}
     }
 }
 
 /// The registry strategies' `PrepareForCreate`: drops any status the client sent and sets the
 /// status a new object starts with (Pod: `Pending` + QoS class, Namespace: `Active`, workloads:
-/// zero counters), and `metadata.generation = 1` for kinds that track generations.
+/// zero counters), and `metadata.generation = 1` for kinds that track generations (and for
+/// PriorityClasses, whose strategy sets it on create only).
 ///
 /// Call it after [`apply_defaults`] on create only.
 pub fn prepare_for_create(resource: &ResourceInfo, obj: &mut Value) {
     let Some(map) = obj.as_object_mut() else {
         return;
     };
-    if tracks_generation(resource) {
+    if tracks_generation(resource) || (resource.group, resource.kind) == ("scheduling.k8s.io", "PriorityClass") {
         if let Some(meta) = child_obj(map, "metadata") {
             meta.insert("generation".into(), Value::from(1));
         }

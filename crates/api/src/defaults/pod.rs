@@ -1,6 +1,7 @@
 //! Pod and PodSpec defaulting: `SetDefaults_Pod`, `SetDefaults_PodSpec`, containers, probes,
-//! volumes, the `ServiceAccount` / `Priority` / `DefaultTolerationSeconds` admission defaults and
-//! the pod strategy's initial status (phase and QoS class).
+//! volumes, the `ServiceAccount` / `DefaultTolerationSeconds` admission defaults and the pod
+//! strategy's initial status (phase and QoS class). The `Priority` admission plugin reads the
+//! PriorityClasses: [`crate::priority`].
 
 use std::collections::BTreeMap;
 
@@ -249,19 +250,7 @@ fn admission_defaults(spec: &mut Map<String, Value>) {
         spec.insert("serviceAccountName".into(), Value::from("default"));
         spec.insert("serviceAccount".into(), Value::from("default"));
     }
-    // Priority admission (no global default PriorityClass exists; system classes are built in).
-    if !spec.get("priority").is_some_and(Value::is_number) {
-        let priority = match str_of(spec, "priorityClassName") {
-            "" => Some(0),
-            "system-node-critical" => Some(2_000_001_000),
-            "system-cluster-critical" => Some(2_000_000_000),
-            _ => None,
-        };
-        if let Some(p) = priority {
-            spec.insert("priority".into(), Value::from(p));
-        }
-    }
-    set_nil(spec, "preemptionPolicy", "PreemptLowerPriority");
+    // Priority admission needs the PriorityClasses: `crate::priority`, called by the API server.
     // DefaultTolerationSeconds admission.
     let (mut not_ready, mut unreachable) = (false, false);
     if let Some(tols) = spec.get("tolerations").and_then(Value::as_array) {

@@ -7,6 +7,10 @@ use crate::resources::lookup_kind;
 
 fn create(group: &str, kind: &str, mut obj: serde_json::Value) -> serde_json::Value {
     let r = lookup_kind(group, kind).unwrap();
+    if kind == "Pod" {
+        // The API server's Priority admission, with no PriorityClass marked globalDefault.
+        crate::priority::admit_pod_create(&mut obj, None).unwrap();
+    }
     apply_defaults(r, &mut obj);
     prepare_for_create(r, &mut obj);
     obj
@@ -194,4 +198,15 @@ fn service_secret_namespace_defaults() {
     assert_eq!(ns["metadata"]["labels"], json!({"kubernetes.io/metadata.name": "dev"}));
     assert_eq!(ns["spec"], json!({"finalizers": ["kubernetes"]}));
     assert_eq!(ns["status"], json!({"phase": "Active"}));
+}
+
+#[test]
+fn priority_class_defaults() {
+    let pc = create("scheduling.k8s.io", "PriorityClass", json!({"metadata": {"name": "high"}, "value": 1000}));
+    let want = json!({"metadata": {"name": "high", "generation": 1}, "value": 1000,
+                      "preemptionPolicy": "PreemptLowerPriority"});
+    assert_eq!(pc, want);
+    let never =
+        create("scheduling.k8s.io", "PriorityClass", json!({"metadata": {"name": "n"}, "preemptionPolicy": "Never"}));
+    assert_eq!(never["preemptionPolicy"], "Never");
 }

@@ -1,6 +1,6 @@
-//! Printers for core/v1 objects (plus leases and events.k8s.io events): `printNode`,
-//! `printNamespace`, `printEvent`, `printConfigMap`, `printSecret`, `printService`,
-//! `printEndpoints`, `printServiceAccount`, `printLease`.
+//! Printers for core/v1 objects (plus leases, priority classes and events.k8s.io events):
+//! `printNode`, `printNamespace`, `printEvent`, `printConfigMap`, `printSecret`, `printService`,
+//! `printEndpoints`, `printServiceAccount`, `printLease`, `printPriorityClass`.
 
 use std::collections::BTreeSet;
 
@@ -294,4 +294,15 @@ pub(super) fn service_account(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
 /// Name, Holder, Age.
 pub(super) fn lease(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
     vec![json!(name(obj)), json!(str_at(obj, &["spec", "holderIdentity"])), json!(age(obj, now))]
+}
+
+/// Name, Value, Global-Default, Age, PreemptionPolicy (`""` when unset).
+pub(super) fn priority_class(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![
+        json!(name(obj)),
+        json!(int_at(obj, &["value"])),
+        json!(at(obj, &["globalDefault"]).and_then(Value::as_bool).unwrap_or(false)),
+        json!(age(obj, now)),
+        json!(str_at(obj, &["preemptionPolicy"])),
+    ]
 }

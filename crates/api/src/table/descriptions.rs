@@ -94,3 +94,9 @@ pub(crate) const CM_DATA: &str =
     "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.";
 pub(crate) const LEASE_HOLDER: &str =
     "holderIdentity contains the identity of the holder of a current lease. If Coordinated Leader Election is used, the holder identity must be equal to the elected LeaseCandidate.metadata.name field.";
+pub(crate) const PC_VALUE: &str =
+    "value represents the integer value of this priority class. This is the actual priority that pods receive when they have the name of this class in their pod spec.";
+pub(crate) const PC_GLOBAL_DEFAULT: &str =
+    "globalDefault specifies whether this PriorityClass should be considered as the default priority for pods that do not have any priority class. Only one PriorityClass can be marked as `globalDefault`. However, if more than one PriorityClasses exists with their `globalDefault` field set to true, the smallest value of such global default PriorityClasses will be used as the default priority.";
+pub(crate) const PC_PREEMPTION_POLICY: &str =
+    "preemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset.";

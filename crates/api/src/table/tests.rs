@@ -478,6 +478,25 @@ fn small_core_rows() {
 }
 
 #[test]
+fn priority_class_rows() {
+    let r = res("scheduling.k8s.io", "priorityclasses");
+    let names: Vec<&str> = columns(r).iter().map(|c| c.name).collect();
+    assert_eq!(names, ["Name", "Value", "Global-Default", "Age", "PreemptionPolicy"]);
+    assert!(columns(r).iter().all(|c| c.priority == 0));
+    assert_eq!(column_definitions_json(r)[2]["type"], "boolean");
+    let pc = json!({"metadata": {"name": "high", "creationTimestamp": ago(90)}, "value": 1000,
+                    "globalDefault": true, "preemptionPolicy": "Never"});
+    assert_eq!(
+        cells("scheduling.k8s.io", "priorityclasses", &pc),
+        vec![json!("high"), json!(1000), json!(true), json!("90s"), json!("Never")]
+    );
+    assert_eq!(
+        cells("scheduling.k8s.io", "priorityclasses", &json!({"metadata": {"name": "x"}}))[1..],
+        [json!(0), json!(false), json!("<unknown>"), json!("")]
+    );
+}
+
+#[test]
 fn default_table_for_resources_without_printer() {
     let fake = ResourceInfo { group: "example.com", plural: "widgets", ..*res("", "configmaps") };
     assert!(!has_printer(&fake));

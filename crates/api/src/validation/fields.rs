@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use k8s_openapi::api::{apps, batch, coordination, core, events};
+use k8s_openapi::api::{apps, batch, coordination, core, events, scheduling};
 use schemars::{generate::SchemaSettings, JsonSchema};
 use serde_json::{Map, Value};
 
@@ -48,6 +48,7 @@ fn schema(definition: &str) -> Option<&'static Value> {
                 "io.k8s.api.batch.v1.Job" => batch::v1::Job,
                 "io.k8s.api.batch.v1.CronJob" => batch::v1::CronJob,
                 "io.k8s.api.coordination.v1.Lease" => coordination::v1::Lease,
+                "io.k8s.api.scheduling.v1.PriorityClass" => scheduling::v1::PriorityClass,
                 "io.k8s.api.events.v1.Event" => events::v1::Event,
             }
             m

@@ -7,6 +7,7 @@ mod fields;
 mod meta;
 mod pod;
 mod pod_extra;
+mod scheduling;
 mod workloads;
 
 use serde_json::{Map, Value};
@@ -52,17 +53,22 @@ pub fn validate_create(resource: &ResourceInfo, obj: &Value) -> Vec<Cause> {
             workloads::validate_cronjob(spec, name, &mut out);
         }
         ("coordination.k8s.io", "Lease") => core::validate_lease(spec_of(obj), &mut out),
+        ("scheduling.k8s.io", "PriorityClass") => scheduling::validate_priority_class(obj, &mut out),
         _ => {}
     }
     out
 }
 
 /// `ValidateXUpdate`: everything [`validate_create`] checks on the new object, plus the
-/// immutability rules against the old one.
+/// immutability rules against the old one. (PriorityClass updates skip the create rules, as
+/// `ValidatePriorityClassUpdate` does: its value and preemption policy cannot change anyway.)
 pub fn validate_update(resource: &ResourceInfo, new: &Value, old: &Value) -> Vec<Cause> {
     let mut out = Vec::new();
     meta::validate_object_meta_update(new.get("metadata"), old.get("metadata"), &mut out);
-    out.extend(validate_create(resource, new));
+    match (resource.group, resource.kind) {
+        ("scheduling.k8s.io", "PriorityClass") => meta::validate_object_meta(resource, new.get("metadata"), &mut out),
+        _ => out.extend(validate_create(resource, new)),
+    }
     let empty = Map::new();
     let new_obj = new.as_object().unwrap_or(&empty);
     let old_obj = old.as_object().unwrap_or(&empty);
@@ -74,6 +80,7 @@ pub fn validate_update(resource: &ResourceInfo, new: &Value, old: &Value) -> Vec
         ("", kind @ ("Secret" | "ConfigMap")) => core::validate_data_update(kind, new_obj, old_obj, &mut out),
         ("", "Node") => core::validate_node_update(spec_of(new), spec_of(old), &mut out),
         ("apps", kind) | ("batch", kind) => workloads::validate_workload_update(kind, new_obj, old_obj, &mut out),
+        ("scheduling.k8s.io", "PriorityClass") => scheduling::validate_priority_class_update(new, old, &mut out),
         _ => {}
     }
     out

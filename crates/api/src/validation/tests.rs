@@ -195,3 +195,70 @@ fn node_pod_cidrs_are_set_once() {
     );
     assert_eq!(validate_update(nodes, &unset, &set).len(), 1);
 }
+
+#[test]
+fn priority_classes() {
+    let pcs = lookup_kind("scheduling.k8s.io", "PriorityClass").unwrap();
+    let pc = |name: &str, value: i64| {
+        defaulted("scheduling.k8s.io", "PriorityClass", json!({"metadata": {"name": name}, "value": value}))
+    };
+    assert!(validate_create(pcs, &pc("high", 1_000_000_000)).is_empty());
+    assert!(validate_create(pcs, &pc("low", -2_147_483_648)).is_empty());
+    assert_eq!(
+        lines(&validate_create(pcs, &pc("high", 1_000_000_001))),
+        vec!["value: Forbidden: maximum allowed value of a user defined priority is 1000000000"]
+    );
+    assert!(validate_create(pcs, &pc("system-node-critical", 2_000_001_000)).is_empty());
+    assert!(validate_create(pcs, &pc("system-cluster-critical", 2_000_000_000)).is_empty());
+    assert_eq!(
+        lines(&validate_create(pcs, &pc("system-node-critical", 1000))),
+        vec![
+            "metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. \
+              error: value of system-node-critical PriorityClass must be 2000001000"
+        ]
+    );
+    assert_eq!(
+        lines(&validate_create(pcs, &pc("system-mine", 5))),
+        vec![
+            "metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. \
+              error: system-mine is not a known system priority class"
+        ]
+    );
+    let mut default_system = pc("system-cluster-critical", 2_000_000_000);
+    default_system["globalDefault"] = json!(true);
+    assert!(lines(&validate_create(pcs, &default_system))[0].ends_with("must be false"));
+    assert!(
+        lines(&validate_create(pcs, &pc("Bad_Name", 1)))[0].starts_with("metadata.name: Invalid value: \"Bad_Name\"")
+    );
+
+    let mut policy = pc("p", 1);
+    policy["preemptionPolicy"] = json!("Sometimes");
+    assert_eq!(
+        lines(&validate_create(pcs, &policy)),
+        vec![
+            "preemptionPolicy: Unsupported value: \"Sometimes\": supported values: \"PreemptLowerPriority\", \"Never\""
+        ]
+    );
+    policy["preemptionPolicy"] = json!("");
+    assert_eq!(lines(&validate_create(pcs, &policy)), vec!["preemptionPolicy: Required value"]);
+
+    // Updates: value and preemptionPolicy are immutable; the create rules are not run again.
+    let old = pc("high", 1000);
+    let mut new = old.clone();
+    new["description"] = json!("changed");
+    new["globalDefault"] = json!(true);
+    assert!(validate_update(pcs, &new, &old).is_empty());
+    new["value"] = json!(2000);
+    new["preemptionPolicy"] = json!("Never");
+    assert_eq!(
+        lines(&validate_update(pcs, &new, &old)),
+        vec![
+            "value: Forbidden: may not be changed in an update.",
+            "preemptionPolicy: Invalid value: \"Never\": field is immutable"
+        ]
+    );
+    let system = pc("system-node-critical", 2_000_001_000);
+    let mut system_default = system.clone();
+    system_default["globalDefault"] = json!(true);
+    assert!(validate_update(pcs, &system_default, &system).is_empty());
+}

@@ -9,7 +9,7 @@ use skiff_api::{ApiError, ResourceInfo};
 
 use super::body;
 use super::read::selectors;
-use crate::registry::{DeleteOptions, ListOptions, WriteOptions, Written};
+use crate::registry::{self, DeleteOptions, ListOptions, WriteOptions, Written};
 use crate::request::{Query, ResourceRequest};
 use crate::response::{self, Body};
 use crate::server::ApiServer;
@@ -186,6 +186,7 @@ pub async fn delete(
     let (_, bytes) = body::read(req).await?;
     let opts = delete_options(&bytes, query)?;
     let name = r.name.as_deref().unwrap_or_default();
+    registry::check_delete(r.resource, name)?;
     let d = server.registry.delete(r.resource, r.namespace.as_deref(), name, &opts).await?;
     if r.resource.kind == "Namespace" && !d.gone && !opts.dry_run {
         server.registry.spawn_namespace_finalizer(name.to_string());

@@ -1,4 +1,4 @@
-//! Create: name generation, system fields, defaulting, validation, then the store.
+//! Create: name generation, system fields, admission, defaulting, validation, then the store.
 
 use rand::Rng;
 use serde_json::Value;
@@ -56,6 +56,7 @@ impl Registry {
             .map(String::from);
 
         self.check_namespace(res, ns).await?;
+        self.admit_create(res, &mut obj).await?;
         let attempts = if generate.is_some() { GENERATE_ATTEMPTS } else { 1 };
         for attempt in 0..attempts {
             if let Some(base) = &generate {
@@ -63,6 +64,7 @@ impl Registry {
                 objects::metadata_mut(&mut obj).insert("name".into(), Value::String(name));
             }
             let prepared = self.prepare_create(res, obj.clone(), opts)?;
+            self.validate_admission(res, &prepared, None).await?;
             let name = objects::name(&prepared).unwrap_or_default().to_string();
             if opts.dry_run {
                 if self.store.get(&res.key(ns, &name)).await.map_err(store_error)?.is_some() {

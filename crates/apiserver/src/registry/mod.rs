@@ -1,8 +1,9 @@
 //! The generic registry: what every resource's REST storage does between the handlers and the
 //! store (like kube-apiserver's `genericregistry.Store`): naming, uid and timestamps,
 //! defaulting, validation, compare-and-swap updates with retries, graceful deletion and
-//! finalizers, field managers.
+//! finalizers, field managers; and the admission that needs the store (`admission.rs`).
 
+mod admission;
 mod create;
 mod delete;
 mod list;
@@ -18,6 +19,7 @@ use skiff_store::{KeyValue, Store, StoreError};
 use crate::objects;
 use crate::request::FieldValidation;
 
+pub use admission::check_delete;
 pub use delete::DeleteOptions;
 pub use list::{list_prefix, ListOptions, ListOutput};
 pub use update::UpdateKind;

@@ -63,6 +63,9 @@ impl Registry {
                 None => false,
             };
             self.prepare_update(res, name, &mut new, &old, kind)?;
+            if kind != UpdateKind::System {
+                self.validate_admission(res, &new, Some(&old)).await?;
+            }
             if unchanged(&new, &old, opts.apply) {
                 // Nothing changed: no write, no new resourceVersion.
                 return Ok(Written { object: old, created: false });
@@ -149,6 +152,7 @@ impl Registry {
         defaults::apply_defaults(res, new);
         let causes = match kind {
             UpdateKind::Main => {
+                super::admission::admit_update(res, new, old);
                 defaults::prepare_for_update(res, new, old);
                 validation::validate_update(res, new, old)
             }
