@@ -223,6 +223,33 @@ fn selectors_taints_anti_affinity_spread_and_cordon_behave_as_in_kubernetes() {
 }
 
 #[test]
+fn a_high_priority_pod_preempts_lower_priority_ones() {
+    let server = Server::start();
+    let bin = kubectl_bin();
+    let k = server.kubectl(&bin);
+    let _nodes = Hollow::start(&server, "p", 2, &["--cpu", "2"]);
+    wait_nodes(&k, 2);
+    k.ok(&["create", "priorityclass", "high", "--value=1000"], None);
+    k.ok(&["create", "priorityclass", "low", "--value=10"], None);
+    let low = json!({"priorityClassName": "low"});
+    for i in 0..4 {
+        k.ok(&["apply", "-f", "-"], Some(&pod(&format!("low-{i}"), "1", low.clone())));
+        wait_bound(&k, &format!("low-{i}"));
+    }
+    k.ok(&["apply", "-f", "-"], Some(&pod("high", "1500m", json!({"priorityClassName": "high"}))));
+    let node = wait_bound(&k, "high");
+    // Both low Pods of that node had to go (1.5 CPUs of 2); the other node's stay.
+    wait_for("the victims to be gone", Duration::from_secs(30), || {
+        let pods = get(&k, &["pods"]);
+        let items = pods["items"].as_array().cloned().unwrap_or_default();
+        let on_node = items.iter().filter(|p| p["spec"]["nodeName"] == node.as_str()).count();
+        on_node == 1 && items.len() == 3
+    });
+    let events = k.ok(&["get", "events", "--field-selector", "reason=Preempted"], None);
+    assert!(events.contains("Preempted by pod"), "{events}");
+}
+
+#[test]
 fn two_thousand_pods_on_fifty_nodes_never_over_commit_a_node() {
     let server = Server::start();
     let bin = kubectl_bin();
