@@ -110,34 +110,38 @@ pub async fn lease_loop(client: kube::Client, config: NodeConfig, node_uid: Stri
     }
 }
 
+/// A node's Lease in kube-node-lease, owned by its Node, renewed now.
+pub fn node_lease(name: &str, node_uid: &str) -> Lease {
+    Lease {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            owner_references: Some(vec![OwnerReference {
+                api_version: "v1".into(),
+                kind: "Node".into(),
+                name: name.to_string(),
+                uid: node_uid.to_string(),
+                ..OwnerReference::default()
+            }]),
+            ..ObjectMeta::default()
+        },
+        spec: Some(LeaseSpec {
+            holder_identity: Some(name.to_string()),
+            lease_duration_seconds: Some(40),
+            renew_time: Some(MicroTime(Timestamp::now())),
+            ..LeaseSpec::default()
+        }),
+    }
+}
+
 async fn renew_lease(leases: &Api<Lease>, name: &str, node_uid: &str) -> Result<(), kube::Error> {
-    let spec = LeaseSpec {
-        holder_identity: Some(name.to_string()),
-        lease_duration_seconds: Some(40),
-        renew_time: Some(MicroTime(Timestamp::now())),
-        ..LeaseSpec::default()
-    };
+    let fresh = node_lease(name, node_uid);
     match leases.get_opt(name).await? {
         Some(mut lease) => {
-            lease.spec = Some(spec);
+            lease.spec = fresh.spec;
             leases.replace(name, &PostParams::default(), &lease).await?;
         }
         None => {
-            let lease = Lease {
-                metadata: ObjectMeta {
-                    name: Some(name.to_string()),
-                    owner_references: Some(vec![OwnerReference {
-                        api_version: "v1".into(),
-                        kind: "Node".into(),
-                        name: name.to_string(),
-                        uid: node_uid.to_string(),
-                        ..OwnerReference::default()
-                    }]),
-                    ..ObjectMeta::default()
-                },
-                spec: Some(spec),
-            };
-            leases.create(&PostParams::default(), &lease).await?;
+            leases.create(&PostParams::default(), &fresh).await?;
         }
     }
     Ok(())

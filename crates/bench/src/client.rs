@@ -128,3 +128,30 @@ impl Conn {
         Ok(resp.into_body())
     }
 }
+
+/// Watches `path` on a connection of its own, calling `on_event` with each event (JSON) until
+/// the stream ends.
+pub async fn watch(
+    target: &Target,
+    path: &str,
+    mut on_event: impl FnMut(serde_json::Value) + Send + 'static,
+) -> Result<(), ClientError> {
+    use http_body_util::BodyExt as _;
+    let mut conn = target.connect().await?;
+    let mut body = conn.stream(path).await?;
+    tokio::spawn(async move {
+        let _conn = conn;
+        let mut buf = Vec::new();
+        while let Some(Ok(frame)) = body.frame().await {
+            let Ok(data) = frame.into_data() else { continue };
+            buf.extend_from_slice(&data);
+            while let Some(i) = buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = buf.drain(..=i).collect();
+                if let Ok(ev) = serde_json::from_slice(&line) {
+                    on_event(ev);
+                }
+            }
+        }
+    });
+    Ok(())
+}

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::Method;
-use http_body_util::BodyExt;
 use skiff_runtime::image::testing;
 
 use crate::api::rss_kb;
@@ -128,23 +127,14 @@ pub async fn run(skiff: &Path, count: usize) -> Result<Vec<String>, BenchError> 
 
     // A watch reports when each Pod turns Running.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Instant)>();
-    let mut watch_conn = target.connect().await.map_err(setup)?;
-    let mut body = watch_conn.stream("/api/v1/namespaces/default/pods?watch=true").await.map_err(setup)?;
-    tokio::spawn(async move {
-        let mut buf = Vec::new();
-        while let Some(Ok(frame)) = body.frame().await {
-            let Ok(data) = frame.into_data() else { continue };
-            buf.extend_from_slice(&data);
-            while let Some(i) = buf.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = buf.drain(..=i).collect();
-                let Ok(ev) = serde_json::from_slice::<serde_json::Value>(&line) else { continue };
-                if ev["object"]["status"]["phase"] == "Running" {
-                    let name = ev["object"]["metadata"]["name"].as_str().unwrap_or_default().to_string();
-                    let _ = tx.send((name, Instant::now()));
-                }
-            }
+    crate::client::watch(&target, "/api/v1/namespaces/default/pods?watch=true", move |ev| {
+        if ev["object"]["status"]["phase"] == "Running" {
+            let name = ev["object"]["metadata"]["name"].as_str().unwrap_or_default().to_string();
+            let _ = tx.send((name, Instant::now()));
         }
-    });
+    })
+    .await
+    .map_err(setup)?;
     let mut samples = vec![];
     let all = Instant::now();
     for i in 0..count {

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::Method;
-use http_body_util::BodyExt;
 
 use crate::api::rss_kb;
 use crate::client::Target;
@@ -52,25 +51,14 @@ fn pod(name: &str) -> Bytes {
 type Binds = Arc<Mutex<HashMap<String, Instant>>>;
 
 async fn watch_binds(target: &Target, binds: Binds) -> Result<(), BenchError> {
-    let mut conn = target.connect().await.map_err(setup)?;
-    let mut body = conn.stream("/api/v1/namespaces/default/pods?watch=true").await.map_err(setup)?;
-    tokio::spawn(async move {
-        let _conn = conn;
-        let mut buf = Vec::new();
-        while let Some(Ok(frame)) = body.frame().await {
-            let Ok(data) = frame.into_data() else { continue };
-            buf.extend_from_slice(&data);
-            while let Some(i) = buf.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = buf.drain(..=i).collect();
-                let Ok(ev) = serde_json::from_slice::<serde_json::Value>(&line) else { continue };
-                if ev["object"]["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty()) {
-                    let name = ev["object"]["metadata"]["name"].as_str().unwrap_or_default().to_string();
-                    binds.lock().unwrap_or_else(|e| e.into_inner()).entry(name).or_insert_with(Instant::now);
-                }
-            }
+    crate::client::watch(target, "/api/v1/namespaces/default/pods?watch=true", move |ev| {
+        if ev["object"]["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty()) {
+            let name = ev["object"]["metadata"]["name"].as_str().unwrap_or_default().to_string();
+            binds.lock().unwrap_or_else(|e| e.into_inner()).entry(name).or_insert_with(Instant::now);
         }
-    });
-    Ok(())
+    })
+    .await
+    .map_err(setup)
 }
 
 /// Creates `names` with `clients` connections; returns when each create was sent.

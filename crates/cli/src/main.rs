@@ -6,6 +6,7 @@ mod container;
 mod hollow;
 mod image;
 mod inprocess;
+mod remote;
 mod scheduler;
 mod server;
 

@@ -5,20 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use skiff_client::{Connection, Credentials};
 use skiff_scheduler::framework::config::SchedulerConfig;
 
 #[derive(Args, Debug)]
 pub struct SchedulerArgs {
-    /// The server's URL (https://HOST:6443)
-    #[arg(long, env = "SKIFF_URL")]
-    server: String,
-    /// A bearer token of the server (<data-dir>/server/tls/admin.token)
-    #[arg(long, env = "SKIFF_TOKEN")]
-    token: String,
-    /// The server's CA certificate [default: <data-dir>/server/tls/ca.crt of a local server]
-    #[arg(long, env = "SKIFF_CA_FILE")]
-    ca_file: Option<PathBuf>,
+    #[command(flatten)]
+    remote: crate::remote::RemoteArgs,
     /// A KubeSchedulerConfiguration file
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -36,11 +28,9 @@ pub fn read_config(path: Option<&PathBuf>) -> anyhow::Result<SchedulerConfig> {
 
 pub fn run(args: SchedulerArgs) -> anyhow::Result<()> {
     let config = read_config(args.config.as_ref())?;
-    let ca_file = args.ca_file.clone().unwrap_or_else(|| crate::server::default_data_dir().join("server/tls/ca.crt"));
-    let ca_pem = std::fs::read_to_string(&ca_file).with_context(|| format!("reading {}", ca_file.display()))?;
+    let connection = args.remote.connection()?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
     rt.block_on(async move {
-        let connection = Connection { url: args.server, ca_pem, credentials: Credentials::Token(args.token) };
         skiff_scheduler::run::run(connection.client()?, config).await?;
         Ok(())
     })

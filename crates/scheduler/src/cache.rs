@@ -48,17 +48,13 @@ impl Cache {
     pub fn set_node(&mut self, node: Node) {
         let name = node.metadata.name.clone().unwrap_or_default();
         let had_object = self.nodes.get(&name).is_some_and(|n| n.node().is_some());
-        let images_before = self.nodes.get(&name).map(|n| n.images.len());
         let info = self.node_mut(&name);
-        info.set_node(Arc::new(node));
+        let images_changed = info.set_node(Arc::new(node));
         info.generation += 1;
-        let images_after = info.images.len();
+        self.images_changed |= images_changed;
         if !had_object {
             self.order.push(name);
             self.structure_changed = true;
-        }
-        if images_before != Some(images_after) || images_after > 0 {
-            self.images_changed = true;
         }
     }
 
@@ -73,10 +69,6 @@ impl Cache {
         } else {
             self.nodes.remove(name);
         }
-    }
-
-    pub fn node_names(&self) -> &[String] {
-        &self.order
     }
 
     /// Adds or updates a bound Pod (from a watch event); confirms an assumed one.

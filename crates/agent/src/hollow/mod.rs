@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, NodeCondition, NodeSpec, NodeStatus, NodeSystemInfo};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, OwnerReference, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
@@ -125,25 +125,7 @@ async fn register(client: &kube::Client, config: &HollowConfig, i: usize) -> Res
     let status = json!({"status": want.status});
     nodes.patch_status(&name, &PatchParams::default(), &Patch::Merge(&status)).await?;
     let leases: Api<Lease> = Api::namespaced(client.clone(), "kube-node-lease");
-    let lease = Lease {
-        metadata: ObjectMeta {
-            name: Some(name.clone()),
-            owner_references: Some(vec![OwnerReference {
-                api_version: "v1".into(),
-                kind: "Node".into(),
-                name: name.clone(),
-                uid: created.metadata.uid.clone().unwrap_or_default(),
-                ..OwnerReference::default()
-            }]),
-            ..ObjectMeta::default()
-        },
-        spec: Some(LeaseSpec {
-            holder_identity: Some(name.clone()),
-            lease_duration_seconds: Some(40),
-            renew_time: Some(MicroTime(Timestamp::now())),
-            ..LeaseSpec::default()
-        }),
-    };
+    let lease = crate::report::node_lease(&name, created.metadata.uid.as_deref().unwrap_or(""));
     match leases.create(&PostParams::default(), &lease).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),

@@ -64,8 +64,6 @@ pub struct Victim {
 pub struct PostFilterResult {
     pub nominated_node: Option<String>,
     pub victims: Vec<Victim>,
-    /// Lower-priority Pods nominated to that node that must give up their nomination.
-    pub clear_nominations: Vec<Victim>,
 }
 
 /// A filter status per node (the `NodeToStatusMap` of a failed cycle).

@@ -45,16 +45,20 @@ impl NodeInfo {
         NodeInfo { name: name.to_string(), ..NodeInfo::default() }
     }
 
-    pub fn set_node(&mut self, node: Arc<Node>) {
+    /// Sets the Node object; true if its images changed.
+    pub fn set_node(&mut self, node: Arc<Node>) -> bool {
         let status = node.status.as_ref();
         self.allocatable = Resource::from_list(status.and_then(|s| s.allocatable.as_ref()));
-        self.images = status
+        let images: HashMap<String, i64> = status
             .and_then(|s| s.images.as_ref())
             .into_iter()
             .flatten()
             .flat_map(|i| i.names.iter().flatten().map(move |n| (n.clone(), i.size_bytes.unwrap_or(0))))
             .collect();
+        let changed = images != self.images;
+        self.images = images;
         self.node = Some(node);
+        changed
     }
 
     /// Forgets the Node object (deleted), keeping its Pods.

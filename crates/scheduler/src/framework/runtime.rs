@@ -9,7 +9,7 @@ use super::config::{ConfigError, PluginSet, Profile};
 use super::registry::{PluginContext, Registered, Registry};
 use super::{
     BindPlugin, Code, CycleState, FilterPlugin, FilterRunner, NodeInfo, NodeScore, NodeStatuses, PermitPlugin, PodInfo,
-    PostFilterPlugin, PostFilterResult, PreFilterPlugin, PreFilterResult, PreScorePlugin, QueueSortPlugin, QueuedPod,
+    PostFilterPlugin, PostFilterResult, PreFilterPlugin, PreFilterResult, PreScorePlugin, QueueSortPlugin,
     ReservePlugin, ScorePlugin, Snapshot, Status,
 };
 
@@ -154,8 +154,9 @@ impl Framework {
         ]
     }
 
-    pub fn less(&self, a: &QueuedPod, b: &QueuedPod) -> bool {
-        self.queue_sort.less(a, b)
+    /// The QueueSort plugin (every profile of one scheduler must use the same).
+    pub fn queue_sort(&self) -> Arc<dyn QueueSortPlugin> {
+        self.queue_sort.clone()
     }
 
     /// PreFilter: the nodes that can possibly fit, or the status that rejects the Pod.

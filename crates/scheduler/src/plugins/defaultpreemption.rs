@@ -160,7 +160,7 @@ impl PostFilterPlugin for DefaultPreemption {
             .iter()
             .map(|v| Victim { namespace: v.namespace.clone(), name: v.name.clone(), uid: v.uid.clone() })
             .collect();
-        let result = PostFilterResult { nominated_node: Some(best.node), victims, clear_nominations: Vec::new() };
+        let result = PostFilterResult { nominated_node: Some(best.node), victims };
         (result, Status::success())
     }
 }

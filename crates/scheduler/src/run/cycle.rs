@@ -3,7 +3,6 @@
 //! does not fit (and carry out what preemption decided).
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tokio::runtime::Handle;
@@ -39,7 +38,6 @@ impl Loop {
                 continue;
             };
             let _span = tracing::debug_span!("schedule", pod = %info.key(), attempt = queued.attempts).entered();
-            self.shared.attempts.fetch_add(1, Ordering::Relaxed);
             self.shared.lock_cache().update_snapshot(&mut snapshot);
             let nominated = self.shared.queue.nominated();
             let mut state = CycleState::default();
@@ -84,7 +82,6 @@ impl Loop {
             };
             if status.is_success() {
                 shared.queue.done(&info.uid);
-                shared.bound.fetch_add(1, Ordering::Relaxed);
                 let msg = format!("Successfully assigned {}/{} to {node}", info.namespace, info.name);
                 writer.event(&info, "Normal", "Scheduled", "Binding", &msg);
                 return;

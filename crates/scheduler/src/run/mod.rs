@@ -7,7 +7,6 @@ mod cycle;
 mod informers;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -32,9 +31,6 @@ pub struct Shared {
     pub queue: SchedulingQueue,
     /// The scheduler names this scheduler serves (its profiles).
     pub profiles: HashSet<String>,
-    /// Pods bound so far, and cycles run.
-    pub bound: AtomicU64,
-    pub attempts: AtomicU64,
 }
 
 impl Shared {
@@ -77,16 +73,20 @@ pub async fn run(client: kube::Client, mut config: SchedulerConfig) -> Result<()
     for (name, fw) in &frameworks {
         tracing::info!(scheduler = %name, plugins = ?fw.describe(), "scheduler profile");
     }
+    let mut sorts = frameworks.values().map(|f| f.queue_sort());
+    let sort = sorts.next().ok_or_else(|| SchedulerError::Thread("no scheduler profile".into()))?;
+    if sorts.any(|s| s.name() != sort.name()) {
+        let msg = "profiles: Invalid value: all profiles must use the same queue sort plugin";
+        return Err(SchedulerError::Config(crate::framework::config::ConfigError::Invalid(msg.into())));
+    }
     let shared = Arc::new(Shared {
         cache: Mutex::new(Cache::new()),
         queue: SchedulingQueue::new(
-            Arc::new(plugins::queuesort::PrioritySort),
+            sort,
             Duration::from_secs(config.pod_initial_backoff_seconds),
             Duration::from_secs(config.pod_max_backoff_seconds),
         ),
         profiles: frameworks.keys().cloned().collect(),
-        bound: AtomicU64::new(0),
-        attempts: AtomicU64::new(0),
     });
     let (pods_tx, mut pods_synced) = watch::channel(false);
     let (nodes_tx, mut nodes_synced) = watch::channel(false);
@@ -107,11 +107,16 @@ pub async fn run(client: kube::Client, mut config: SchedulerConfig) -> Result<()
         percentage_of_nodes_to_score: config.percentage_of_nodes_to_score,
     };
     tracing::info!("scheduler caches synced; scheduling");
-    let thread = std::thread::Builder::new()
+    // The loop ends only when the queue closes. Waiting on a channel (not joining the thread
+    // on a blocking task) keeps runtime shutdown, and so SIGTERM, from waiting for it.
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::Builder::new()
         .name("scheduler".into())
-        .spawn(move || looper.run())
+        .spawn(move || {
+            looper.run();
+            let _ = done_tx.send(());
+        })
         .map_err(|e| SchedulerError::Thread(e.to_string()))?;
-    // The loop ends only when the queue closes; keep this task alive as long as it runs.
-    tokio::task::spawn_blocking(move || thread.join()).await.ok();
+    let _ = done_rx.await;
     Ok(())
 }

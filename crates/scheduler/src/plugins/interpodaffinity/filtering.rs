@@ -114,7 +114,7 @@ fn satisfies_affinity(s: &PreFilterState, pod: &PodInfo, node: &NodeInfo, snapsh
         }
     }
     // The first Pod of a group with affinity to itself may go anywhere with the topology keys.
-    pods_exist || (s.affinity.0.is_empty() && matches_all(&pod.required_affinity, pod, snapshot))
+    pods_exist || (s.affinity.is_empty() && matches_all(&pod.required_affinity, pod, snapshot))
 }
 
 impl FilterPlugin for InterPodAffinity {
@@ -123,8 +123,7 @@ impl FilterPlugin for InterPodAffinity {
             return Status::error(format!("reading {NAME:?} from cycle state: not found"));
         };
         let labels = node.labels();
-        if !s.existing_anti_affinity.0.is_empty() && labels.iter().any(|(k, v)| s.existing_anti_affinity.get(k, v) > 0)
-        {
+        if !s.existing_anti_affinity.is_empty() && labels.iter().any(|(k, v)| s.existing_anti_affinity.get(k, v) > 0) {
             return Status::unschedulable(ERR_EXISTING_ANTI_AFFINITY);
         }
         if !satisfies_affinity(s, pod, node, snapshot) {

@@ -21,27 +21,30 @@ pub const ERR_EXISTING_ANTI_AFFINITY: &str = "node(s) didn't satisfy existing po
 pub const ERR_AFFINITY: &str = "node(s) didn't match pod affinity rules";
 pub const ERR_ANTI_AFFINITY: &str = "node(s) didn't match pod anti-affinity rules";
 
-/// A topology domain: a label key and a value.
-pub type TopologyPair = (String, String);
-
-/// Counts per topology domain.
+/// Counts per topology domain: label key, then value (looked up without allocating).
 #[derive(Debug, Clone, Default)]
-pub struct TopologyCounts(pub HashMap<TopologyPair, i64>);
+pub struct TopologyCounts(HashMap<String, HashMap<String, i64>>);
 
 impl TopologyCounts {
     fn add(&mut self, key: &str, node: &NodeInfo, by: i64) {
-        if let Some(v) = node.labels().get(key) {
-            let e = self.0.entry((key.to_string(), v.clone())).or_default();
-            *e += by;
-            if *e == 0 {
-                self.0.remove(&(key.to_string(), v.clone()));
+        let Some(v) = node.labels().get(key) else { return };
+        let values = self.0.entry(key.to_string()).or_default();
+        let e = values.entry(v.clone()).or_default();
+        *e += by;
+        if *e == 0 {
+            values.remove(v);
+            if values.is_empty() {
+                self.0.remove(key);
             }
         }
     }
 
     fn get(&self, key: &str, value: &str) -> i64 {
-        // Borrowed lookups into a tuple key need owned strings; counts maps are small.
-        self.0.get(&(key.to_string(), value.to_string())).copied().unwrap_or(0)
+        self.0.get(key).and_then(|v| v.get(value)).copied().unwrap_or(0)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
