@@ -28,6 +28,8 @@ pub struct ApiServer {
     pub(crate) auth: Authenticator,
     pub(crate) discovery: Discovery,
     pub(crate) kubelet: crate::kubelet::KubeletClient,
+    /// Decoded and encoded forms of recent store events, shared by all watchers.
+    pub(crate) watch_memo: crate::handlers::memo::Memo,
     ready: AtomicBool,
 }
 
@@ -43,6 +45,7 @@ impl ApiServer {
             auth,
             discovery: Discovery::build(server_address),
             kubelet,
+            watch_memo: Default::default(),
             ready: AtomicBool::new(false),
         }
     }

@@ -45,11 +45,11 @@ impl Cache {
     }
 
     /// Adds or updates a Node.
-    pub fn set_node(&mut self, node: Node) {
+    pub fn set_node(&mut self, node: Arc<Node>) {
         let name = node.metadata.name.clone().unwrap_or_default();
         let had_object = self.nodes.get(&name).is_some_and(|n| n.node().is_some());
         let info = self.node_mut(&name);
-        let images_changed = info.set_node(Arc::new(node));
+        let images_changed = info.set_node(node);
         info.generation += 1;
         self.images_changed |= images_changed;
         if !had_object {
@@ -140,6 +140,9 @@ impl Cache {
 
     /// Brings `snapshot` up to date, copying only the nodes that changed.
     pub fn update_snapshot(&mut self, snapshot: &mut Snapshot) {
+        let affinity_of =
+            |n: &NodeInfo| (n.pods_with_affinity.is_empty(), n.pods_with_required_anti_affinity.is_empty());
+        let mut affinity_changed = self.structure_changed;
         if self.structure_changed {
             snapshot.nodes.clear();
             snapshot.index.clear();
@@ -153,11 +156,15 @@ impl Cache {
         } else {
             for name in &self.dirty {
                 if let (Some(i), Some(n)) = (snapshot.index.get(name), self.nodes.get(name)) {
+                    affinity_changed |= affinity_of(&snapshot.nodes[*i]) != affinity_of(n);
                     snapshot.nodes[*i] = n.clone();
                 }
             }
         }
         self.dirty.clear();
+        if affinity_changed {
+            snapshot.index_affinity();
+        }
         if self.images_changed {
             snapshot.count_images();
             self.images_changed = false;
@@ -176,10 +183,12 @@ mod tests {
     use crate::plugins::testing::{pod, pod_req};
     use serde_json::json;
 
-    fn node(name: &str) -> Node {
-        serde_json::from_value(json!({"metadata": {"name": name},
-            "status": {"allocatable": {"cpu": "2", "memory": "2Gi", "pods": "110"}}}))
-        .unwrap()
+    fn node(name: &str) -> Arc<Node> {
+        Arc::new(
+            serde_json::from_value(json!({"metadata": {"name": name},
+                "status": {"allocatable": {"cpu": "2", "memory": "2Gi", "pods": "110"}}}))
+            .unwrap(),
+        )
     }
 
     fn bound(name: &str, node: &str) -> Arc<PodInfo> {
@@ -210,6 +219,29 @@ mod tests {
         c.forget(&q.uid);
         c.update_snapshot(&mut s);
         assert_eq!(s.get("n").unwrap().requested.milli_cpu, 1000);
+    }
+
+    #[test]
+    fn snapshots_list_the_nodes_with_affinity_pods() {
+        let mut c = Cache::new();
+        c.set_node(node("a"));
+        c.set_node(node("b"));
+        let mut s = Snapshot::default();
+        c.update_snapshot(&mut s);
+        assert_eq!(s.nodes_with_affinity().count(), 0);
+        let anti = Arc::new(pod(json!({"metadata": {"name": "x", "labels": {"app": "x"}}, "spec": {"nodeName": "b",
+            "containers": [], "affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                {"labelSelector": {"matchLabels": {"app": "x"}}, "topologyKey": "kubernetes.io/hostname"}]}}}})));
+        c.set_pod(anti.clone());
+        c.set_pod(bound("plain", "a"));
+        c.update_snapshot(&mut s);
+        let names = |it: &mut dyn Iterator<Item = &Arc<NodeInfo>>| it.map(|n| n.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&mut s.nodes_with_affinity()), ["b"]);
+        assert_eq!(names(&mut s.nodes_with_required_anti_affinity()), ["b"]);
+        c.remove_pod(&anti.uid);
+        c.update_snapshot(&mut s);
+        assert_eq!(s.nodes_with_affinity().count(), 0);
+        assert_eq!(s.nodes_with_required_anti_affinity().count(), 0);
     }
 
     #[test]

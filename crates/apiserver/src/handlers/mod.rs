@@ -1,6 +1,7 @@
 //! Resource handlers: one function per verb, over the registry.
 
 pub(crate) mod body;
+pub(crate) mod memo;
 mod node;
 mod read;
 mod sub;

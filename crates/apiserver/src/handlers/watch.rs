@@ -17,6 +17,7 @@ use skiff_api::{ApiError, ResourceInfo};
 use skiff_store::{Event, EventKind};
 use tokio::sync::mpsc;
 
+use super::memo::{Memo, Shared};
 use super::read::selectors;
 use super::table;
 use crate::objects;
@@ -75,14 +76,15 @@ impl Encoder {
         if self.table.is_some() {
             return Some(self.event(kind, &objects::decode(kv).ok()?));
         }
-        let raw = objects::raw_with_rv(kv).ok()?;
-        let mut b = Vec::with_capacity(raw.len() + 40);
-        b.extend_from_slice(b"{\"type\":\"");
-        b.extend_from_slice(kind.as_bytes());
-        b.extend_from_slice(b"\",\"object\":");
-        b.extend_from_slice(&raw);
-        b.extend_from_slice(b"}\n");
-        Some(Bytes::from(b))
+        Some(raw_line(kind, &objects::raw_with_rv(kv).ok()?))
+    }
+
+    /// The event for a live store event, from the forms its watchers share.
+    fn event_shared(&mut self, kind: &str, ev: &Event, shared: &Shared) -> Option<Bytes> {
+        if self.table.is_some() {
+            return Some(self.event(kind, shared.object(ev)?));
+        }
+        Some(raw_line(kind, shared.raw(ev)?))
     }
 
     fn bookmark(&self, rv: i64, initial_end: bool) -> Bytes {
@@ -93,6 +95,17 @@ impl Encoder {
         let object = json!({"kind": self.res.kind, "apiVersion": self.res.api_version(), "metadata": meta});
         line(&json!({"type": "BOOKMARK", "object": object}))
     }
+}
+
+/// `{"type":kind,"object":raw}` and a newline, around an object already encoded.
+fn raw_line(kind: &str, raw: &[u8]) -> Bytes {
+    let mut b = Vec::with_capacity(raw.len() + 40);
+    b.extend_from_slice(b"{\"type\":\"");
+    b.extend_from_slice(kind.as_bytes());
+    b.extend_from_slice(b"\",\"object\":");
+    b.extend_from_slice(raw);
+    b.extend_from_slice(b"}\n");
+    Bytes::from(b)
 }
 
 fn line(v: &Value) -> Bytes {
@@ -155,6 +168,7 @@ pub async fn watch(
 
     let (tx, rx) = mpsc::channel::<Bytes>(256);
     let store = server.registry.store().clone();
+    let server = server.clone();
     tokio::spawn(async move {
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
@@ -190,7 +204,8 @@ pub async fn watch(
                         None => return,
                     };
                     last_rv = ev.revision();
-                    if let Some(chunk) = translate(&filter, &mut enc, &ev) {
+                    let shared = server.watch_memo.get(ev.revision());
+                    if let Some(chunk) = translate(&filter, &mut enc, &ev, &shared, &server.watch_memo) {
                         if tx.send(chunk).await.is_err() { return; }
                     }
                 }
@@ -210,21 +225,17 @@ pub async fn watch(
 
 /// One store event as the watcher sees it through its selectors: an object moving into the
 /// selection is ADDED, one moving out is DELETED.
-fn translate(filter: &Filter, enc: &mut Encoder, ev: &Event) -> Option<Bytes> {
+fn translate(filter: &Filter, enc: &mut Encoder, ev: &Event, shared: &Shared, memo: &Memo) -> Option<Bytes> {
     if filter.everything() {
         let kind = match ev.kind {
             EventKind::Created => "ADDED",
             EventKind::Updated => "MODIFIED",
             EventKind::Deleted => "DELETED",
         };
-        return enc.event_kv(kind, &ev.kv);
+        return enc.event_shared(kind, ev, shared);
     }
-    let obj = objects::decode(&ev.kv).ok()?;
-    let now = filter.matches(&obj);
-    let before = match &ev.prev {
-        Some(prev) if ev.kind != EventKind::Created => objects::decode(prev).ok().is_some_and(|p| filter.matches(&p)),
-        _ => false,
-    };
+    let now = filter.matches(shared.object(ev)?);
+    let before = ev.kind != EventKind::Created && shared.prev(ev, memo).is_some_and(|p| filter.matches(p));
     let kind = match ev.kind {
         EventKind::Created if now => "ADDED",
         EventKind::Updated if now && before => "MODIFIED",
@@ -233,5 +244,5 @@ fn translate(filter: &Filter, enc: &mut Encoder, ev: &Event) -> Option<Bytes> {
         EventKind::Deleted if before || now => "DELETED",
         _ => return None,
     };
-    Some(enc.event(kind, &obj))
+    enc.event_shared(kind, ev, shared)
 }

@@ -105,6 +105,12 @@ impl<'a> Walker<'a> {
         if (lhs.is_none() && rhs.is_none()) || path.len() > MAX_DEPTH {
             return;
         }
+        // Equal subtrees hold no change; comparing values is far cheaper than walking paths.
+        if let (Some(l), Some(r)) = (lhs, rhs) {
+            if l == r {
+                return;
+            }
+        }
         let empty = |v: Option<&Value>| match v {
             None | Some(Value::Null) => true,
             Some(Value::Object(m)) => m.is_empty(),

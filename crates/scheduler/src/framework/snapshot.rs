@@ -20,6 +20,10 @@ pub struct Snapshot {
     /// Selectors of Services, ReplicaSets, StatefulSets and ReplicationControllers by
     /// namespace: the Pods they select spread by PodTopologySpread's default constraints.
     pub workloads: Vec<(String, LabelSelector)>,
+    /// Positions in `nodes` of the nodes holding Pods with any Pod (anti-)affinity, and with
+    /// required anti-affinity: InterPodAffinity visits only these for Pods without terms.
+    with_affinity: Vec<usize>,
+    with_required_anti_affinity: Vec<usize>,
 }
 
 impl Snapshot {
@@ -31,7 +35,17 @@ impl Snapshot {
             s.nodes.push(Arc::new(n));
         }
         s.count_images();
+        s.index_affinity();
         s
+    }
+
+    /// Recomputes which nodes hold Pods with affinity terms.
+    pub fn index_affinity(&mut self) {
+        let positions = |f: fn(&NodeInfo) -> bool| -> Vec<usize> {
+            self.nodes.iter().enumerate().filter(|(_, n)| f(n)).map(|(i, _)| i).collect()
+        };
+        self.with_affinity = positions(|n| !n.pods_with_affinity.is_empty());
+        self.with_required_anti_affinity = positions(|n| !n.pods_with_required_anti_affinity.is_empty());
     }
 
     /// Recounts `image_nodes` from the nodes.
@@ -62,6 +76,11 @@ impl Snapshot {
 
     /// Nodes holding at least one Pod with Pod (anti-)affinity.
     pub fn nodes_with_affinity(&self) -> impl Iterator<Item = &Arc<NodeInfo>> {
-        self.nodes.iter().filter(|n| !n.pods_with_affinity.is_empty())
+        self.with_affinity.iter().map(|i| &self.nodes[*i])
+    }
+
+    /// Nodes holding at least one Pod with required anti-affinity.
+    pub fn nodes_with_required_anti_affinity(&self) -> impl Iterator<Item = &Arc<NodeInfo>> {
+        self.with_required_anti_affinity.iter().map(|i| &self.nodes[*i])
     }
 }

@@ -23,8 +23,16 @@ fn is_terminal(pod: &Pod) -> bool {
     matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"))
 }
 
+/// Drops `metadata.managedFields`, which the scheduler never reads, as kube-scheduler's
+/// informers do: it is often the largest part of an object.
+fn trim<K: kube::Resource>(mut obj: K) -> K {
+    obj.meta_mut().managed_fields = None;
+    obj
+}
+
 /// Applies one Pod from a watch.
 fn on_pod(shared: &Shared, pod: Pod) {
+    let pod = trim(pod);
     let info = Arc::new(PodInfo::new(Arc::new(pod)));
     let uid = info.uid.clone();
     if !info.node_name().is_empty() {
@@ -121,7 +129,8 @@ pub async fn nodes(client: kube::Client, shared: Arc<Shared>, synced: watch::Sen
     let api: Api<Node> = Api::all(client);
     let mut events = watcher::watcher(api, watcher::Config::default()).default_backoff().boxed();
     let mut listed: HashSet<String> = HashSet::new();
-    let mut known: std::collections::HashMap<String, Node> = std::collections::HashMap::new();
+    // The Node objects the cache holds (shared), to tell real changes from heartbeats.
+    let mut known: std::collections::HashMap<String, Arc<Node>> = std::collections::HashMap::new();
     while let Some(ev) = events.next().await {
         let (node, initial) = match ev {
             Ok(Event::Init) => {
@@ -150,17 +159,19 @@ pub async fn nodes(client: kube::Client, shared: Arc<Shared>, synced: watch::Sen
                 continue;
             }
         };
+        let node = trim(node);
         let name = node.metadata.name.clone().unwrap_or_default();
         if initial {
             listed.insert(name.clone());
         }
         let old = known.get(&name);
-        let changed = node_changed(old, &node);
-        let event = if old.is_none() { ClusterEvent::NodeAdd } else { ClusterEvent::NodeUpdate };
-        if changed {
-            shared.lock_cache().set_node(node.clone());
-            shared.queue.move_on(event);
+        if !node_changed(old.map(|n| n.as_ref()), &node) {
+            continue;
         }
+        let event = if old.is_none() { ClusterEvent::NodeAdd } else { ClusterEvent::NodeUpdate };
+        let node = Arc::new(node);
+        shared.lock_cache().set_node(node.clone());
+        shared.queue.move_on(event);
         known.insert(name, node);
     }
 }

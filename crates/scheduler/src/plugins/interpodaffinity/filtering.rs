@@ -45,7 +45,7 @@ impl PreFilterPlugin for InterPodAffinity {
         let has_own = !pod.required_affinity.is_empty() || !pod.required_anti_affinity.is_empty();
         let mut s = PreFilterState::default();
         let mut any_existing = false;
-        for node in &snapshot.nodes {
+        for node in snapshot.nodes_with_required_anti_affinity() {
             for other in &node.pods_with_required_anti_affinity {
                 any_existing = true;
                 for t in &other.required_anti_affinity {

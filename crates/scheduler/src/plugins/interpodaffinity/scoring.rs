@@ -66,10 +66,17 @@ impl PreScorePlugin for InterPodAffinity {
             return Status::skip();
         }
         let mut s = PreScoreState::default();
-        for node in &snapshot.nodes {
-            let pods = if has_constraints { &node.pods } else { &node.pods_with_affinity };
-            for existing in pods {
-                self.process_existing(&mut s, pod, existing, node, snapshot);
+        if has_constraints {
+            for node in &snapshot.nodes {
+                for existing in &node.pods {
+                    self.process_existing(&mut s, pod, existing, node, snapshot);
+                }
+            }
+        } else {
+            for node in snapshot.nodes_with_affinity() {
+                for existing in &node.pods_with_affinity {
+                    self.process_existing(&mut s, pod, existing, node, snapshot);
+                }
             }
         }
         if s.0.is_empty() {

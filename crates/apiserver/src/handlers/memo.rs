@@ -1,0 +1,135 @@
+//! What every watcher of one store event shares: the object and its previous version decoded
+//! once (for selectors and Tables) and the object's wire bytes made once, by whichever watcher
+//! asks first. Without it, each watcher with a selector decoded every event of its resource
+//! twice and encoded it again.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use bytes::Bytes;
+use serde_json::Value;
+use skiff_store::{Event, Revision};
+
+use crate::objects;
+
+/// How many recent events are remembered: far more than watchers fall apart in practice
+/// (they read the same broadcast), few enough to be small.
+const CAPACITY: usize = 1024;
+
+/// One event's shared forms.
+#[derive(Default)]
+pub struct Shared {
+    object: OnceLock<Option<Arc<Value>>>,
+    prev: OnceLock<Option<Arc<Value>>>,
+    raw: OnceLock<Option<Bytes>>,
+}
+
+impl Shared {
+    /// The new (or, for deletes, last) object.
+    pub fn object(&self, ev: &Event) -> Option<&Value> {
+        self.object.get_or_init(|| objects::decode(&ev.kv).ok().map(Arc::new)).as_deref()
+    }
+
+    /// The object before the change, if the event carries it: the object of the event that
+    /// wrote it, when that one was decoded already.
+    pub fn prev(&self, ev: &Event, memo: &Memo) -> Option<&Value> {
+        self.prev
+            .get_or_init(|| {
+                let prev = ev.prev.as_ref()?;
+                let earlier = memo.peek(prev.mod_revision).and_then(|s| s.object.get().cloned().flatten());
+                earlier.or_else(|| objects::decode(prev).ok().map(Arc::new))
+            })
+            .as_deref()
+    }
+
+    /// The object as JSON with its resourceVersion, as watch events carry it.
+    pub fn raw(&self, ev: &Event) -> Option<&Bytes> {
+        self.raw.get_or_init(|| objects::raw_with_rv(&ev.kv).ok()).as_ref()
+    }
+}
+
+/// Recent events' shared forms by revision (each revision is one event).
+#[derive(Default)]
+pub struct Memo {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    by_rev: HashMap<Revision, Arc<Shared>>,
+    order: VecDeque<Revision>,
+}
+
+impl Memo {
+    fn peek(&self, rev: Revision) -> Option<Arc<Shared>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).by_rev.get(&rev).cloned()
+    }
+
+    /// The shared forms of the event at `rev` (new and empty if nobody asked yet).
+    pub fn get(&self, rev: Revision) -> Arc<Shared> {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = inner.by_rev.get(&rev) {
+            return s.clone();
+        }
+        let s = Arc::new(Shared::default());
+        inner.by_rev.insert(rev, s.clone());
+        inner.order.push_back(rev);
+        while inner.order.len() > CAPACITY {
+            if let Some(old) = inner.order.pop_front() {
+                inner.by_rev.remove(&old);
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skiff_store::{EventKind, KeyValue};
+
+    fn event(rev: Revision, name: &str) -> Event {
+        let value = serde_json::to_vec(&serde_json::json!({"metadata": {"name": name}})).unwrap();
+        let kv = KeyValue { key: "/k".into(), value: value.into(), create_revision: rev, mod_revision: rev };
+        Event { kind: EventKind::Created, kv, prev: None }
+    }
+
+    #[test]
+    fn one_event_is_decoded_once_for_every_watcher() {
+        let memo = Memo::default();
+        let ev = event(7, "a");
+        let a = memo.get(7);
+        let b = memo.get(7);
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(a.object(&ev).unwrap()["metadata"]["name"], "a");
+        assert!(b.object.get().is_some(), "the second watcher sees the first one's decode");
+        assert!(a.prev(&ev, &memo).is_none());
+        let raw = a.raw(&ev).unwrap();
+        let v: Value = serde_json::from_slice(raw).unwrap();
+        assert_eq!(v["metadata"]["resourceVersion"], "7");
+    }
+
+    #[test]
+    fn the_previous_object_is_the_earlier_events_object() {
+        let memo = Memo::default();
+        let first = event(3, "a");
+        let earlier = memo.get(3);
+        let decoded = earlier.object(&first).unwrap() as *const Value;
+        let mut second = event(5, "a");
+        second.kind = EventKind::Updated;
+        second.prev = Some(first.kv.clone());
+        let prev = memo.get(5).prev(&second, &memo).unwrap() as *const Value;
+        assert_eq!(prev, decoded, "not decoded a second time");
+    }
+
+    #[test]
+    fn old_events_are_forgotten() {
+        let memo = Memo::default();
+        let first = memo.get(1);
+        for rev in 2..(CAPACITY as i64 + 2) {
+            memo.get(rev);
+        }
+        assert!(!Arc::ptr_eq(&first, &memo.get(1)));
+        assert!(memo.inner.lock().unwrap().by_rev.len() <= CAPACITY);
+    }
+}
