@@ -88,6 +88,7 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         eprintln!("kubeconfig written to {}", running.kubeconfig.display());
         eprintln!("try: kubectl --kubeconfig {} get nodes", running.kubeconfig.display());
         let controllers = crate::inprocess::client(&data_dir, &running, "system:kube-controller-manager", &[])?;
+        tokio::spawn(skiff_controllers::manager::run(controllers.clone()));
         tokio::spawn(async move {
             let ipam = skiff_controllers::nodeipam::run(controllers, cluster_cidr, args.node_cidr_mask_size);
             if let Err(e) = ipam.await {

@@ -7,59 +7,14 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{kubectls, Kubectl, Server};
+use common::hollow::Hollow;
+use common::{get, kubectls, wait_for, Kubectl, Server};
 use serde_json::{json, Value};
-
-/// A `skiff hollow-nodes` process; killed on drop.
-struct Hollow(Child);
-
-impl Hollow {
-    fn start(server: &Server, prefix: &str, count: usize, extra: &[&str]) -> Hollow {
-        let kubeconfig = std::fs::read_to_string(&server.kubeconfig).unwrap();
-        let url = kubeconfig.lines().find_map(|l| l.trim().strip_prefix("server: ")).unwrap().to_string();
-        let token = std::fs::read_to_string(server.dir.join("server/tls/node.token")).unwrap();
-        let log = std::fs::File::create(server.dir.join(format!("hollow-{prefix}.log"))).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_skiff"))
-            .args(["hollow-nodes", "--count", &count.to_string(), "--name-prefix", prefix])
-            .args(["--server", &url, "--token", token.trim()])
-            .arg("--ca-file")
-            .arg(server.dir.join("server/tls/ca.crt"))
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn hollow-nodes");
-        Hollow(child)
-    }
-}
-
-impl Drop for Hollow {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn kubectl_bin() -> PathBuf {
     kubectls().pop().expect("a kubectl")
-}
-
-fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn get(k: &Kubectl<'_>, args: &[&str]) -> Value {
-    let mut all = vec!["get"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["-o", "json"]);
-    serde_json::from_str(&k.ok(&all, None)).unwrap()
 }
 
 fn node_of(k: &Kubectl<'_>, pod: &str) -> String {

@@ -1,10 +1,17 @@
 //! skiff-controllers: the controller manager's reconcilers. Each runs inside `skiff server`
 //! on a kube-rs client it is given and reaches the store only through the API.
 //!
+//! - [`manager`]: runs the controllers below over shared informers;
+//! - [`machinery`]: informers, caches, the work queue, expectations, workers, writes;
 //! - [`nodeipam`]: gives every Node a Pod CIDR cut from the cluster CIDR (kube-controller-
-//!   manager's range allocator, `--allocate-node-cidrs`).
+//!   manager's range allocator, `--allocate-node-cidrs`);
+//! - [`replicaset`]: keeps a ReplicaSet's Pods.
 
+pub mod machinery;
+pub mod manager;
 pub mod nodeipam;
+pub mod podutil;
+pub mod replicaset;
 
 /// Errors of the controllers.
 #[derive(Debug, thiserror::Error)]
@@ -13,4 +20,6 @@ pub enum ControllerError {
     Api(#[from] kube::Error),
     #[error("configuration: {0}")]
     Config(String),
+    #[error("write: {0}")]
+    Write(#[from] machinery::writer::WriteError),
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod hollow;
 pub mod images;
 pub mod registry;
 
@@ -193,6 +194,23 @@ impl Kubectl<'_> {
         assert!(!o.status.success(), "{:?} should fail but printed {}", args, String::from_utf8_lossy(&o.stdout));
         String::from_utf8_lossy(&o.stderr).into_owned()
     }
+}
+
+/// Polls `check` every 200 ms until it holds; panics after `timeout`.
+pub fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `kubectl get <args> -o json`, parsed.
+pub fn get(k: &Kubectl<'_>, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["get"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-o", "json"]);
+    serde_json::from_str(&k.ok(&all, None)).unwrap()
 }
 
 pub fn tail(s: &str, n: usize) -> String {

@@ -1,0 +1,272 @@
+//! The writes controllers make, as JSON against a resource kind: [`Writer`] is the trait,
+//! [`ApiWriter`] makes them through the API server, and (in tests) `fake::FakeWriter`
+//! records them.
+
+use futures::future::BoxFuture;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions};
+use kube::discovery::ApiResource;
+use serde_json::Value;
+
+/// A resource kind controllers write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Kind {
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub plural: &'static str,
+}
+
+impl Kind {
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+}
+
+pub const PODS: Kind = Kind { group: "", version: "v1", kind: "Pod", plural: "pods" };
+pub const REPLICASETS: Kind = Kind { group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets" };
+
+/// A failed write: the HTTP status code (0 when the request never got an answer).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} (code {code})")]
+pub struct WriteError {
+    pub code: u16,
+    pub message: String,
+}
+
+impl WriteError {
+    pub fn is_not_found(&self) -> bool {
+        self.code == 404
+    }
+
+    pub fn is_conflict(&self) -> bool {
+        self.code == 409
+    }
+}
+
+impl From<kube::Error> for WriteError {
+    fn from(e: kube::Error) -> Self {
+        match e {
+            kube::Error::Api(s) => WriteError { code: s.code, message: s.message.clone() },
+            other => WriteError { code: 0, message: other.to_string() },
+        }
+    }
+}
+
+/// A patch body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PatchBody {
+    Merge(Value),
+    Strategic(Value),
+}
+
+/// How to delete.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delete {
+    /// Delete only the object with this uid (a precondition).
+    pub uid: Option<String>,
+    /// Background, Foreground or Orphan.
+    pub propagation: Option<&'static str>,
+}
+
+pub type WriteResult<T> = Result<T, WriteError>;
+
+/// What controllers write.
+pub trait Writer: Send + Sync {
+    /// Creates an object; returns it as stored.
+    fn create(&self, kind: Kind, ns: &str, obj: Value) -> BoxFuture<'_, WriteResult<Value>>;
+    /// Patches an object or its `status` subresource.
+    fn patch(
+        &self,
+        kind: Kind,
+        ns: &str,
+        name: &str,
+        status: bool,
+        patch: PatchBody,
+    ) -> BoxFuture<'_, WriteResult<Value>>;
+    /// Deletes an object.
+    fn delete(&self, kind: Kind, ns: &str, name: &str, opts: Delete) -> BoxFuture<'_, WriteResult<()>>;
+}
+
+/// Writes through the API server.
+pub struct ApiWriter {
+    client: kube::Client,
+    manager: &'static str,
+}
+
+impl ApiWriter {
+    /// A writer whose writes carry `manager` as their field manager.
+    pub fn new(client: kube::Client, manager: &'static str) -> Self {
+        ApiWriter { client, manager }
+    }
+
+    fn api(&self, kind: Kind, ns: &str) -> Api<DynamicObject> {
+        let ar = ApiResource {
+            group: kind.group.into(),
+            version: kind.version.into(),
+            api_version: kind.api_version(),
+            kind: kind.kind.into(),
+            plural: kind.plural.into(),
+        };
+        if ns.is_empty() {
+            Api::all_with(self.client.clone(), &ar)
+        } else {
+            Api::namespaced_with(self.client.clone(), ns, &ar)
+        }
+    }
+}
+
+fn to_value(obj: DynamicObject) -> WriteResult<Value> {
+    serde_json::to_value(obj).map_err(|e| WriteError { code: 0, message: e.to_string() })
+}
+
+impl Writer for ApiWriter {
+    fn create(&self, kind: Kind, ns: &str, obj: Value) -> BoxFuture<'_, WriteResult<Value>> {
+        let api = self.api(kind, ns);
+        Box::pin(async move {
+            let obj: DynamicObject =
+                serde_json::from_value(obj).map_err(|e| WriteError { code: 0, message: e.to_string() })?;
+            let pp = PostParams { field_manager: Some(self.manager.into()), ..PostParams::default() };
+            to_value(api.create(&pp, &obj).await?)
+        })
+    }
+
+    fn patch(
+        &self,
+        kind: Kind,
+        ns: &str,
+        name: &str,
+        status: bool,
+        patch: PatchBody,
+    ) -> BoxFuture<'_, WriteResult<Value>> {
+        let api = self.api(kind, ns);
+        let name = name.to_string();
+        Box::pin(async move {
+            let pp = PatchParams { field_manager: Some(self.manager.into()), ..PatchParams::default() };
+            let patch = match &patch {
+                PatchBody::Merge(v) => Patch::Merge(v),
+                PatchBody::Strategic(v) => Patch::Strategic(v),
+            };
+            let out = if status {
+                api.patch_status(&name, &pp, &patch).await?
+            } else {
+                api.patch(&name, &pp, &patch).await?
+            };
+            to_value(out)
+        })
+    }
+
+    fn delete(&self, kind: Kind, ns: &str, name: &str, opts: Delete) -> BoxFuture<'_, WriteResult<()>> {
+        let api = self.api(kind, ns);
+        let name = name.to_string();
+        Box::pin(async move {
+            let dp = DeleteParams {
+                preconditions: opts.uid.map(|uid| Preconditions { uid: Some(uid), resource_version: None }),
+                propagation_policy: opts.propagation.map(|p| match p {
+                    "Foreground" => kube::api::PropagationPolicy::Foreground,
+                    "Orphan" => kube::api::PropagationPolicy::Orphan,
+                    _ => kube::api::PropagationPolicy::Background,
+                }),
+                ..DeleteParams::default()
+            };
+            api.delete(&name, &dp).await?;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+pub mod fake {
+    //! A writer that records every call and answers as the API server would, without one.
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// One recorded write.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum Call {
+        Create { kind: Kind, ns: String, obj: Value },
+        Patch { kind: Kind, ns: String, name: String, status: bool, patch: PatchBody },
+        Delete { kind: Kind, ns: String, name: String, opts: Delete },
+    }
+
+    /// Records writes; creates get a generated name and uid.
+    #[derive(Default)]
+    pub struct FakeWriter {
+        pub calls: Mutex<Vec<Call>>,
+        counter: AtomicUsize,
+        /// Creates fail with this code once this many have succeeded.
+        pub fail_creates_after: Mutex<Option<(usize, u16)>>,
+    }
+
+    impl FakeWriter {
+        pub fn calls(&self) -> Vec<Call> {
+            self.calls.lock().unwrap().clone()
+        }
+
+        pub fn take(&self) -> Vec<Call> {
+            std::mem::take(&mut *self.calls.lock().unwrap())
+        }
+
+        pub fn created(&self) -> Vec<Value> {
+            let calls = self.calls();
+            calls.into_iter().filter_map(|c| if let Call::Create { obj, .. } = c { Some(obj) } else { None }).collect()
+        }
+
+        pub fn deleted(&self) -> Vec<String> {
+            let calls = self.calls();
+            calls
+                .into_iter()
+                .filter_map(|c| if let Call::Delete { name, .. } = c { Some(name) } else { None })
+                .collect()
+        }
+    }
+
+    impl Writer for FakeWriter {
+        fn create(&self, kind: Kind, ns: &str, mut obj: Value) -> BoxFuture<'_, WriteResult<Value>> {
+            let n = self.counter.fetch_add(1, Ordering::SeqCst);
+            let fail = match *self.fail_creates_after.lock().unwrap() {
+                Some((after, code)) if n >= after => Some(code),
+                _ => None,
+            };
+            if fail.is_none() {
+                let meta = &mut obj["metadata"];
+                if meta.get("name").is_none() {
+                    let base = meta.get("generateName").and_then(Value::as_str).unwrap_or("").to_string();
+                    meta["name"] = Value::String(format!("{base}{n:05}"));
+                }
+                meta["uid"] = Value::String(format!("uid-{n}"));
+                meta["namespace"] = Value::String(ns.to_string());
+                self.calls.lock().unwrap().push(Call::Create { kind, ns: ns.into(), obj: obj.clone() });
+            }
+            Box::pin(async move {
+                match fail {
+                    Some(code) => Err(WriteError { code, message: "create refused".into() }),
+                    None => Ok(obj),
+                }
+            })
+        }
+
+        fn patch(
+            &self,
+            kind: Kind,
+            ns: &str,
+            name: &str,
+            status: bool,
+            patch: PatchBody,
+        ) -> BoxFuture<'_, WriteResult<Value>> {
+            self.calls.lock().unwrap().push(Call::Patch { kind, ns: ns.into(), name: name.into(), status, patch });
+            Box::pin(async { Ok(Value::Null) })
+        }
+
+        fn delete(&self, kind: Kind, ns: &str, name: &str, opts: Delete) -> BoxFuture<'_, WriteResult<()>> {
+            self.calls.lock().unwrap().push(Call::Delete { kind, ns: ns.into(), name: name.into(), opts });
+            Box::pin(async { Ok(()) })
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! The controller manager: shared informers, the controllers over them, and their workers.
+//! Controllers start working once every informer has listed.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::Api;
+
+use crate::machinery::informer::{wait_synced, Informer};
+use crate::machinery::runner;
+use crate::machinery::writer::{ApiWriter, Writer};
+use crate::replicaset::ReplicaSetController;
+
+/// The field manager of the controllers' writes, as kube-controller-manager's.
+pub const FIELD_MANAGER: &str = "kube-controller-manager";
+
+/// Workers per controller (kube-controller-manager's `--concurrent-replicaset-syncs`).
+const WORKERS: usize = 5;
+
+/// Runs the controllers until the process ends.
+pub async fn run(client: kube::Client) {
+    let mut sets = Informer::new(Api::<ReplicaSet>::all(client.clone()));
+    let mut pods = Informer::new(Api::<Pod>::all(client.clone()));
+    let writer: Arc<dyn Writer> = Arc::new(ApiWriter::new(client, FIELD_MANAGER));
+
+    let replicasets = ReplicaSetController::new(sets.cache(), pods.cache(), writer);
+    replicasets.watch(&mut sets, &mut pods);
+
+    let mut synced = vec![sets.synced(), pods.synced()];
+    tokio::spawn(sets.run());
+    tokio::spawn(pods.run());
+    wait_synced(&mut synced).await;
+    tracing::info!("controllers started");
+    runner::run(replicasets.clone(), replicasets.queue().clone(), WORKERS).await;
+}

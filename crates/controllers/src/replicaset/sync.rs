@@ -1,0 +1,224 @@
+//! One sync of a ReplicaSet (`syncReplicaSet`): claim Pods, create or delete the difference
+//! (when earlier actions were all observed), then write the status.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::join_all;
+use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetCondition};
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::jiff::Timestamp;
+use serde_json::{json, Value};
+
+use super::rank::order_for_deletion;
+use super::{ReplicaSetController, BURST_REPLICAS};
+use crate::machinery::writer::{Delete, PatchBody, WriteError, PODS, REPLICASETS};
+use crate::machinery::{key_of, split_key};
+use crate::podutil::{
+    controller_of, controller_ref, is_active, is_available, is_ready, labels, pod_from_template, selector,
+};
+use crate::ControllerError;
+
+/// What `manage` did wrong, for the ReplicaFailure condition.
+struct ManageError {
+    reason: &'static str,
+    error: WriteError,
+}
+
+impl ReplicaSetController {
+    pub(crate) async fn sync(&self, key: &str) -> Result<Option<Duration>, ControllerError> {
+        let (ns, name) = split_key(key);
+        let Some(rs) = self.sets.get(ns, name) else {
+            self.expectations.forget(key);
+            return Ok(None);
+        };
+        let needs_sync = self.expectations.satisfied(key);
+        let pods = self.claim(&rs).await?;
+        let manage_err = if needs_sync && rs.metadata.deletion_timestamp.is_none() {
+            self.manage(key, &rs, &pods).await.err()
+        } else {
+            None
+        };
+        let status = self.status(&rs, &pods, manage_err.as_ref());
+        self.write_status(&rs, status.clone()).await?;
+        if let Some(e) = manage_err {
+            return Err(ControllerError::Write(e.error));
+        }
+        let spec = rs.spec.as_ref();
+        let min_ready = spec.and_then(|s| s.min_ready_seconds).unwrap_or(0);
+        let replicas = spec.and_then(|s| s.replicas).unwrap_or(1);
+        let (ready, available) = (count(&status, "readyReplicas"), count(&status, "availableReplicas"));
+        if min_ready > 0 && ready == i64::from(replicas) && available != ready {
+            return Ok(Some(Duration::from_secs(min_ready as u64)));
+        }
+        Ok(None)
+    }
+
+    /// The active Pods the ReplicaSet owns after adopting matching orphans and releasing
+    /// owned Pods that no longer match (`ClaimPods`).
+    async fn claim(&self, rs: &ReplicaSet) -> Result<Vec<Arc<Pod>>, ControllerError> {
+        let ns = rs.metadata.namespace.as_deref().unwrap_or("");
+        let uid = rs.metadata.uid.as_deref().unwrap_or("");
+        let sel = selector(rs.spec.as_ref().map(|s| &s.selector));
+        let deleting = rs.metadata.deletion_timestamp.is_some();
+        let mut owned = Vec::new();
+        for pod in self.pods.list(ns).into_iter().filter(|p| is_active(p)) {
+            let matches = !sel.is_empty() && sel.matches(labels(&pod.metadata));
+            let pod_uid = pod.metadata.uid.clone().unwrap_or_default();
+            let pod_name = pod.metadata.name.clone().unwrap_or_default();
+            match controller_of(&pod.metadata) {
+                Some(r) if r.uid != uid => {}
+                Some(_) if matches => owned.push(pod),
+                Some(_) if deleting => {}
+                Some(_) => {
+                    let patch = json!({"metadata": {"uid": pod_uid,
+                        "ownerReferences": [{"$patch": "delete", "uid": uid}]}});
+                    ignore_not_found(self.writer.patch(PODS, ns, &pod_name, false, PatchBody::Strategic(patch)).await)?;
+                }
+                None if deleting || !matches => {}
+                None => {
+                    let patch = json!({"metadata": {"uid": pod_uid,
+                        "ownerReferences": [controller_ref(REPLICASETS, &rs.metadata)]}});
+                    if ignore_not_found(
+                        self.writer.patch(PODS, ns, &pod_name, false, PatchBody::Strategic(patch)).await,
+                    )? {
+                        owned.push(pod);
+                    }
+                }
+            }
+        }
+        Ok(owned)
+    }
+
+    /// Creates or deletes Pods to reach `spec.replicas` (`manageReplicas`).
+    async fn manage(&self, key: &str, rs: &ReplicaSet, pods: &[Arc<Pod>]) -> Result<(), ManageError> {
+        let want = rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1).max(0) as usize;
+        let ns = rs.metadata.namespace.as_deref().unwrap_or("");
+        if pods.len() < want {
+            let n = (want - pods.len()).min(BURST_REPLICAS);
+            self.expectations.expect_creations(key, n);
+            let template = rs.spec.as_ref().and_then(|s| s.template.clone()).unwrap_or_default();
+            let prefix = rs.metadata.name.as_deref().unwrap_or("");
+            let owner = controller_ref(REPLICASETS, &rs.metadata);
+            let pod = pod_from_template(&template, prefix, owner);
+            let (created, err) = slow_start_batch(n, |_| self.writer.create(PODS, ns, pod.clone())).await;
+            for _ in created..n {
+                self.expectations.creation_observed(key);
+            }
+            return err.map_or(Ok(()), |error| Err(ManageError { reason: "FailedCreate", error }));
+        }
+        if pods.len() > want {
+            let n = (pods.len() - want).min(BURST_REPLICAS);
+            let mut victims = pods.to_vec();
+            order_for_deletion(&mut victims, pods);
+            victims.truncate(n);
+            self.expectations.expect_deletions(key, victims.iter().map(|p| key_of(p.as_ref())));
+            let deletes = victims.iter().map(|p| async move {
+                let name = p.metadata.name.as_deref().unwrap_or("");
+                let opts = Delete { uid: p.metadata.uid.clone(), propagation: None };
+                let r = self.writer.delete(PODS, ns, name, opts).await;
+                if r.is_err() {
+                    self.expectations.deletion_observed(key, &key_of(p.as_ref()));
+                }
+                r
+            });
+            let errors = join_all(deletes).await.into_iter().filter_map(Result::err).find(|e| !e.is_not_found());
+            return errors.map_or(Ok(()), |error| Err(ManageError { reason: "FailedDelete", error }));
+        }
+        Ok(())
+    }
+
+    /// The status the ReplicaSet should report (`calculateStatus`).
+    fn status(&self, rs: &ReplicaSet, pods: &[Arc<Pod>], err: Option<&ManageError>) -> Value {
+        let spec = rs.spec.as_ref();
+        let template_labels = spec
+            .and_then(|s| s.template.as_ref())
+            .and_then(|t| t.metadata.as_ref())
+            .and_then(|m| m.labels.clone())
+            .unwrap_or_default();
+        let min_ready = spec.and_then(|s| s.min_ready_seconds).unwrap_or(0);
+        let now = Timestamp::now();
+        let fully = pods.iter().filter(|p| template_labels.iter().all(|(k, v)| labels(&p.metadata).get(k) == Some(v)));
+        let ready = pods.iter().filter(|p| is_ready(p)).count();
+        let available = pods.iter().filter(|p| is_available(p, min_ready, now)).count();
+        let old = rs.status.as_ref().and_then(|s| s.conditions.clone()).unwrap_or_default();
+        let mut conditions: Vec<ReplicaSetCondition> =
+            old.iter().filter(|c| c.type_ != "ReplicaFailure").cloned().collect();
+        match (err, old.iter().find(|c| c.type_ == "ReplicaFailure")) {
+            (Some(e), None) => conditions.push(ReplicaSetCondition {
+                type_: "ReplicaFailure".into(),
+                status: "True".into(),
+                reason: Some(e.reason.into()),
+                message: Some(e.error.message.clone()),
+                last_transition_time: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now)),
+            }),
+            (Some(_), Some(existing)) => conditions.push(existing.clone()),
+            (None, _) => {}
+        }
+        // Zero counts are left out, as the API's omitempty leaves them out.
+        let opt = |n: usize| if n == 0 { Value::Null } else { json!(n) };
+        json!({
+            "replicas": pods.len(),
+            "fullyLabeledReplicas": opt(fully.count()),
+            "readyReplicas": opt(ready),
+            "availableReplicas": opt(available),
+            "observedGeneration": rs.metadata.generation,
+            "conditions": if conditions.is_empty() { Value::Null } else { json!(conditions) },
+        })
+    }
+
+    /// Writes `status` unless the ReplicaSet already reports it.
+    async fn write_status(&self, rs: &ReplicaSet, status: Value) -> Result<(), ControllerError> {
+        let current = rs.status.as_ref().map(|s| serde_json::to_value(s).unwrap_or_default()).unwrap_or_default();
+        let same =
+            status.as_object().is_some_and(|m| m.iter().all(|(k, v)| current.get(k).unwrap_or(&Value::Null) == v));
+        if same {
+            return Ok(());
+        }
+        let ns = rs.metadata.namespace.as_deref().unwrap_or("");
+        let name = rs.metadata.name.as_deref().unwrap_or("");
+        let patch = json!({"status": status});
+        match self.writer.patch(REPLICASETS, ns, name, true, PatchBody::Merge(patch)).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(ControllerError::Write(e)),
+        }
+    }
+}
+
+fn count(status: &Value, field: &str) -> i64 {
+    status.get(field).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// Ok(true) when the write happened, Ok(false) when the object was gone.
+fn ignore_not_found(r: Result<Value, WriteError>) -> Result<bool, ControllerError> {
+    match r {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_not_found() => Ok(false),
+        Err(e) => Err(ControllerError::Write(e)),
+    }
+}
+
+/// Runs `n` calls in batches of 1, 2, 4, … and stops after the first batch with a failure
+/// (`slowStartBatch`), so a failing create (quota, admission) is tried a few times, not `n`.
+/// Returns how many succeeded and the first error.
+pub(crate) async fn slow_start_batch<F, Fut, T>(n: usize, call: F) -> (usize, Option<WriteError>)
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<T, WriteError>>,
+{
+    let mut done = 0;
+    let mut batch = 1;
+    while done < n {
+        let size = batch.min(n - done);
+        let results = join_all((done..done + size).map(&call)).await;
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        done += size;
+        if ok < size {
+            let err = results.into_iter().find_map(Result::err);
+            return (done - size + ok, err);
+        }
+        batch *= 2;
+    }
+    (done, None)
+}
