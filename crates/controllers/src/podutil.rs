@@ -4,10 +4,9 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector as MetaLabelSelector, ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use k8s_openapi::jiff::Timestamp;
 use serde_json::{json, Value};
-use skiff_api::selector::LabelSelector;
 
 use crate::machinery::writer::Kind;
 
@@ -52,14 +51,6 @@ pub fn controller_ref(kind: Kind, owner: &ObjectMeta) -> Value {
         "controller": true,
         "blockOwnerDeletion": true,
     })
-}
-
-/// A selector from a workload's `spec.selector` (nil selects nothing).
-pub fn selector(sel: Option<&MetaLabelSelector>) -> LabelSelector {
-    match sel.and_then(|s| serde_json::to_value(s).ok()) {
-        Some(v) => LabelSelector::from_label_selector(&v).unwrap_or_else(|_| LabelSelector::nothing()),
-        None => LabelSelector::nothing(),
-    }
 }
 
 static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();

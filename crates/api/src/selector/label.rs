@@ -276,6 +276,15 @@ impl LabelSelector {
         from_label_selector(value).map_err(ApiError::bad_request)
     }
 
+    /// The selector of a typed `metav1.LabelSelector` field (a workload's `spec.selector`, an
+    /// affinity term's): absent or invalid selects nothing.
+    pub fn from_meta(sel: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>) -> LabelSelector {
+        match sel.and_then(|s| serde_json::to_value(s).ok()) {
+            Some(v) => from_label_selector(&v).unwrap_or_else(|_| LabelSelector::nothing()),
+            None => LabelSelector::nothing(),
+        }
+    }
+
     /// Whether the selector places no restriction (`Selector.Empty()`; false for `nothing`).
     pub fn is_empty(&self) -> bool {
         !self.nothing && self.requirements.is_empty()

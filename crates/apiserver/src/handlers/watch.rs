@@ -204,8 +204,7 @@ pub async fn watch(
                         None => return,
                     };
                     last_rv = ev.revision();
-                    let shared = server.watch_memo.get(ev.revision());
-                    if let Some(chunk) = translate(&filter, &mut enc, &ev, &shared, &server.watch_memo) {
+                    if let Some(chunk) = translate(&filter, &mut enc, &ev, &server.watch_memo) {
                         if tx.send(chunk).await.is_err() { return; }
                     }
                 }
@@ -225,14 +224,15 @@ pub async fn watch(
 
 /// One store event as the watcher sees it through its selectors: an object moving into the
 /// selection is ADDED, one moving out is DELETED.
-fn translate(filter: &Filter, enc: &mut Encoder, ev: &Event, shared: &Shared, memo: &Memo) -> Option<Bytes> {
+fn translate(filter: &Filter, enc: &mut Encoder, ev: &Event, memo: &Memo) -> Option<Bytes> {
+    let shared = memo.get(ev.revision());
     if filter.everything() {
         let kind = match ev.kind {
             EventKind::Created => "ADDED",
             EventKind::Updated => "MODIFIED",
             EventKind::Deleted => "DELETED",
         };
-        return enc.event_shared(kind, ev, shared);
+        return enc.event_shared(kind, ev, &shared);
     }
     let now = filter.matches(shared.object(ev)?);
     let before = ev.kind != EventKind::Created && shared.prev(ev, memo).is_some_and(|p| filter.matches(p));
@@ -244,5 +244,5 @@ fn translate(filter: &Filter, enc: &mut Encoder, ev: &Event, shared: &Shared, me
         EventKind::Deleted if before || now => "DELETED",
         _ => return None,
     };
-    enc.event_shared(kind, ev, shared)
+    enc.event_shared(kind, ev, &shared)
 }

@@ -11,13 +11,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
 use super::ReplicaSetController;
 use crate::machinery::key_of;
-use crate::podutil::{controller_of, is_ready, labels, selector};
+use crate::podutil::{controller_of, is_ready, labels};
+use skiff_api::selector::LabelSelector;
 
 impl ReplicaSetController {
-    pub(crate) fn on_set(&self, _old: Option<&Arc<ReplicaSet>>, new: Option<&Arc<ReplicaSet>>) {
-        match (_old, new) {
-            (_, Some(rs)) | (Some(rs), None) => self.queue.add(key_of(rs.as_ref())),
-            (None, None) => {}
+    pub(crate) fn on_set(&self, old: Option<&Arc<ReplicaSet>>, new: Option<&Arc<ReplicaSet>>) {
+        if let Some(rs) = new.or(old) {
+            self.queue.add(key_of(rs.as_ref()));
         }
     }
 
@@ -35,7 +35,7 @@ impl ReplicaSetController {
         let l = labels(&pod.metadata);
         let mut sets = self.sets.list(ns);
         sets.retain(|rs| {
-            let sel = selector(rs.spec.as_ref().map(|s| &s.selector));
+            let sel = LabelSelector::from_meta(rs.spec.as_ref().map(|s| &s.selector));
             !sel.is_empty() && sel.matches(l)
         });
         sets

@@ -14,10 +14,9 @@ use super::rank::order_for_deletion;
 use super::{ReplicaSetController, BURST_REPLICAS};
 use crate::machinery::writer::{Delete, PatchBody, WriteError, PODS, REPLICASETS};
 use crate::machinery::{key_of, split_key};
-use crate::podutil::{
-    controller_of, controller_ref, is_active, is_available, is_ready, labels, pod_from_template, selector,
-};
+use crate::podutil::{controller_of, controller_ref, is_active, is_available, is_ready, labels, pod_from_template};
 use crate::ControllerError;
+use skiff_api::selector::LabelSelector;
 
 /// What `manage` did wrong, for the ReplicaFailure condition.
 struct ManageError {
@@ -59,7 +58,7 @@ impl ReplicaSetController {
     async fn claim(&self, rs: &ReplicaSet) -> Result<Vec<Arc<Pod>>, ControllerError> {
         let ns = rs.metadata.namespace.as_deref().unwrap_or("");
         let uid = rs.metadata.uid.as_deref().unwrap_or("");
-        let sel = selector(rs.spec.as_ref().map(|s| &s.selector));
+        let sel = LabelSelector::from_meta(rs.spec.as_ref().map(|s| &s.selector));
         let deleting = rs.metadata.deletion_timestamp.is_some();
         let mut owned = Vec::new();
         for pod in self.pods.list(ns).into_iter().filter(|p| is_active(p)) {

@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Container, Pod, PodAffinityTerm, WeightedPodAffinityTerm};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector as MetaLabelSelector;
 use skiff_api::selector::LabelSelector;
 
 use super::resource::{Resource, DEFAULT_MEMORY_REQUEST, DEFAULT_MILLI_CPU_REQUEST};
@@ -54,9 +53,9 @@ impl AffinityTerm {
             namespaces.insert(pod_namespace.to_string());
         }
         AffinityTerm {
-            selector: label_selector(term.label_selector.as_ref()),
+            selector: LabelSelector::from_meta(term.label_selector.as_ref()),
             namespaces,
-            namespace_selector: label_selector(term.namespace_selector.as_ref()),
+            namespace_selector: LabelSelector::from_meta(term.namespace_selector.as_ref()),
             topology_key: term.topology_key.clone(),
         }
     }
@@ -67,15 +66,6 @@ impl AffinityTerm {
             || (!self.namespace_selector.is_nothing()
                 && self.namespace_selector.matches(ns_labels.unwrap_or(&BTreeMap::new())));
         in_namespace && self.selector.matches(pod.labels())
-    }
-}
-
-/// A `metav1.LabelSelector` as a selector; absent selects nothing; a malformed one (which
-/// validation keeps out) also selects nothing.
-pub fn label_selector(sel: Option<&MetaLabelSelector>) -> LabelSelector {
-    match sel.and_then(|s| serde_json::to_value(s).ok()) {
-        Some(v) => LabelSelector::from_label_selector(&v).unwrap_or_else(|_| LabelSelector::nothing()),
-        None => LabelSelector::nothing(),
     }
 }
 

@@ -38,6 +38,22 @@ pub struct Registered {
     pub bind: Option<Arc<dyn BindPlugin>>,
 }
 
+impl Registered {
+    /// A plugin that filters and scores with state from its PreFilter and PreScore.
+    pub fn filter_and_score<P>(p: Arc<P>) -> Registered
+    where
+        P: PreFilterPlugin + FilterPlugin + PreScorePlugin + ScorePlugin + 'static,
+    {
+        Registered {
+            pre_filter: Some(p.clone()),
+            filter: Some(p.clone()),
+            pre_score: Some(p.clone()),
+            score: Some(p),
+            ..Registered::default()
+        }
+    }
+}
+
 /// Builds a plugin from its arguments (`null` when none are configured).
 pub type Factory = fn(&Value, &PluginContext) -> Result<Registered, ConfigError>;
 

@@ -157,13 +157,7 @@ pub fn factory(args: &Value, _: &PluginContext) -> Result<Registered, ConfigErro
         added_required: added.required_during_scheduling_ignored_during_execution,
         added_preferred: added.preferred_during_scheduling_ignored_during_execution.unwrap_or_default(),
     });
-    Ok(Registered {
-        pre_filter: Some(p.clone()),
-        filter: Some(p.clone()),
-        pre_score: Some(p.clone()),
-        score: Some(p),
-        ..Registered::default()
-    })
+    Ok(Registered::filter_and_score(p))
 }
 
 #[cfg(test)]

@@ -15,7 +15,6 @@ use skiff_api::selector::LabelSelector;
 use tokio::sync::watch;
 
 use super::Shared;
-use crate::framework::podinfo::label_selector;
 use crate::framework::PodInfo;
 use crate::queue::ClusterEvent;
 
@@ -225,10 +224,10 @@ pub async fn workloads(client: kube::Client, shared: Arc<Shared>) {
         LabelSelector::parse(&text.join(",")).ok()
     });
     let replicasets = workload::<ReplicaSet>(client.clone(), shared.clone(), "ReplicaSet", |r| {
-        Some(label_selector(Some(&r.spec.as_ref()?.selector)))
+        Some(LabelSelector::from_meta(Some(&r.spec.as_ref()?.selector)))
     });
     let statefulsets = workload::<StatefulSet>(client, shared, "StatefulSet", |s| {
-        Some(label_selector(Some(&s.spec.as_ref()?.selector)))
+        Some(LabelSelector::from_meta(Some(&s.spec.as_ref()?.selector)))
     });
     tokio::join!(services, replicasets, statefulsets);
 }

@@ -101,11 +101,5 @@ pub fn factory(args: &Value, _: &PluginContext) -> Result<Registered, ConfigErro
         hard_pod_affinity_weight: a.hard_pod_affinity_weight,
         ignore_preferred_terms_of_existing_pods: a.ignore_preferred_terms_of_existing_pods,
     });
-    Ok(Registered {
-        pre_filter: Some(p.clone()),
-        filter: Some(p.clone()),
-        pre_score: Some(p.clone()),
-        score: Some(p),
-        ..Registered::default()
-    })
+    Ok(Registered::filter_and_score(p))
 }

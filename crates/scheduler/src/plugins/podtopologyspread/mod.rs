@@ -200,11 +200,5 @@ pub fn factory(args: &Value, _: &PluginContext) -> Result<Registered, ConfigErro
         }
     };
     let p = Arc::new(PodTopologySpread { defaults, system_defaulted });
-    Ok(Registered {
-        pre_filter: Some(p.clone()),
-        filter: Some(p.clone()),
-        pre_score: Some(p.clone()),
-        score: Some(p),
-        ..Registered::default()
-    })
+    Ok(Registered::filter_and_score(p))
 }
