@@ -31,6 +31,9 @@ pub struct ServerArgs {
     /// Run without the scheduler (Pods then need `spec.nodeName`)
     #[arg(long)]
     disable_scheduler: bool,
+    /// Run without the controller manager (workload controllers and node IPAM)
+    #[arg(long)]
+    disable_controller_manager: bool,
     /// A KubeSchedulerConfiguration file (profiles, plugins, weights) for the scheduler
     #[arg(long, value_name = "FILE")]
     scheduler_config: Option<PathBuf>,
@@ -87,14 +90,16 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         eprintln!("skiff server is ready at {}", running.url);
         eprintln!("kubeconfig written to {}", running.kubeconfig.display());
         eprintln!("try: kubectl --kubeconfig {} get nodes", running.kubeconfig.display());
-        let controllers = crate::inprocess::client(&data_dir, &running, "system:kube-controller-manager", &[])?;
-        tokio::spawn(skiff_controllers::manager::run(controllers.clone()));
-        tokio::spawn(async move {
-            let ipam = skiff_controllers::nodeipam::run(controllers, cluster_cidr, args.node_cidr_mask_size);
-            if let Err(e) = ipam.await {
-                tracing::error!(error = %e, "node IPAM stopped");
-            }
-        });
+        if !args.disable_controller_manager {
+            let controllers = crate::inprocess::client(&data_dir, &running, "system:kube-controller-manager", &[])?;
+            tokio::spawn(skiff_controllers::manager::run(controllers.clone()));
+            tokio::spawn(async move {
+                let ipam = skiff_controllers::nodeipam::run(controllers, cluster_cidr, args.node_cidr_mask_size);
+                if let Err(e) = ipam.await {
+                    tracing::error!(error = %e, "node IPAM stopped");
+                }
+            });
+        }
         if !args.disable_scheduler {
             let client = crate::inprocess::client(&data_dir, &running, "system:kube-scheduler", &[])?;
             tokio::spawn(async move {

@@ -1,7 +1,7 @@
 //! An informer: kube-runtime's watcher (list, then watch; re-list after 410 Gone or a broken
 //! watch) feeding a [`Cache`], and handlers told of each change as (old, new): `(None, Some)`
 //! an add, `(Some, Some)` an update, `(Some, None)` a delete. After a re-list, objects that
-//! were not listed again are deleted.
+//! were not listed again are deleted. Cached objects keep no `managedFields`.
 
 use std::collections::HashSet;
 use std::fmt::Debug;
@@ -63,7 +63,9 @@ where
         }
     }
 
-    fn apply(&self, obj: K) -> (String, String) {
+    fn apply(&self, mut obj: K) -> (String, String) {
+        // No controller reads managedFields, often the largest part of an object.
+        obj.meta_mut().managed_fields = None;
         let m = obj.meta();
         let id = (m.namespace.clone().unwrap_or_default(), m.name.clone().unwrap_or_default());
         let new = Arc::new(obj);
