@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use common::hollow::Hollow;
@@ -47,13 +48,20 @@ spec:
         image: busybox
 "#;
 
-#[test]
-fn a_replicaset_keeps_its_pods() {
+/// A server without an agent, two hollow nodes, and the newest kubectl.
+fn cluster() -> (Server, PathBuf, Hollow) {
     let server = Server::start();
     let bin = kubectls().pop().expect("a kubectl");
+    let nodes = Hollow::start(&server, "h", 2, &[]);
     let k = server.kubectl(&bin);
-    let _nodes = Hollow::start(&server, "h", 2, &[]);
     wait_for("2 nodes", Duration::from_secs(30), || get(&k, &["nodes"])["items"].as_array().map(Vec::len) == Some(2));
+    (server, bin, nodes)
+}
+
+#[test]
+fn a_replicaset_keeps_its_pods() {
+    let (server, bin, _nodes) = cluster();
+    let k = server.kubectl(&bin);
 
     k.ok(&["apply", "-f", "-"], Some(RS));
     wait_ready(&k, 3);
@@ -100,4 +108,126 @@ fn a_replicaset_keeps_its_pods() {
     assert_eq!(pods.len(), 1);
     assert_eq!(pods[0].0, "stray");
     assert_eq!(pods[0].1["metadata"]["ownerReferences"][0]["uid"].as_str(), Some(uid.as_str()));
+}
+
+/// Seed 003's Deployment, as written there.
+const DEPLOYMENT: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: test
+  labels:
+    app: test
+spec:
+  replicas: 2
+  template:
+    metadata:
+      name: test
+      labels:
+        app: test
+    spec:
+      containers:
+        - name: test
+          image: nginx
+          imagePullPolicy: IfNotPresent
+      restartPolicy: Always
+  selector:
+    matchLabels:
+      app: test
+"#;
+
+/// The first data row of a `kubectl get` table, split on whitespace.
+fn first_row(k: &Kubectl<'_>, args: &[&str]) -> Vec<String> {
+    let table = k.ok(args, None);
+    table.lines().nth(1).unwrap_or("").split_whitespace().map(String::from).collect()
+}
+
+fn live(k: &Kubectl<'_>, selector: &str) -> Vec<String> {
+    let list = get(k, &["pods", "-l", selector]);
+    let items = list["items"].as_array().cloned().unwrap_or_default();
+    items
+        .iter()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .map(|p| p["metadata"]["name"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// Waits until the Deployment reports `n` replicas, all updated and available, and `n` live Pods.
+fn wait_deployment(k: &Kubectl<'_>, n: i64) {
+    wait_for(&format!("deployment at {n}"), Duration::from_secs(60), || {
+        let d = get(k, &["deploy", "test"]);
+        let s = &d["status"];
+        let count = |f: &str| s[f].as_i64().unwrap_or(0);
+        s["observedGeneration"] == d["metadata"]["generation"]
+            && count("replicas") == n
+            && count("updatedReplicas") == n
+            && count("availableReplicas") == n
+            && live(k, "app=test").len() == n as usize
+    });
+}
+
+#[test]
+fn a_deployment_rolls_out_scales_and_rolls_back() {
+    let (server, bin, _nodes) = cluster();
+    let k = server.kubectl(&bin);
+
+    k.ok(&["apply", "-f", "-"], Some(DEPLOYMENT));
+    wait_deployment(&k, 2);
+    let row = first_row(&k, &["get", "deploy", "-l", "app=test"]);
+    assert_eq!(&row[..4], ["test", "2/2", "2", "2"], "{row:?}");
+    let row = first_row(&k, &["get", "rs", "-l", "app=test"]);
+    assert!(row[0].starts_with("test-"), "{row:?}");
+    assert_eq!(&row[1..4], ["2", "2", "2"], "{row:?}");
+    let d = get(&k, &["deploy", "test"]);
+    assert_eq!(d["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "1");
+    let conditions = d["status"]["conditions"].as_array().cloned().unwrap_or_default();
+    let reason = |t: &str| conditions.iter().find(|c| c["type"] == t).map(|c| c["reason"].clone());
+    assert_eq!(reason("Available"), Some("MinimumReplicasAvailable".into()));
+    assert_eq!(reason("Progressing"), Some("NewReplicaSetAvailable".into()));
+
+    // A deleted Pod is replaced under another name.
+    let before = live(&k, "app=test");
+    k.ok(&["delete", "pod", &before[0], "--wait=false"], None);
+    wait_for("a replacement", Duration::from_secs(10), || {
+        let now = live(&k, "app=test");
+        now.len() == 2 && !now.contains(&before[0])
+    });
+
+    // A new image rolls out; history and undo.
+    k.ok(&["set", "image", "deployment/test", "test=nginx:2"], None);
+    k.ok(&["rollout", "status", "deployment/test", "--timeout=60s"], None);
+    wait_deployment(&k, 2);
+    let images: Vec<Value> = get(&k, &["pods", "-l", "app=test"])["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .map(|p| p["spec"]["containers"][0]["image"].clone())
+        .collect();
+    assert_eq!(images, vec![Value::from("nginx:2"); 2]);
+    assert_eq!(get(&k, &["rs", "-l", "app=test"])["items"].as_array().map(Vec::len), Some(2));
+    let history = k.ok(&["rollout", "history", "deployment/test"], None);
+    let revisions: Vec<&str> = history.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    assert!(revisions.contains(&"1") && revisions.contains(&"2"), "{history}");
+    k.ok(&["rollout", "undo", "deployment/test"], None);
+    k.ok(&["rollout", "status", "deployment/test", "--timeout=60s"], None);
+    wait_deployment(&k, 2);
+    let d = get(&k, &["deploy", "test"]);
+    assert_eq!(d["spec"]["template"]["spec"]["containers"][0]["image"], "nginx");
+    assert_eq!(d["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "3");
+    let history = k.ok(&["rollout", "history", "deployment/test"], None);
+    let revisions: Vec<&str> = history.lines().skip(2).filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(revisions, ["2", "3"], "{history}");
+
+    // Scale, restart, scale to zero.
+    k.ok(&["scale", "deployment", "test", "--replicas=5"], None);
+    wait_deployment(&k, 5);
+    k.ok(&["rollout", "restart", "deployment/test"], None);
+    k.ok(&["rollout", "status", "deployment/test", "--timeout=60s"], None);
+    wait_deployment(&k, 5);
+    assert_eq!(get(&k, &["rs", "-l", "app=test"])["items"].as_array().map(Vec::len), Some(3));
+    k.ok(&["scale", "deployment", "test", "--replicas=0"], None);
+    wait_for("no Pods", Duration::from_secs(30), || live(&k, "app=test").is_empty());
+    let row = first_row(&k, &["get", "deploy", "test"]);
+    assert_eq!(&row[..4], ["test", "0/0", "0", "0"], "{row:?}");
 }

@@ -5,13 +5,17 @@
 //! - [`machinery`]: informers, caches, the work queue, expectations, workers, writes;
 //! - [`nodeipam`]: gives every Node a Pod CIDR cut from the cluster CIDR (kube-controller-
 //!   manager's range allocator, `--allocate-node-cidrs`);
-//! - [`replicaset`]: keeps a ReplicaSet's Pods.
+//! - [`replicaset`]: keeps a ReplicaSet's Pods;
+//! - [`deployment`]: rolls a Deployment's ReplicaSets from one Pod template to the next.
 
+pub mod deployment;
 pub mod machinery;
 pub mod manager;
 pub mod nodeipam;
 pub mod podutil;
 pub mod replicaset;
+#[cfg(test)]
+mod testutil;
 
 /// Errors of the controllers.
 #[derive(Debug, thiserror::Error)]

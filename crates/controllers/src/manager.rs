@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
 
+use crate::deployment::DeploymentController;
 use crate::machinery::informer::{wait_synced, Informer};
 use crate::machinery::runner;
 use crate::machinery::writer::{ApiWriter, Writer};
@@ -15,22 +16,30 @@ use crate::replicaset::ReplicaSetController;
 /// The field manager of the controllers' writes, as kube-controller-manager's.
 pub const FIELD_MANAGER: &str = "kube-controller-manager";
 
-/// Workers per controller (kube-controller-manager's `--concurrent-replicaset-syncs`).
+/// Workers per controller (kube-controller-manager's `--concurrent-replicaset-syncs`,
+/// `--concurrent-deployment-syncs`).
 const WORKERS: usize = 5;
 
 /// Runs the controllers until the process ends.
 pub async fn run(client: kube::Client) {
     let mut sets = Informer::new(Api::<ReplicaSet>::all(client.clone()));
     let mut pods = Informer::new(Api::<Pod>::all(client.clone()));
-    let writer: Arc<dyn Writer> = Arc::new(ApiWriter::new(client, FIELD_MANAGER));
+    let writer: Arc<dyn Writer> = Arc::new(ApiWriter::new(client.clone(), FIELD_MANAGER));
 
-    let replicasets = ReplicaSetController::new(sets.cache(), pods.cache(), writer);
+    let mut deployments = Informer::new(Api::<Deployment>::all(client.clone()));
+    let replicasets = ReplicaSetController::new(sets.cache(), pods.cache(), writer.clone());
     replicasets.watch(&mut sets, &mut pods);
+    let deployer = DeploymentController::new(deployments.cache(), sets.cache(), pods.cache(), writer);
+    deployer.watch(&mut deployments, &mut sets, &mut pods);
 
-    let mut synced = vec![sets.synced(), pods.synced()];
+    let mut synced = vec![sets.synced(), pods.synced(), deployments.synced()];
     tokio::spawn(sets.run());
     tokio::spawn(pods.run());
+    tokio::spawn(deployments.run());
     wait_synced(&mut synced).await;
     tracing::info!("controllers started");
-    runner::run(replicasets.clone(), replicasets.queue().clone(), WORKERS).await;
+    tokio::join!(
+        runner::run(replicasets.clone(), replicasets.queue().clone(), WORKERS),
+        runner::run(deployer.clone(), deployer.queue().clone(), WORKERS),
+    );
 }

@@ -1,5 +1,6 @@
 //! The controller manager's machinery, as client-go gives it to kube-controller-manager:
 //!
+//! - [`claim`]: adopting and releasing dependents by selector (`ControllerRefManager`);
 //! - [`cache`]: objects of one type by namespace and name, shared by every controller;
 //! - [`informer`]: list + watch (kube-runtime's watcher: re-lists on 410) into a cache,
 //!   telling registered handlers what changed;
@@ -11,6 +12,7 @@
 //! - [`writer`]: the writes controllers make, behind a trait (the API, or a fake in tests).
 
 pub mod cache;
+pub mod claim;
 pub mod expectations;
 pub mod informer;
 pub mod queue;

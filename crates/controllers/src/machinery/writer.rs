@@ -28,6 +28,7 @@ impl Kind {
 
 pub const PODS: Kind = Kind { group: "", version: "v1", kind: "Pod", plural: "pods" };
 pub const REPLICASETS: Kind = Kind { group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets" };
+pub const DEPLOYMENTS: Kind = Kind { group: "apps", version: "v1", kind: "Deployment", plural: "deployments" };
 
 /// A failed write: the HTTP status code (0 when the request never got an answer).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

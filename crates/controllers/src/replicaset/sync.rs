@@ -12,9 +12,10 @@ use serde_json::{json, Value};
 
 use super::rank::order_for_deletion;
 use super::{ReplicaSetController, BURST_REPLICAS};
+use crate::machinery::claim::Claim;
 use crate::machinery::writer::{Delete, PatchBody, WriteError, PODS, REPLICASETS};
 use crate::machinery::{key_of, split_key};
-use crate::podutil::{controller_of, controller_ref, is_active, is_available, is_ready, labels, pod_from_template};
+use crate::podutil::{controller_ref, is_active, is_available, is_ready, labels, pod_from_template};
 use crate::ControllerError;
 use skiff_api::selector::LabelSelector;
 
@@ -57,36 +58,15 @@ impl ReplicaSetController {
     /// owned Pods that no longer match (`ClaimPods`).
     async fn claim(&self, rs: &ReplicaSet) -> Result<Vec<Arc<Pod>>, ControllerError> {
         let ns = rs.metadata.namespace.as_deref().unwrap_or("");
-        let uid = rs.metadata.uid.as_deref().unwrap_or("");
-        let sel = LabelSelector::from_meta(rs.spec.as_ref().map(|s| &s.selector));
-        let deleting = rs.metadata.deletion_timestamp.is_some();
-        let mut owned = Vec::new();
-        for pod in self.pods.list(ns).into_iter().filter(|p| is_active(p)) {
-            let matches = !sel.is_empty() && sel.matches(labels(&pod.metadata));
-            let pod_uid = pod.metadata.uid.clone().unwrap_or_default();
-            let pod_name = pod.metadata.name.clone().unwrap_or_default();
-            match controller_of(&pod.metadata) {
-                Some(r) if r.uid != uid => {}
-                Some(_) if matches => owned.push(pod),
-                Some(_) if deleting => {}
-                Some(_) => {
-                    let patch = json!({"metadata": {"uid": pod_uid,
-                        "ownerReferences": [{"$patch": "delete", "uid": uid}]}});
-                    ignore_not_found(self.writer.patch(PODS, ns, &pod_name, false, PatchBody::Strategic(patch)).await)?;
-                }
-                None if deleting || !matches => {}
-                None => {
-                    let patch = json!({"metadata": {"uid": pod_uid,
-                        "ownerReferences": [controller_ref(REPLICASETS, &rs.metadata)]}});
-                    if ignore_not_found(
-                        self.writer.patch(PODS, ns, &pod_name, false, PatchBody::Strategic(patch)).await,
-                    )? {
-                        owned.push(pod);
-                    }
-                }
-            }
-        }
-        Ok(owned)
+        let selector = LabelSelector::from_meta(rs.spec.as_ref().map(|s| &s.selector));
+        let claim = Claim {
+            writer: self.writer.as_ref(),
+            owner_kind: REPLICASETS,
+            owner: &rs.metadata,
+            selector: &selector,
+            kind: PODS,
+        };
+        claim.run(self.pods.list(ns).into_iter().filter(|p| is_active(p)).collect()).await
     }
 
     /// Creates or deletes Pods to reach `spec.replicas` (`manageReplicas`).
@@ -187,15 +167,6 @@ impl ReplicaSetController {
 
 fn count(status: &Value, field: &str) -> i64 {
     status.get(field).and_then(Value::as_i64).unwrap_or(0)
-}
-
-/// Ok(true) when the write happened, Ok(false) when the object was gone.
-fn ignore_not_found(r: Result<Value, WriteError>) -> Result<bool, ControllerError> {
-    match r {
-        Ok(_) => Ok(true),
-        Err(e) if e.is_not_found() => Ok(false),
-        Err(e) => Err(ControllerError::Write(e)),
-    }
 }
 
 /// Runs `n` calls in batches of 1, 2, 4, … and stops after the first batch with a failure

@@ -10,6 +10,7 @@ use super::ReplicaSetController;
 use crate::machinery::cache::Cache;
 use crate::machinery::writer::fake::{Call, FakeWriter};
 use crate::machinery::writer::PatchBody;
+use crate::testutil::merge;
 
 fn rs(replicas: i32) -> Arc<ReplicaSet> {
     Arc::new(
@@ -33,17 +34,6 @@ fn pod(name: &str, owner: Option<&str>, extra: Value) -> Arc<Pod> {
     }
     merge(&mut v, extra);
     Arc::new(serde_json::from_value(v).unwrap())
-}
-
-fn merge(a: &mut Value, b: Value) {
-    match (a, b) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in b {
-                merge(a.entry(k).or_insert(Value::Null), v);
-            }
-        }
-        (a, b) => *a = b,
-    }
 }
 
 fn ready(node: &str) -> Value {
