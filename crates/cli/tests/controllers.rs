@@ -231,3 +231,37 @@ fn a_deployment_rolls_out_scales_and_rolls_back() {
     let row = first_row(&k, &["get", "deploy", "test"]);
     assert_eq!(&row[..4], ["test", "0/0", "0", "0"], "{row:?}");
 }
+
+fn count(k: &Kubectl<'_>, what: &str) -> usize {
+    get(k, &[what, "-l", "app=test"])["items"].as_array().map_or(0, Vec::len)
+}
+
+#[test]
+fn deleting_a_deployment_cascades_as_asked() {
+    let (server, bin, _nodes) = cluster();
+    let k = server.kubectl(&bin);
+
+    // Orphan: the ReplicaSet and Pods stay, without their owner.
+    k.ok(&["apply", "-f", "-"], Some(DEPLOYMENT));
+    wait_deployment(&k, 2);
+    k.ok(&["delete", "deployment", "test", "--cascade=orphan"], None);
+    wait_for("the owner reference dropped", Duration::from_secs(20), || {
+        let sets = get(&k, &["rs", "-l", "app=test"]);
+        sets["items"].as_array().is_some_and(|s| s.len() == 1 && s[0]["metadata"]["ownerReferences"].is_null())
+    });
+    assert!(k.run(&["get", "deployment", "test"], None).status.code() != Some(0));
+    assert_eq!(live(&k, "app=test").len(), 2);
+
+    // A new Deployment adopts the orphaned ReplicaSet; background deletion removes everything.
+    k.ok(&["apply", "-f", "-"], Some(DEPLOYMENT));
+    wait_deployment(&k, 2);
+    assert_eq!(count(&k, "rs"), 1, "adopted, not replaced");
+    k.ok(&["delete", "deployment", "test"], None);
+    wait_for("no ReplicaSets or Pods", Duration::from_secs(30), || count(&k, "rs") == 0 && count(&k, "pods") == 0);
+
+    // Foreground: kubectl returns once the Deployment is gone, after its dependents.
+    k.ok(&["apply", "-f", "-"], Some(DEPLOYMENT));
+    wait_deployment(&k, 2);
+    k.ok(&["delete", "deployment", "test", "--cascade=foreground", "--timeout=60s"], None);
+    assert_eq!((count(&k, "rs"), count(&k, "pods")), (0, 0));
+}

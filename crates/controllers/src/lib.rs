@@ -3,12 +3,15 @@
 //!
 //! - [`manager`]: runs the controllers below over shared informers;
 //! - [`machinery`]: informers, caches, the work queue, expectations, workers, writes;
+//! - [`garbagecollector`]: deletes dependents of deleted owners, in the background or the
+//!   foreground, or orphans them;
 //! - [`nodeipam`]: gives every Node a Pod CIDR cut from the cluster CIDR (kube-controller-
 //!   manager's range allocator, `--allocate-node-cidrs`);
 //! - [`replicaset`]: keeps a ReplicaSet's Pods;
 //! - [`deployment`]: rolls a Deployment's ReplicaSets from one Pod template to the next.
 
 pub mod deployment;
+pub mod garbagecollector;
 pub mod machinery;
 pub mod manager;
 pub mod nodeipam;

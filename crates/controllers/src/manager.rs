@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
 
 use crate::deployment::DeploymentController;
+use crate::garbagecollector;
 use crate::machinery::informer::{wait_synced, Informer};
 use crate::machinery::runner;
 use crate::machinery::writer::{ApiWriter, Writer};
@@ -25,6 +26,12 @@ pub async fn run(client: kube::Client) {
     let mut sets = Informer::new(Api::<ReplicaSet>::all(client.clone()));
     let mut pods = Informer::new(Api::<Pod>::all(client.clone()));
     let writer: Arc<dyn Writer> = Arc::new(ApiWriter::new(client.clone(), FIELD_MANAGER));
+    let gc = garbagecollector::run(client.clone(), writer.clone());
+    tokio::spawn(async move {
+        if let Err(e) = gc.await {
+            tracing::error!(error = %e, "garbage collector stopped");
+        }
+    });
 
     let mut deployments = Informer::new(Api::<Deployment>::all(client.clone()));
     let replicasets = ReplicaSetController::new(sets.cache(), pods.cache(), writer.clone());

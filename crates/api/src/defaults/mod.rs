@@ -28,6 +28,7 @@ pub fn apply_defaults(resource: &ResourceInfo, obj: &mut Value) {
     if !obj.is_object() {
         return;
     }
+    drop_empty_metadata(obj);
     match (resource.group, resource.kind) {
         ("", "Pod") => pod::default_pod(obj),
         ("", "Namespace") => core::default_namespace(obj),
@@ -46,6 +47,25 @@ pub fn apply_defaults(resource: &ResourceInfo, obj: &mut Value) {
         ("batch", "CronJob") => workloads::default_cronjob(obj),
         ("scheduling.k8s.io", "PriorityClass") => core::default_priority_class(obj),
         _ => {}
+    }
+}
+
+/// ObjectMeta's lists and maps are `omitempty`: once decoded and encoded by the API server,
+/// empty (or null) ones are gone, as when a patch removes the last owner reference.
+fn drop_empty_metadata(obj: &mut Value) {
+    let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for key in ["labels", "annotations", "ownerReferences", "finalizers"] {
+        let empty = match meta.get(key) {
+            Some(Value::Null) => true,
+            Some(Value::Array(a)) => a.is_empty(),
+            Some(Value::Object(m)) => m.is_empty(),
+            _ => false,
+        };
+        if empty {
+            meta.remove(key);
+        }
     }
 }
 

@@ -210,3 +210,11 @@ fn priority_class_defaults() {
         create("scheduling.k8s.io", "PriorityClass", json!({"metadata": {"name": "n"}, "preemptionPolicy": "Never"}));
     assert_eq!(never["preemptionPolicy"], "Never");
 }
+
+#[test]
+fn empty_metadata_lists_and_maps_are_dropped() {
+    let mut rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "r",
+        "ownerReferences": [], "finalizers": null, "labels": {}, "annotations": {"a": "b"}}});
+    apply_defaults(lookup_kind("apps", "ReplicaSet").unwrap(), &mut rs);
+    assert_eq!(rs["metadata"], json!({"name": "r", "annotations": {"a": "b"}}));
+}

@@ -3,6 +3,7 @@
 pub(crate) mod body;
 pub(crate) mod memo;
 mod node;
+mod partial;
 mod read;
 mod sub;
 mod table;

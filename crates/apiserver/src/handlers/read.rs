@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use skiff_api::selector::{FieldSelector, LabelSelector};
 use skiff_api::ApiError;
 
-use super::table;
+use super::{partial, table};
 use crate::objects;
 use crate::registry::ListOptions;
 use crate::request::{Query, ResourceRequest};
@@ -21,6 +21,10 @@ pub async fn get(
     accept: &str,
 ) -> Result<Response<Body>, ApiError> {
     let name = r.name.as_deref().unwrap_or_default();
+    if partial::wanted(accept) {
+        let obj = server.registry.get(r.resource, r.namespace.as_deref(), name).await?;
+        return Ok(response::json(StatusCode::OK, &partial::object(&obj)));
+    }
     if !table::wanted(accept) {
         let kv = server.registry.get_raw(r.resource, r.namespace.as_deref(), name).await?;
         return Ok(response::json_bytes(StatusCode::OK, objects::raw_with_rv(&kv)?));
@@ -59,6 +63,10 @@ pub async fn list(
     let mut meta = json!({"resourceVersion": out.resource_version.to_string()});
     if let Some(c) = &out.continue_token {
         meta["continue"] = json!(c);
+    }
+    if partial::wanted(accept) {
+        let items: Vec<Value> = out.items.iter().map(objects::decode).collect::<Result<_, _>>()?;
+        return Ok(response::json(StatusCode::OK, &partial::list(&items, meta)));
     }
     if table::wanted(accept) {
         let include = table::Include::parse(query.get("includeObject"));

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use super::memo::{Memo, Shared};
 use super::read::selectors;
-use super::table;
+use super::{partial, table};
 use crate::objects;
 use crate::registry::{list_prefix, store_error, ListOptions};
 use crate::request::{Query, ResourceRequest};
@@ -48,6 +48,8 @@ impl Filter {
 struct Encoder {
     res: &'static ResourceInfo,
     table: Option<table::Include>,
+    /// Objects as PartialObjectMetadata.
+    meta_only: bool,
     headers_sent: bool,
 }
 
@@ -66,6 +68,7 @@ impl Encoder {
                 self.headers_sent = true;
                 t
             }
+            None if self.meta_only => partial::object(obj),
             None => obj.clone(),
         };
         line(&json!({"type": kind, "object": object}))
@@ -73,7 +76,7 @@ impl Encoder {
 
     /// The event for a stored object, without decoding it when no Table is wanted.
     fn event_kv(&mut self, kind: &str, kv: &skiff_store::KeyValue) -> Option<Bytes> {
-        if self.table.is_some() {
+        if self.table.is_some() || self.meta_only {
             return Some(self.event(kind, &objects::decode(kv).ok()?));
         }
         Some(raw_line(kind, &objects::raw_with_rv(kv).ok()?))
@@ -81,7 +84,7 @@ impl Encoder {
 
     /// The event for a live store event, from the forms its watchers share.
     fn event_shared(&mut self, kind: &str, ev: &Event, shared: &Shared) -> Option<Bytes> {
-        if self.table.is_some() {
+        if self.table.is_some() || self.meta_only {
             return Some(self.event(kind, shared.object(ev)?));
         }
         Some(raw_line(kind, shared.raw(ev)?))
@@ -137,6 +140,7 @@ pub async fn watch(
     let mut enc = Encoder {
         res: r.resource,
         table: table::wanted(accept).then(|| table::Include::parse(query.get("includeObject"))),
+        meta_only: partial::wanted(accept),
         headers_sent: false,
     };
     let prefix = list_prefix(r.resource, r.namespace.as_deref());

@@ -30,7 +30,7 @@ pub struct Informer<K> {
 
 impl<K> Informer<K>
 where
-    K: kube::Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
+    K: kube::Resource + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
 {
     pub fn new(api: Api<K>) -> Self {
         Informer {
@@ -106,7 +106,7 @@ where
                     let last = self.cache.remove(&ns, &name).unwrap_or_else(|| Arc::new(obj));
                     self.tell(Some(&last), None);
                 }
-                Err(e) => tracing::debug!(error = %e, kind = %K::kind(&()), "watch"),
+                Err(e) => tracing::debug!(error = %e, resource = self.api.resource_url(), "watch"),
             }
         }
     }

@@ -75,8 +75,10 @@ pub struct Delete {
 
 pub type WriteResult<T> = Result<T, WriteError>;
 
-/// What controllers write.
+/// What controllers write (and the few live reads that must not come from a cache).
 pub trait Writer: Send + Sync {
+    /// Reads an object from the API server; None when it does not exist.
+    fn get(&self, kind: Kind, ns: &str, name: &str) -> BoxFuture<'_, WriteResult<Option<Value>>>;
     /// Creates an object; returns it as stored.
     fn create(&self, kind: Kind, ns: &str, obj: Value) -> BoxFuture<'_, WriteResult<Value>>;
     /// Patches an object or its `status` subresource.
@@ -125,6 +127,17 @@ fn to_value(obj: DynamicObject) -> WriteResult<Value> {
 }
 
 impl Writer for ApiWriter {
+    fn get(&self, kind: Kind, ns: &str, name: &str) -> BoxFuture<'_, WriteResult<Option<Value>>> {
+        let api = self.api(kind, ns);
+        let name = name.to_string();
+        Box::pin(async move {
+            match api.get_opt(&name).await? {
+                Some(obj) => to_value(obj).map(Some),
+                None => Ok(None),
+            }
+        })
+    }
+
     fn create(&self, kind: Kind, ns: &str, obj: Value) -> BoxFuture<'_, WriteResult<Value>> {
         let api = self.api(kind, ns);
         Box::pin(async move {
@@ -196,10 +209,12 @@ pub mod fake {
         Delete { kind: Kind, ns: String, name: String, opts: Delete },
     }
 
-    /// Records writes; creates get a generated name and uid.
+    /// Records writes; creates get a generated name and uid. Reads answer from `objects`
+    /// (by `plural/namespace/name`).
     #[derive(Default)]
     pub struct FakeWriter {
         pub calls: Mutex<Vec<Call>>,
+        pub objects: Mutex<std::collections::HashMap<String, Value>>,
         counter: AtomicUsize,
         /// Creates fail with this code once this many have succeeded.
         pub fail_creates_after: Mutex<Option<(usize, u16)>>,
@@ -219,6 +234,13 @@ pub mod fake {
             calls.into_iter().filter_map(|c| if let Call::Create { obj, .. } = c { Some(obj) } else { None }).collect()
         }
 
+        /// Makes `obj` readable.
+        pub fn put(&self, kind: Kind, obj: Value) {
+            let ns = obj["metadata"]["namespace"].as_str().unwrap_or("").to_string();
+            let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
+            self.objects.lock().unwrap().insert(format!("{}/{ns}/{name}", kind.plural), obj);
+        }
+
         pub fn deleted(&self) -> Vec<String> {
             let calls = self.calls();
             calls
@@ -229,6 +251,11 @@ pub mod fake {
     }
 
     impl Writer for FakeWriter {
+        fn get(&self, kind: Kind, ns: &str, name: &str) -> BoxFuture<'_, WriteResult<Option<Value>>> {
+            let found = self.objects.lock().unwrap().get(&format!("{}/{ns}/{name}", kind.plural)).cloned();
+            Box::pin(async move { Ok(found) })
+        }
+
         fn create(&self, kind: Kind, ns: &str, mut obj: Value) -> BoxFuture<'_, WriteResult<Value>> {
             let n = self.counter.fetch_add(1, Ordering::SeqCst);
             let fail = match *self.fail_creates_after.lock().unwrap() {
