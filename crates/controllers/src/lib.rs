@@ -5,6 +5,7 @@
 //! - [`machinery`]: informers, caches, the work queue, expectations, workers, writes;
 //! - [`garbagecollector`]: deletes dependents of deleted owners, in the background or the
 //!   foreground, or orphans them;
+//! - [`job`]: runs a Job's Pods to completion, counting each finished Pod once;
 //! - [`nodeipam`]: gives every Node a Pod CIDR cut from the cluster CIDR (kube-controller-
 //!   manager's range allocator, `--allocate-node-cidrs`);
 //! - [`replicaset`]: keeps a ReplicaSet's Pods;
@@ -12,6 +13,7 @@
 
 pub mod deployment;
 pub mod garbagecollector;
+pub mod job;
 pub mod machinery;
 pub mod manager;
 pub mod nodeipam;

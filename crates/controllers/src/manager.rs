@@ -4,11 +4,13 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
 
 use crate::deployment::DeploymentController;
 use crate::garbagecollector;
+use crate::job::JobController;
 use crate::machinery::informer::{wait_synced, Informer};
 use crate::machinery::runner;
 use crate::machinery::writer::{ApiWriter, Writer};
@@ -36,17 +38,23 @@ pub async fn run(client: kube::Client) {
     let mut deployments = Informer::new(Api::<Deployment>::all(client.clone()));
     let replicasets = ReplicaSetController::new(sets.cache(), pods.cache(), writer.clone());
     replicasets.watch(&mut sets, &mut pods);
-    let deployer = DeploymentController::new(deployments.cache(), sets.cache(), pods.cache(), writer);
+    let deployer = DeploymentController::new(deployments.cache(), sets.cache(), pods.cache(), writer.clone());
     deployer.watch(&mut deployments, &mut sets, &mut pods);
 
-    let mut synced = vec![sets.synced(), pods.synced(), deployments.synced()];
+    let mut jobs = Informer::new(Api::<Job>::all(client.clone()));
+    let jobber = JobController::new(jobs.cache(), pods.cache(), writer.clone());
+    jobber.watch(&mut jobs, &mut pods);
+
+    let mut synced = vec![sets.synced(), pods.synced(), deployments.synced(), jobs.synced()];
     tokio::spawn(sets.run());
     tokio::spawn(pods.run());
     tokio::spawn(deployments.run());
+    tokio::spawn(jobs.run());
     wait_synced(&mut synced).await;
     tracing::info!("controllers started");
     tokio::join!(
         runner::run(replicasets.clone(), replicasets.queue().clone(), WORKERS),
         runner::run(deployer.clone(), deployer.queue().clone(), WORKERS),
+        runner::run(jobber.clone(), jobber.queue().clone(), WORKERS),
     );
 }

@@ -11,6 +11,10 @@
 //! - [`runner`]: workers that take keys and call a [`runner::Reconcile`];
 //! - [`writer`]: the writes controllers make, behind a trait (the API, or a fake in tests).
 
+use futures::future::join_all;
+
+use self::writer::WriteError;
+
 pub mod cache;
 pub mod claim;
 pub mod expectations;
@@ -37,4 +41,28 @@ pub fn split_key(key: &str) -> (&str, &str) {
 pub fn key_of<K: kube::Resource>(obj: &K) -> String {
     let m = obj.meta();
     key(m.namespace.as_deref().unwrap_or(""), m.name.as_deref().unwrap_or(""))
+}
+
+/// Runs `n` calls in batches of 1, 2, 4, … and stops after the first batch with a failure
+/// (`slowStartBatch`), so a failing create (quota, admission) is tried a few times, not `n`.
+/// Returns how many succeeded and the first error.
+pub async fn slow_start_batch<F, Fut, T>(n: usize, call: F) -> (usize, Option<WriteError>)
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<T, WriteError>>,
+{
+    let mut done = 0;
+    let mut batch = 1;
+    while done < n {
+        let size = batch.min(n - done);
+        let results = join_all((done..done + size).map(&call)).await;
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        done += size;
+        if ok < size {
+            let err = results.into_iter().find_map(Result::err);
+            return (done - size + ok, err);
+        }
+        batch *= 2;
+    }
+    (done, None)
 }

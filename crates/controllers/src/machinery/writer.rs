@@ -29,6 +29,7 @@ impl Kind {
 pub const PODS: Kind = Kind { group: "", version: "v1", kind: "Pod", plural: "pods" };
 pub const REPLICASETS: Kind = Kind { group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets" };
 pub const DEPLOYMENTS: Kind = Kind { group: "apps", version: "v1", kind: "Deployment", plural: "deployments" };
+pub const JOBS: Kind = Kind { group: "batch", version: "v1", kind: "Job", plural: "jobs" };
 
 /// A failed write: the HTTP status code (0 when the request never got an answer).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

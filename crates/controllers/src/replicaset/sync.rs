@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::join_all;
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetCondition};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
@@ -13,9 +12,9 @@ use serde_json::{json, Value};
 use super::rank::order_for_deletion;
 use super::{ReplicaSetController, BURST_REPLICAS};
 use crate::machinery::claim::Claim;
-use crate::machinery::writer::{Delete, PatchBody, WriteError, PODS, REPLICASETS};
-use crate::machinery::{key_of, split_key};
-use crate::podutil::{controller_ref, is_active, is_available, is_ready, labels, pod_from_template};
+use crate::machinery::writer::{PatchBody, WriteError, PODS, REPLICASETS};
+use crate::machinery::{slow_start_batch, split_key};
+use crate::podutil::{controller_ref, delete_pods, is_active, is_available, is_ready, labels, pod_from_template};
 use crate::ControllerError;
 use skiff_api::selector::LabelSelector;
 
@@ -91,17 +90,7 @@ impl ReplicaSetController {
             let mut victims = pods.to_vec();
             order_for_deletion(&mut victims, pods);
             victims.truncate(n);
-            self.expectations.expect_deletions(key, victims.iter().map(|p| key_of(p.as_ref())));
-            let deletes = victims.iter().map(|p| async move {
-                let name = p.metadata.name.as_deref().unwrap_or("");
-                let opts = Delete { uid: p.metadata.uid.clone(), propagation: None };
-                let r = self.writer.delete(PODS, ns, name, opts).await;
-                if r.is_err() {
-                    self.expectations.deletion_observed(key, &key_of(p.as_ref()));
-                }
-                r
-            });
-            let errors = join_all(deletes).await.into_iter().filter_map(Result::err).find(|e| !e.is_not_found());
+            let errors = delete_pods(self.writer.as_ref(), &self.expectations, key, &victims).await.err();
             return errors.map_or(Ok(()), |error| Err(ManageError { reason: "FailedDelete", error }));
         }
         Ok(())
@@ -167,28 +156,4 @@ impl ReplicaSetController {
 
 fn count(status: &Value, field: &str) -> i64 {
     status.get(field).and_then(Value::as_i64).unwrap_or(0)
-}
-
-/// Runs `n` calls in batches of 1, 2, 4, … and stops after the first batch with a failure
-/// (`slowStartBatch`), so a failing create (quota, admission) is tried a few times, not `n`.
-/// Returns how many succeeded and the first error.
-pub(crate) async fn slow_start_batch<F, Fut, T>(n: usize, call: F) -> (usize, Option<WriteError>)
-where
-    F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = Result<T, WriteError>>,
-{
-    let mut done = 0;
-    let mut batch = 1;
-    while done < n {
-        let size = batch.min(n - done);
-        let results = join_all((done..done + size).map(&call)).await;
-        let ok = results.iter().filter(|r| r.is_ok()).count();
-        done += size;
-        if ok < size {
-            let err = results.into_iter().find_map(Result::err);
-            return (done - size + ok, err);
-        }
-        batch *= 2;
-    }
-    (done, None)
 }
