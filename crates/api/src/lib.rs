@@ -1,6 +1,6 @@
 //! skiff-api: the Kubernetes API as skiff serves it, without I/O: the table of resources,
 //! `metav1.Status` errors, defaulting, validation, the Priority admission plugin's decisions,
-//! label/field selectors and Table rendering.
+//! label/field selectors, node affinity and taint matching, and Table rendering.
 //!
 //! Depends on no other skiff crate.
 
@@ -8,6 +8,7 @@ pub mod defaults;
 pub mod priority;
 pub mod quantity;
 pub mod resources;
+pub mod scheduling;
 pub mod selector;
 pub mod status;
 pub mod table;

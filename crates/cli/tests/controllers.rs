@@ -265,3 +265,56 @@ fn deleting_a_deployment_cascades_as_asked() {
     k.ok(&["delete", "deployment", "test", "--cascade=foreground", "--timeout=60s"], None);
     assert_eq!((count(&k, "rs"), count(&k, "pods")), (0, 0));
 }
+
+const DAEMONSET: &str = r#"
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: agent
+spec:
+  selector:
+    matchLabels: {app: agent}
+  template:
+    metadata:
+      labels: {app: agent}
+    spec:
+      containers:
+      - name: agent
+        image: busybox
+"#;
+
+/// The node of each live `app=agent` Pod.
+fn agent_nodes(k: &Kubectl<'_>) -> Vec<String> {
+    let list = get(k, &["pods", "-l", "app=agent"]);
+    let mut nodes: Vec<String> = list["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null() && p["status"]["phase"] == "Running")
+        .map(|p| p["spec"]["nodeName"].as_str().unwrap_or("").to_string())
+        .collect();
+    nodes.sort();
+    nodes
+}
+
+#[test]
+fn a_daemonset_runs_one_pod_on_every_node() {
+    let (server, bin, _nodes) = cluster();
+    let k = server.kubectl(&bin);
+    k.ok(&["apply", "-f", "-"], Some(DAEMONSET));
+    wait_for("a daemon on each node", Duration::from_secs(30), || agent_nodes(&k) == ["h-0", "h-1"]);
+    wait_for("the status", Duration::from_secs(30), || {
+        let row = first_row(&k, &["get", "ds", "agent"]);
+        row.len() > 6 && row[..6] == ["agent", "2", "2", "2", "2", "2"]
+    });
+
+    // A new node gets its daemon.
+    let _more = Hollow::start(&server, "x", 1, &[]);
+    wait_for("a daemon on the new node", Duration::from_secs(30), || agent_nodes(&k) == ["h-0", "h-1", "x-0"]);
+
+    // A node that stops matching the selector loses its daemon.
+    k.ok(&["label", "node", "h-0", "edge=yes"], None);
+    k.ok(&["patch", "ds", "agent", "-p", r#"{"spec":{"template":{"spec":{"nodeSelector":{"edge":"yes"}}}}}"#], None);
+    wait_for("only h-0 keeps one", Duration::from_secs(30), || agent_nodes(&k) == ["h-0"]);
+}

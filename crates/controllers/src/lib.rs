@@ -9,8 +9,10 @@
 //! - [`nodeipam`]: gives every Node a Pod CIDR cut from the cluster CIDR (kube-controller-
 //!   manager's range allocator, `--allocate-node-cidrs`);
 //! - [`replicaset`]: keeps a ReplicaSet's Pods;
+//! - [`daemonset`]: one Pod on every node that fits;
 //! - [`deployment`]: rolls a Deployment's ReplicaSets from one Pod template to the next.
 
+pub mod daemonset;
 pub mod deployment;
 pub mod garbagecollector;
 pub mod job;

@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::Api;
 
+use crate::daemonset::DaemonSetController;
 use crate::deployment::DeploymentController;
 use crate::garbagecollector;
 use crate::job::JobController;
@@ -45,16 +46,25 @@ pub async fn run(client: kube::Client) {
     let jobber = JobController::new(jobs.cache(), pods.cache(), writer.clone());
     jobber.watch(&mut jobs, &mut pods);
 
-    let mut synced = vec![sets.synced(), pods.synced(), deployments.synced(), jobs.synced()];
+    let mut daemonsets = Informer::new(Api::<DaemonSet>::all(client.clone()));
+    let mut nodes = Informer::new(Api::<Node>::all(client.clone()));
+    let daemons = DaemonSetController::new(daemonsets.cache(), pods.cache(), nodes.cache(), writer.clone());
+    daemons.watch(&mut daemonsets, &mut pods, &mut nodes);
+
+    let mut synced =
+        vec![sets.synced(), pods.synced(), deployments.synced(), jobs.synced(), daemonsets.synced(), nodes.synced()];
     tokio::spawn(sets.run());
     tokio::spawn(pods.run());
     tokio::spawn(deployments.run());
     tokio::spawn(jobs.run());
+    tokio::spawn(daemonsets.run());
+    tokio::spawn(nodes.run());
     wait_synced(&mut synced).await;
     tracing::info!("controllers started");
     tokio::join!(
         runner::run(replicasets.clone(), replicasets.queue().clone(), WORKERS),
         runner::run(deployer.clone(), deployer.queue().clone(), WORKERS),
         runner::run(jobber.clone(), jobber.queue().clone(), WORKERS),
+        runner::run(daemons.clone(), daemons.queue().clone(), WORKERS),
     );
 }

@@ -18,7 +18,7 @@ use super::util::{
 use super::DeploymentController;
 use crate::machinery::claim::{ignore_not_found, Claim};
 use crate::machinery::split_key;
-use crate::machinery::writer::{Delete, PatchBody, WriteError, DEPLOYMENTS, REPLICASETS};
+use crate::machinery::writer::{replacing, Delete, PatchBody, WriteError, DEPLOYMENTS, REPLICASETS};
 use crate::podutil::{controller_of, controller_ref};
 use crate::ControllerError;
 use skiff_api::selector::LabelSelector;
@@ -304,13 +304,7 @@ impl DeploymentController {
         if same_status && revision == annotation(cached, REVISION) {
             return Ok(again);
         }
-        let old = serde_json::to_value(cached.status.clone().unwrap_or_default()).unwrap_or_default();
-        let mut new = serde_json::to_value(&status).unwrap_or_default();
-        if let (Some(old), Some(new)) = (old.as_object(), new.as_object_mut()) {
-            for k in old.keys() {
-                new.entry(k.clone()).or_insert(Value::Null);
-            }
-        }
+        let new = replacing(&cached.status.clone().unwrap_or_default(), &status);
         let mut meta = Map::new();
         meta.insert("resourceVersion".into(), json!(cached.metadata.resource_version));
         if let Some(rev) = revision {

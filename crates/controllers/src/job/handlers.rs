@@ -7,6 +7,7 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 
 use super::JobController;
+use crate::machinery::expectations::observe_pod;
 use crate::machinery::key_of;
 use crate::podutil::controller_of;
 
@@ -33,37 +34,6 @@ impl JobController {
     }
 
     pub(crate) fn on_pod(&self, old: Option<&Arc<Pod>>, new: Option<&Arc<Pod>>) {
-        match (old, new) {
-            (None, Some(pod)) => {
-                if let Some(key) = self.owner_key(pod) {
-                    if pod.metadata.deletion_timestamp.is_some() {
-                        self.expectations.deletion_observed(&key, &key_of(pod.as_ref()));
-                    } else {
-                        self.expectations.creation_observed(&key);
-                    }
-                    self.queue.add(key);
-                }
-            }
-            (Some(old), Some(new)) => {
-                if old.metadata.resource_version == new.metadata.resource_version {
-                    return;
-                }
-                for p in [old, new] {
-                    if let Some(key) = self.owner_key(p) {
-                        if new.metadata.deletion_timestamp.is_some() {
-                            self.expectations.deletion_observed(&key, &key_of(new.as_ref()));
-                        }
-                        self.queue.add(key);
-                    }
-                }
-            }
-            (Some(pod), None) => {
-                if let Some(key) = self.owner_key(pod) {
-                    self.expectations.deletion_observed(&key, &key_of(pod.as_ref()));
-                    self.queue.add(key);
-                }
-            }
-            (None, None) => {}
-        }
+        observe_pod(&self.expectations, &self.queue, |p| self.owner_key(p), old, new);
     }
 }

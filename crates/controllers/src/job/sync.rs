@@ -16,7 +16,7 @@ use super::policy::{backoff_remaining, restarts};
 use super::{indexes, JobController, INDEX_KEY, TRACKING_FINALIZER};
 use crate::machinery::claim::Claim;
 use crate::machinery::split_key;
-use crate::machinery::writer::{Delete, PatchBody, JOBS, PODS};
+use crate::machinery::writer::{replacing, Delete, PatchBody, JOBS, PODS};
 use crate::podutil::{controller_ref, delete_pods, is_active, is_ready, pod_from_template};
 use crate::replicaset::{rank::order_for_deletion, BURST_REPLICAS};
 use crate::ControllerError;
@@ -239,13 +239,7 @@ impl JobController {
         if current == status {
             return Ok(());
         }
-        let mut new = serde_json::to_value(&status).unwrap_or_default();
-        let old = serde_json::to_value(&current).unwrap_or_default();
-        if let (Some(old), Some(new)) = (old.as_object(), new.as_object_mut()) {
-            for k in old.keys() {
-                new.entry(k.clone()).or_insert(Value::Null);
-            }
-        }
+        let mut new = replacing(&current, &status);
         // A merge patch leaves lists it does not name: counted uids are removed by name.
         let uncounted = status.uncounted_terminated_pods.unwrap_or_default();
         new["uncountedTerminatedPods"] = json!({"succeeded": uncounted.succeeded, "failed": uncounted.failed});

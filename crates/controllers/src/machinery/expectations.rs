@@ -5,8 +5,13 @@
 //! it does not create twice what its cache has not shown yet.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Pod;
+
+use super::key_of;
+use super::queue::WorkQueue;
 
 /// How long expectations hold before the controller acts anyway.
 pub const TIMEOUT: Duration = Duration::from_secs(5 * 60);
@@ -75,6 +80,49 @@ impl Expectations {
         self.with(|m| {
             m.remove(key);
         });
+    }
+}
+
+/// A change of a Pod whose owner is found by `owner_key`: its creation or deletion settles the
+/// owner's expectations, and any change wakes the owner (old and new owner on a re-parent).
+pub fn observe_pod(
+    expectations: &Expectations,
+    queue: &WorkQueue,
+    owner_key: impl Fn(&Pod) -> Option<String>,
+    old: Option<&Arc<Pod>>,
+    new: Option<&Arc<Pod>>,
+) {
+    match (old, new) {
+        (None, Some(pod)) => {
+            if let Some(key) = owner_key(pod) {
+                if pod.metadata.deletion_timestamp.is_some() {
+                    expectations.deletion_observed(&key, &key_of(pod.as_ref()));
+                } else {
+                    expectations.creation_observed(&key);
+                }
+                queue.add(key);
+            }
+        }
+        (Some(old), Some(new)) => {
+            if old.metadata.resource_version == new.metadata.resource_version {
+                return;
+            }
+            for p in [old, new] {
+                if let Some(key) = owner_key(p) {
+                    if new.metadata.deletion_timestamp.is_some() {
+                        expectations.deletion_observed(&key, &key_of(new.as_ref()));
+                    }
+                    queue.add(key);
+                }
+            }
+        }
+        (Some(pod), None) => {
+            if let Some(key) = owner_key(pod) {
+                expectations.deletion_observed(&key, &key_of(pod.as_ref()));
+                queue.add(key);
+            }
+        }
+        (None, None) => {}
     }
 }
 

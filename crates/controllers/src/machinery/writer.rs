@@ -29,6 +29,7 @@ impl Kind {
 pub const PODS: Kind = Kind { group: "", version: "v1", kind: "Pod", plural: "pods" };
 pub const REPLICASETS: Kind = Kind { group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets" };
 pub const DEPLOYMENTS: Kind = Kind { group: "apps", version: "v1", kind: "Deployment", plural: "deployments" };
+pub const DAEMONSETS: Kind = Kind { group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets" };
 pub const JOBS: Kind = Kind { group: "batch", version: "v1", kind: "Job", plural: "jobs" };
 
 /// A failed write: the HTTP status code (0 when the request never got an answer).
@@ -75,6 +76,19 @@ pub struct Delete {
 }
 
 pub type WriteResult<T> = Result<T, WriteError>;
+
+/// `new` as a JSON merge patch over `old`: top-level fields `old` has and `new` lacks are
+/// set to null, so they are removed.
+pub fn replacing(old: &impl serde::Serialize, new: &impl serde::Serialize) -> Value {
+    let old = serde_json::to_value(old).unwrap_or_default();
+    let mut new = serde_json::to_value(new).unwrap_or_default();
+    if let (Some(old), Some(map)) = (old.as_object(), new.as_object_mut()) {
+        for k in old.keys() {
+            map.entry(k.clone()).or_insert(Value::Null);
+        }
+    }
+    new
+}
 
 /// What controllers write (and the few live reads that must not come from a cache).
 pub trait Writer: Send + Sync {

@@ -3,7 +3,6 @@
 
 pub mod defaultbinder;
 pub mod defaultpreemption;
-pub mod helpers;
 pub mod imagelocality;
 pub mod interpodaffinity;
 pub mod nodeaffinity;

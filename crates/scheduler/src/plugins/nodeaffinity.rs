@@ -8,7 +8,6 @@ use k8s_openapi::api::core::v1::{NodeSelector, PreferredSchedulingTerm};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::helpers::{node_selector_matches, term_matches};
 use super::normalize::default_normalize;
 use crate::framework::config::ConfigError;
 use crate::framework::registry::{self, PluginContext, Registered};
@@ -16,6 +15,7 @@ use crate::framework::{
     CycleState, FilterPlugin, NodeInfo, NodeScore, Plugin, PodInfo, PreFilterPlugin, PreFilterResult, PreScorePlugin,
     ScorePlugin, Snapshot, Status,
 };
+use skiff_api::scheduling::{node_selector_matches, term_matches};
 
 pub const NAME: &str = "NodeAffinity";
 pub const ERR_REASON_POD: &str = "node(s) didn't match Pod's node affinity/selector";

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::Taint;
 use serde_json::Value;
 
-use super::helpers::tolerates;
 use crate::framework::config::ConfigError;
 use crate::framework::registry::{PluginContext, Registered};
 use crate::framework::{CycleState, FilterPlugin, NodeInfo, Plugin, PodInfo, Snapshot, Status};
+use skiff_api::scheduling::tolerates;
 
 pub const NAME: &str = "NodeUnschedulable";
 pub const ERR_REASON: &str = "node(s) were unschedulable";

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::Toleration;
 use serde_json::Value;
 
-use super::helpers::{first_untolerated, tolerates};
 use super::normalize::default_normalize;
 use crate::framework::config::ConfigError;
 use crate::framework::registry::{PluginContext, Registered};
 use crate::framework::{
     CycleState, FilterPlugin, NodeInfo, NodeScore, Plugin, PodInfo, PreScorePlugin, ScorePlugin, Snapshot, Status,
 };
+use skiff_api::scheduling::{first_untolerated, tolerates};
 
 pub const NAME: &str = "TaintToleration";
 

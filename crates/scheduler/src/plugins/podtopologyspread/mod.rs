@@ -12,11 +12,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use skiff_api::selector::LabelSelector;
 
-use super::helpers::first_untolerated;
 use super::nodeaffinity::pod_matches_node;
 use crate::framework::config::ConfigError;
 use crate::framework::registry::{self, PluginContext, Registered};
 use crate::framework::{NodeInfo, Plugin, PodInfo, Snapshot};
+use skiff_api::scheduling::first_untolerated;
 
 pub const NAME: &str = "PodTopologySpread";
 pub const ERR_CONSTRAINTS_NOT_MATCH: &str = "node(s) didn't match pod topology spread constraints";

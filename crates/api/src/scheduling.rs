@@ -1,9 +1,11 @@
-//! Matching shared by several plugins: tolerations against taints (`v1helper`) and node
-//! selector terms against nodes (`component-helpers/scheduling/corev1/nodeaffinity`).
+//! Where a Pod may run, shared by the scheduler's plugins and the DaemonSet controller:
+//! tolerations against taints (`v1helper`), node selector terms against nodes
+//! (`component-helpers/scheduling/corev1/nodeaffinity`), and a Pod's nodeSelector plus
+//! required node affinity against a node.
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Taint, Toleration};
+use k8s_openapi::api::core::v1::{NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PodSpec, Taint, Toleration};
 
 /// `Toleration.ToleratesTaint`.
 pub fn tolerates(t: &Toleration, taint: &Taint) -> bool {
@@ -64,6 +66,18 @@ pub fn term_matches(term: &NodeSelectorTerm, labels: &BTreeMap<String, String>, 
 /// Whether any term of a node selector matches.
 pub fn node_selector_matches(sel: &NodeSelector, labels: &BTreeMap<String, String>, node_name: &str) -> bool {
     sel.node_selector_terms.iter().any(|t| term_matches(t, labels, node_name))
+}
+
+/// The Pod's nodeSelector and required node affinity both admit the node
+/// (`GetRequiredNodeAffinity(pod).Match(node)`).
+pub fn fits_node_affinity(spec: &PodSpec, labels: &BTreeMap<String, String>, node_name: &str) -> bool {
+    let selector_ok = spec.node_selector.as_ref().is_none_or(|sel| sel.iter().all(|(k, v)| labels.get(k) == Some(v)));
+    let required = spec
+        .affinity
+        .as_ref()
+        .and_then(|a| a.node_affinity.as_ref())
+        .and_then(|n| n.required_during_scheduling_ignored_during_execution.as_ref());
+    selector_ok && required.is_none_or(|r| node_selector_matches(r, labels, node_name))
 }
 
 #[cfg(test)]
