@@ -318,3 +318,78 @@ fn a_daemonset_runs_one_pod_on_every_node() {
     k.ok(&["patch", "ds", "agent", "-p", r#"{"spec":{"template":{"spec":{"nodeSelector":{"edge":"yes"}}}}}"#], None);
     wait_for("only h-0 keeps one", Duration::from_secs(30), || agent_nodes(&k) == ["h-0"]);
 }
+
+const STATEFULSET: &str = r#"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  serviceName: nginx
+  replicas: 3
+  selector:
+    matchLabels: {app: sts}
+  template:
+    metadata:
+      labels: {app: sts}
+    spec:
+      containers:
+      - name: web
+        image: busybox
+"#;
+
+#[test]
+fn a_statefulset_comes_up_and_goes_down_in_order() {
+    let (server, bin, _nodes) = cluster();
+    let k = server.kubectl(&bin);
+    k.ok(&["apply", "-f", "-"], Some(STATEFULSET));
+    k.ok(&["rollout", "status", "statefulset/web", "--timeout=60s"], None);
+    let pods = get(&k, &["pods", "-l", "app=sts"]);
+    let mut items = pods["items"].as_array().cloned().unwrap_or_default();
+    items.sort_by_key(|p| p["metadata"]["creationTimestamp"].as_str().unwrap_or("").to_string());
+    let names: Vec<&str> = items.iter().map(|p| p["metadata"]["name"].as_str().unwrap_or("")).collect();
+    assert_eq!(names, ["web-0", "web-1", "web-2"]);
+    // Each started after the one before it was ready.
+    for pair in items.windows(2) {
+        let ready = pair[0]["status"]["conditions"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
+            .and_then(|c| c["lastTransitionTime"].as_str())
+            .unwrap_or("")
+            .to_string();
+        let next = pair[1]["metadata"]["creationTimestamp"].as_str().unwrap_or("");
+        assert!(
+            ready.as_str() <= next,
+            "{} made at {next}, before the previous was ready at {ready}",
+            pair[1]["metadata"]["name"]
+        );
+    }
+    for (i, p) in items.iter().enumerate() {
+        assert_eq!(p["spec"]["hostname"], format!("web-{i}"));
+        assert_eq!(p["spec"]["subdomain"], "nginx");
+        assert_eq!(p["metadata"]["labels"]["apps.kubernetes.io/pod-index"], i.to_string());
+    }
+    let row = first_row(&k, &["get", "sts", "web"]);
+    assert_eq!(&row[..2], ["web", "3/3"], "{row:?}");
+
+    // A deleted Pod comes back under the same name; scaling down removes the highest first.
+    k.ok(&["delete", "pod", "web-1", "--wait=false"], None);
+    wait_for("web-1 back", Duration::from_secs(30), || {
+        let p = get(&k, &["pod", "web-1"]);
+        p["metadata"]["deletionTimestamp"].is_null() && p["status"]["phase"] == "Running"
+    });
+    k.ok(&["scale", "sts", "web", "--replicas=1"], None);
+    wait_for("only web-0", Duration::from_secs(30), || {
+        let names: Vec<String> = get(&k, &["pods", "-l", "app=sts"])["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|p| p["metadata"]["name"].as_str().unwrap_or("").to_string())
+            .collect();
+        names == ["web-0"]
+    });
+    k.ok(&["set", "image", "sts/web", "web=busybox:2"], None);
+    k.ok(&["rollout", "status", "statefulset/web", "--timeout=60s"], None);
+    assert_eq!(get(&k, &["pod", "web-0"])["spec"]["containers"][0]["image"], "busybox:2");
+}

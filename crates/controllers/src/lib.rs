@@ -10,6 +10,7 @@
 //!   manager's range allocator, `--allocate-node-cidrs`);
 //! - [`replicaset`]: keeps a ReplicaSet's Pods;
 //! - [`daemonset`]: one Pod on every node that fits;
+//! - [`statefulset`]: Pods with stable names, made and removed in ordinal order;
 //! - [`deployment`]: rolls a Deployment's ReplicaSets from one Pod template to the next.
 
 pub mod daemonset;
@@ -21,6 +22,7 @@ pub mod manager;
 pub mod nodeipam;
 pub mod podutil;
 pub mod replicaset;
+pub mod statefulset;
 #[cfg(test)]
 mod testutil;
 

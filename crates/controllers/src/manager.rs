@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::Api;
@@ -16,6 +16,7 @@ use crate::machinery::informer::{wait_synced, Informer};
 use crate::machinery::runner;
 use crate::machinery::writer::{ApiWriter, Writer};
 use crate::replicaset::ReplicaSetController;
+use crate::statefulset::StatefulSetController;
 
 /// The field manager of the controllers' writes, as kube-controller-manager's.
 pub const FIELD_MANAGER: &str = "kube-controller-manager";
@@ -51,14 +52,18 @@ pub async fn run(client: kube::Client) {
     let daemons = DaemonSetController::new(daemonsets.cache(), pods.cache(), nodes.cache(), writer.clone());
     daemons.watch(&mut daemonsets, &mut pods, &mut nodes);
 
-    let mut synced =
-        vec![sets.synced(), pods.synced(), deployments.synced(), jobs.synced(), daemonsets.synced(), nodes.synced()];
-    tokio::spawn(sets.run());
-    tokio::spawn(pods.run());
-    tokio::spawn(deployments.run());
-    tokio::spawn(jobs.run());
-    tokio::spawn(daemonsets.run());
-    tokio::spawn(nodes.run());
+    let mut statefulsets = Informer::new(Api::<StatefulSet>::all(client.clone()));
+    let stateful = StatefulSetController::new(statefulsets.cache(), pods.cache(), writer.clone());
+    stateful.watch(&mut statefulsets, &mut pods);
+
+    let mut synced = Vec::new();
+    start(sets, &mut synced);
+    start(pods, &mut synced);
+    start(deployments, &mut synced);
+    start(jobs, &mut synced);
+    start(daemonsets, &mut synced);
+    start(nodes, &mut synced);
+    start(statefulsets, &mut synced);
     wait_synced(&mut synced).await;
     tracing::info!("controllers started");
     tokio::join!(
@@ -66,5 +71,15 @@ pub async fn run(client: kube::Client) {
         runner::run(deployer.clone(), deployer.queue().clone(), WORKERS),
         runner::run(jobber.clone(), jobber.queue().clone(), WORKERS),
         runner::run(daemons.clone(), daemons.queue().clone(), WORKERS),
+        runner::run(stateful.clone(), stateful.queue().clone(), WORKERS),
     );
+}
+
+/// Starts an informer (its handlers registered); `synced` learns when it has listed.
+fn start<K>(informer: Informer<K>, synced: &mut Vec<tokio::sync::watch::Receiver<bool>>)
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    synced.push(informer.synced());
+    tokio::spawn(informer.run());
 }

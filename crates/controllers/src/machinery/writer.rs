@@ -30,6 +30,7 @@ pub const PODS: Kind = Kind { group: "", version: "v1", kind: "Pod", plural: "po
 pub const REPLICASETS: Kind = Kind { group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets" };
 pub const DEPLOYMENTS: Kind = Kind { group: "apps", version: "v1", kind: "Deployment", plural: "deployments" };
 pub const DAEMONSETS: Kind = Kind { group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets" };
+pub const STATEFULSETS: Kind = Kind { group: "apps", version: "v1", kind: "StatefulSet", plural: "statefulsets" };
 pub const JOBS: Kind = Kind { group: "batch", version: "v1", kind: "Job", plural: "jobs" };
 
 /// A failed write: the HTTP status code (0 when the request never got an answer).

@@ -1,0 +1,36 @@
+//! From informer changes to queued StatefulSet keys: a Pod wakes the StatefulSet that
+//! controls it.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::Pod;
+
+use super::StatefulSetController;
+use crate::machinery::expectations::observe_pod;
+use crate::machinery::key_of;
+use crate::podutil::controller_of;
+
+impl StatefulSetController {
+    pub(crate) fn on_set(&self, old: Option<&Arc<StatefulSet>>, new: Option<&Arc<StatefulSet>>) {
+        match (old, new) {
+            (_, Some(s)) => self.queue.add(key_of(s.as_ref())),
+            (Some(s), None) => self.expectations.forget(&key_of(s.as_ref())),
+            (None, None) => {}
+        }
+    }
+
+    fn owner_key(&self, pod: &Pod) -> Option<String> {
+        let r = controller_of(&pod.metadata)?;
+        if r.kind != "StatefulSet" || !r.api_version.starts_with("apps/") {
+            return None;
+        }
+        let ns = pod.metadata.namespace.as_deref().unwrap_or("");
+        let set = self.sets.get(ns, &r.name).filter(|s| s.metadata.uid.as_deref() == Some(r.uid.as_str()))?;
+        Some(key_of(set.as_ref()))
+    }
+
+    pub(crate) fn on_pod(&self, old: Option<&Arc<Pod>>, new: Option<&Arc<Pod>>) {
+        observe_pod(&self.expectations, &self.queue, |p| self.owner_key(p), old, new);
+    }
+}
