@@ -40,11 +40,29 @@ pub struct ServerArgs {
     /// The Pods' addresses: each Node gets a block of it (see --node-cidr-mask-size)
     #[arg(long, default_value = "10.42.0.0/16")]
     cluster_cidr: String,
+    /// How long a Node may go without renewing its Lease before it is marked Unknown, tainted
+    /// unreachable, and its Pods evicted after their tolerationSeconds (e.g. 40s, 2m)
+    #[arg(long, default_value = "40s", value_parser = parse_duration)]
+    node_monitor_grace_period: std::time::Duration,
     /// The size of each Node's block of the cluster CIDR
     #[arg(long, default_value_t = 24)]
     node_cidr_mask_size: u8,
     #[command(flatten)]
     node: crate::agent::NodeArgs,
+}
+
+/// A Go-style duration: a number with `ms`, `s`, `m` or `h` (seconds when bare).
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let (num, unit) = s.find(|c: char| !c.is_ascii_digit() && c != '.').map_or((s, "s"), |i| s.split_at(i));
+    let n: f64 = num.parse().map_err(|_| format!("not a duration: {s:?}"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("not a duration: {s:?} (use ms, s, m or h)")),
+    };
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 pub fn default_data_dir() -> PathBuf {
@@ -92,7 +110,8 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         eprintln!("try: kubectl --kubeconfig {} get nodes", running.kubeconfig.display());
         if !args.disable_controller_manager {
             let controllers = crate::inprocess::client(&data_dir, &running, "system:kube-controller-manager", &[])?;
-            tokio::spawn(skiff_controllers::manager::run(controllers.clone()));
+            let cm = skiff_controllers::manager::Config { node_monitor_grace_period: args.node_monitor_grace_period };
+            tokio::spawn(skiff_controllers::manager::run(controllers.clone(), cm));
             tokio::spawn(async move {
                 let ipam = skiff_controllers::nodeipam::run(controllers, cluster_cidr, args.node_cidr_mask_size);
                 if let Err(e) = ipam.await {

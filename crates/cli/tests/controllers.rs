@@ -393,3 +393,71 @@ fn a_statefulset_comes_up_and_goes_down_in_order() {
     k.ok(&["rollout", "status", "statefulset/web", "--timeout=60s"], None);
     assert_eq!(get(&k, &["pod", "web-0"])["spec"]["containers"][0]["image"], "busybox:2");
 }
+
+/// A Deployment whose Pods tolerate an unreachable node for 2 s.
+const MOVABLE: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: mover
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: mover}
+  template:
+    metadata:
+      labels: {app: mover}
+    spec:
+      tolerations:
+      - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 2}
+      containers:
+      - name: c
+        image: busybox
+"#;
+
+/// (name, node) of the live `app=mover` Pods that run.
+fn movers(k: &Kubectl<'_>) -> Vec<(String, String)> {
+    let list = get(k, &["pods", "-l", "app=mover"]);
+    list["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null() && p["status"]["phase"] == "Running")
+        .map(|p| {
+            let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+            (s(&p["metadata"]["name"]), s(&p["spec"]["nodeName"]))
+        })
+        .collect()
+}
+
+#[test]
+fn pods_of_a_node_that_goes_silent_are_made_again_elsewhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_with(tmp.path(), &["--disable-agent", "--node-monitor-grace-period", "3s"]);
+    let bin = kubectls().pop().expect("a kubectl");
+    let k = server.kubectl(&bin);
+    let fast = ["--lease-interval-seconds", "1"];
+    let doomed = Hollow::start(&server, "a", 1, &fast);
+    wait_for("node a-0", Duration::from_secs(30), || get(&k, &["nodes"])["items"].as_array().map(Vec::len) == Some(1));
+    k.ok(&["apply", "-f", "-"], Some(MOVABLE));
+    wait_for("2 Pods on a-0", Duration::from_secs(30), || {
+        let m = movers(&k);
+        m.len() == 2 && m.iter().all(|(_, n)| n == "a-0")
+    });
+    let _survivor = Hollow::start(&server, "b", 1, &fast);
+    wait_for("node b-0", Duration::from_secs(30), || get(&k, &["nodes"])["items"].as_array().map(Vec::len) == Some(2));
+
+    drop(doomed);
+    wait_for("a-0 Unknown and tainted", Duration::from_secs(30), || {
+        let n = get(&k, &["node", "a-0"]);
+        let ready = n["status"]["conditions"].as_array().and_then(|c| c.iter().find(|c| c["type"] == "Ready").cloned());
+        let taints = n["spec"]["taints"].as_array().cloned().unwrap_or_default();
+        ready.is_some_and(|r| r["status"] == "Unknown" && r["reason"] == "NodeStatusUnknown")
+            && taints.iter().any(|t| t["key"] == "node.kubernetes.io/unreachable" && t["effect"] == "NoExecute")
+    });
+    wait_for("2 Pods again, on b-0", Duration::from_secs(30), || {
+        let m = movers(&k);
+        m.len() == 2 && m.iter().all(|(_, n)| n == "b-0")
+    });
+}

@@ -8,6 +8,7 @@
 //! - [`job`]: runs a Job's Pods to completion, counting each finished Pod once;
 //! - [`nodeipam`]: gives every Node a Pod CIDR cut from the cluster CIDR (kube-controller-
 //!   manager's range allocator, `--allocate-node-cidrs`);
+//! - [`nodelifecycle`]: silent nodes become Unknown and tainted; their Pods are evicted;
 //! - [`replicaset`]: keeps a ReplicaSet's Pods;
 //! - [`daemonset`]: one Pod on every node that fits;
 //! - [`statefulset`]: Pods with stable names, made and removed in ordinal order;
@@ -20,6 +21,7 @@ pub mod job;
 pub mod machinery;
 pub mod manager;
 pub mod nodeipam;
+pub mod nodelifecycle;
 pub mod podutil;
 pub mod replicaset;
 pub mod statefulset;

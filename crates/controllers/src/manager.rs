@@ -2,9 +2,11 @@
 //! Controllers start working once every informer has listed.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::Api;
 
@@ -15,6 +17,7 @@ use crate::job::JobController;
 use crate::machinery::informer::{wait_synced, Informer};
 use crate::machinery::runner;
 use crate::machinery::writer::{ApiWriter, Writer};
+use crate::nodelifecycle::NodeLifecycle;
 use crate::replicaset::ReplicaSetController;
 use crate::statefulset::StatefulSetController;
 
@@ -25,8 +28,22 @@ pub const FIELD_MANAGER: &str = "kube-controller-manager";
 /// `--concurrent-deployment-syncs`).
 const WORKERS: usize = 5;
 
+/// The controller manager's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How long a Node may go without renewing its Lease before it is Unknown
+    /// (`--node-monitor-grace-period`).
+    pub node_monitor_grace_period: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { node_monitor_grace_period: Duration::from_secs(40) }
+    }
+}
+
 /// Runs the controllers until the process ends.
-pub async fn run(client: kube::Client) {
+pub async fn run(client: kube::Client, config: Config) {
     let mut sets = Informer::new(Api::<ReplicaSet>::all(client.clone()));
     let mut pods = Informer::new(Api::<Pod>::all(client.clone()));
     let writer: Arc<dyn Writer> = Arc::new(ApiWriter::new(client.clone(), FIELD_MANAGER));
@@ -56,7 +73,18 @@ pub async fn run(client: kube::Client) {
     let stateful = StatefulSetController::new(statefulsets.cache(), pods.cache(), writer.clone());
     stateful.watch(&mut statefulsets, &mut pods);
 
+    let leases = Informer::new(Api::<Lease>::namespaced(client.clone(), "kube-node-lease"));
+    let lifecycle = NodeLifecycle {
+        nodes: nodes.cache(),
+        leases: leases.cache(),
+        pods: pods.cache(),
+        writer: writer.clone(),
+        grace: config.node_monitor_grace_period,
+        orphans: Default::default(),
+    };
+
     let mut synced = Vec::new();
+    start(leases, &mut synced);
     start(sets, &mut synced);
     start(pods, &mut synced);
     start(deployments, &mut synced);
@@ -66,6 +94,7 @@ pub async fn run(client: kube::Client) {
     start(statefulsets, &mut synced);
     wait_synced(&mut synced).await;
     tracing::info!("controllers started");
+    tokio::spawn(lifecycle.run());
     tokio::join!(
         runner::run(replicasets.clone(), replicasets.queue().clone(), WORKERS),
         runner::run(deployer.clone(), deployer.queue().clone(), WORKERS),

@@ -97,7 +97,7 @@ pub async fn delete_pods(
     let deletes = victims.iter().map(|p| async move {
         let ns = p.metadata.namespace.as_deref().unwrap_or("");
         let name = p.metadata.name.as_deref().unwrap_or("");
-        let opts = Delete { uid: p.metadata.uid.clone(), propagation: None };
+        let opts = Delete { uid: p.metadata.uid.clone(), propagation: None, grace_seconds: None };
         let r = writer.delete(PODS, ns, name, opts).await;
         if r.is_err() {
             expectations.deletion_observed(key, &key_of(p.as_ref()));

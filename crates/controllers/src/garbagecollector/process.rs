@@ -226,7 +226,7 @@ impl GarbageCollector {
     async fn delete(&self, id: &Identity, policy: &'static str) -> Result<(), ControllerError> {
         let Some((kind, namespaced)) = self.resources.lookup(id) else { return Ok(()) };
         let ns = if namespaced { id.namespace.as_str() } else { "" };
-        let opts = Delete { uid: Some(id.uid.clone()), propagation: Some(policy) };
+        let opts = Delete { uid: Some(id.uid.clone()), propagation: Some(policy), grace_seconds: None };
         ignore_not_found(self.writer.delete(kind, ns, &id.name, opts).await).map(drop)
     }
 }

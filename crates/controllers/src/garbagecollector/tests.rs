@@ -53,7 +53,7 @@ async fn dependents_of_a_deleted_owner_are_deleted_in_the_background() {
     let actions = gc.graph().forget("d1");
     gc.dispatch(actions);
     gc.attempt_to_delete("r1").await.unwrap();
-    let want = Delete { uid: Some("r1".into()), propagation: Some("Background") };
+    let want = Delete { uid: Some("r1".into()), propagation: Some("Background"), grace_seconds: None };
     assert_eq!(w.calls(), vec![Call::Delete { kind: REPLICASETS, ns: "ns".into(), name: "rs".into(), opts: want }]);
 }
 

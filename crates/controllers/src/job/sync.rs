@@ -272,7 +272,7 @@ impl JobController {
         }
         let ns = job.metadata.namespace.as_deref().unwrap_or("");
         let name = job.metadata.name.as_deref().unwrap_or("");
-        let opts = Delete { uid: job.metadata.uid.clone(), propagation: Some("Background") };
+        let opts = Delete { uid: job.metadata.uid.clone(), propagation: Some("Background"), grace_seconds: None };
         crate::machinery::claim::ignore_not_found(self.writer.delete(JOBS, ns, name, opts).await)?;
         Ok(None)
     }

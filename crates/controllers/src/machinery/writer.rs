@@ -74,6 +74,8 @@ pub struct Delete {
     pub uid: Option<String>,
     /// Background, Foreground or Orphan.
     pub propagation: Option<&'static str>,
+    /// The grace period, overriding the object's (0: at once, without the kubelet).
+    pub grace_seconds: Option<i64>,
 }
 
 pub type WriteResult<T> = Result<T, WriteError>;
@@ -200,6 +202,7 @@ impl Writer for ApiWriter {
                     "Orphan" => kube::api::PropagationPolicy::Orphan,
                     _ => kube::api::PropagationPolicy::Background,
                 }),
+                grace_period_seconds: opts.grace_seconds.map(|g| g.max(0) as u32),
                 ..DeleteParams::default()
             };
             api.delete(&name, &dp).await?;
