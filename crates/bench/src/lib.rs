@@ -3,7 +3,9 @@
 
 pub mod api;
 mod client;
+pub mod cluster;
 pub mod container;
+pub mod controllers;
 pub mod pods;
 pub mod pull;
 pub mod scheduler;

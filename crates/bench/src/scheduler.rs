@@ -5,9 +5,7 @@
 //! its own process (`skiff scheduler`) so its memory is its own.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,6 +14,7 @@ use http::Method;
 
 use crate::api::rss_kb;
 use crate::client::Target;
+use crate::cluster::{cpu_seconds, Cluster};
 use crate::container::{setup, BenchError};
 use crate::Stats;
 
@@ -26,15 +25,6 @@ pub struct Options {
     pub placed: usize,
     pub pods: usize,
     pub clients: usize,
-}
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn pod(name: &str) -> Bytes {
@@ -107,82 +97,13 @@ async fn wait_bound(binds: &Binds, names: &[String], timeout: Duration) -> Resul
     }
 }
 
-/// CPU seconds (user + system) a process has used.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-fn spawn(skiff: &Path, args: &[String], log: &Path) -> Result<Proc, BenchError> {
-    let log = std::fs::File::create(log)?;
-    let child = Command::new(skiff).args(args).env("SKIFF_LOG", "warn").stdout(Stdio::null()).stderr(log).spawn()?;
-    Ok(Proc(child))
-}
-
 pub async fn run(skiff: &Path, o: &Options) -> Result<Vec<String>, BenchError> {
-    let dir = tempfile::tempdir()?;
-    let d = dir.path();
-    let s = |v: &str| v.to_string();
-    let server = spawn(
-        skiff,
-        &[
-            s("server"),
-            s("--disable-agent"),
-            s("--disable-scheduler"),
-            // As scheduler_perf: no controller manager beside the API server and scheduler.
-            s("--disable-controller-manager"),
-            s("--bind-address"),
-            s("127.0.0.1"),
-            s("--https-listen-port"),
-            s("0"),
-            s("--data-dir"),
-            d.display().to_string(),
-        ],
-        &d.join("server.log"),
-    )?;
-    let kubeconfig = d.join("admin.kubeconfig");
-    let start = Instant::now();
-    while !kubeconfig.exists() {
-        if start.elapsed() > Duration::from_secs(30) {
-            return Err(setup("the server did not start"));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let text = std::fs::read_to_string(&kubeconfig)?;
-    let target = Target::from_kubeconfig(&text).map_err(setup)?;
-    let url = format!("https://{}", target.addr);
-    let ca = d.join("server/tls/ca.crt").display().to_string();
-    let admin = std::fs::read_to_string(d.join("server/tls/admin.token"))?.trim().to_string();
-    let node_token = std::fs::read_to_string(d.join("server/tls/node.token"))?.trim().to_string();
-    let scheduler = spawn(
-        skiff,
-        &[s("scheduler"), s("--server"), url.clone(), s("--token"), admin, s("--ca-file"), ca.clone()],
-        &d.join("scheduler.log"),
-    )?;
-    let mut hollow = Command::new(skiff)
-        .args(["hollow-nodes", "--count", &o.nodes.to_string(), "--concurrency", "32"])
-        .args(["--cpu", "4", "--memory", "32Gi", "--pods", "110", "--zones", "0"])
-        .args(["--server", &url, "--token", &node_token, "--ca-file", &ca])
-        .env("SKIFF_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let stderr = hollow.stderr.take().ok_or_else(|| setup("hollow-nodes stderr"))?;
-    let hollow_pid = hollow.id();
-    let _hollow = Proc(hollow);
-    let registered = Instant::now();
-    let ready = tokio::task::spawn_blocking(move || {
-        BufReader::new(stderr).lines().map_while(Result::ok).any(|l| l.contains("hollow nodes ready"))
-    })
-    .await
-    .map_err(setup)?;
-    if !ready {
-        return Err(setup("hollow-nodes exited before registering its nodes"));
-    }
-    let registration = registered.elapsed();
+    // As scheduler_perf: no controller manager beside the API server and scheduler.
+    let cluster = Cluster::start(skiff, &["--disable-scheduler", "--disable-controller-manager"]).await?;
+    let target = cluster.target.clone();
+    let scheduler = cluster.component("scheduler", &[])?;
+    let (hollow, registration) = cluster.hollow_nodes(o.nodes).await?;
+    let (server, hollow_pid) = (&cluster.server, hollow.pid());
     // Let the scheduler's informers take in every node.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (sched_pid, server_pid) = (scheduler.0.id(), server.0.id());

@@ -47,6 +47,18 @@ enum What {
         #[arg(long, default_value_t = 16)]
         clients: usize,
     },
+    /// The controller manager: a Deployment scaled on hollow nodes, its memory with many Pods
+    Controllers {
+        /// Hollow nodes
+        #[arg(long, default_value_t = 100)]
+        nodes: usize,
+        /// Replicas the Deployment is scaled to in the timed step
+        #[arg(long, default_value_t = 1000)]
+        replicas: usize,
+        /// Replicas for the memory figure
+        #[arg(long, default_value_t = 10000)]
+        pods: usize,
+    },
     /// Image pull from a loopback docker-registry beside skopeo
     Pull {
         /// Timed runs per tool
@@ -66,6 +78,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         What::Scheduler { nodes, placed, pods, clients } => {
             let o = skiff_bench::scheduler::Options { nodes, placed, pods, clients };
             tokio_runtime()?.block_on(skiff_bench::scheduler::run(&skiff, &o)).context("scheduler benchmark")?
+        }
+        What::Controllers { nodes, replicas, pods } => {
+            let o = skiff_bench::controllers::Options { nodes, replicas, pods };
+            tokio_runtime()?.block_on(skiff_bench::controllers::run(&skiff, &o)).context("controllers benchmark")?
         }
         What::Pull { runs } => skiff_bench::pull::run(&skiff, runs).context("pull benchmark")?,
         What::Api => tokio_runtime()?

@@ -3,6 +3,7 @@
 mod agent;
 mod bench;
 mod container;
+mod controller_manager;
 mod hollow;
 mod image;
 mod inprocess;
@@ -38,6 +39,8 @@ enum Command {
     Container(container::ContainerArgs),
     /// Run the scheduler alone, against a server started with --disable-scheduler
     Scheduler(scheduler::SchedulerArgs),
+    /// Run the controller manager alone, against a server started with --disable-controller-manager
+    ControllerManager(controller_manager::ControllerManagerArgs),
     /// Register many Nodes that run no containers (for scale tests and benchmarks)
     HollowNodes(hollow::HollowArgs),
 }
@@ -76,5 +79,6 @@ fn main() -> anyhow::Result<()> {
         Command::Container(args) => container::run(args),
         Command::HollowNodes(args) => hollow::run(args),
         Command::Scheduler(args) => scheduler::run(args),
+        Command::ControllerManager(args) => controller_manager::run(args),
     }
 }

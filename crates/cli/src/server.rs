@@ -52,7 +52,7 @@ pub struct ServerArgs {
 }
 
 /// A Go-style duration: a number with `ms`, `s`, `m` or `h` (seconds when bare).
-fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let (num, unit) = s.find(|c: char| !c.is_ascii_digit() && c != '.').map_or((s, "s"), |i| s.split_at(i));
     let n: f64 = num.parse().map_err(|_| format!("not a duration: {s:?}"))?;
     let secs = match unit {

@@ -1,0 +1,118 @@
+//! A control plane for the scale benchmarks: `skiff server` (agent-less) in a temporary data
+//! dir, components as their own processes, and `skiff hollow-nodes`; all killed on drop.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::client::Target;
+use crate::container::{setup, BenchError};
+
+/// A child process killed (and reaped) on drop.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+/// CPU seconds (user + system) a process has used.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+pub fn spawn(skiff: &Path, args: &[String], log: &Path) -> Result<Proc, BenchError> {
+    let log = std::fs::File::create(log)?;
+    let child = Command::new(skiff).args(args).env("SKIFF_LOG", "warn").stdout(Stdio::null()).stderr(log).spawn()?;
+    Ok(Proc(child))
+}
+
+/// A running server and what its clients need.
+pub struct Cluster {
+    pub dir: tempfile::TempDir,
+    pub server: Proc,
+    pub target: Target,
+    pub url: String,
+    pub ca: String,
+    pub admin_token: String,
+    pub node_token: String,
+    skiff: std::path::PathBuf,
+}
+
+impl Cluster {
+    /// Starts `skiff server --disable-agent` with `flags`.
+    pub async fn start(skiff: &Path, flags: &[&str]) -> Result<Cluster, BenchError> {
+        let dir = tempfile::tempdir()?;
+        let d = dir.path();
+        let mut args: Vec<String> =
+            ["server", "--disable-agent", "--bind-address", "127.0.0.1", "--https-listen-port", "0"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        args.extend(flags.iter().map(|s| s.to_string()));
+        args.extend(["--data-dir".to_string(), d.display().to_string()]);
+        let server = spawn(skiff, &args, &d.join("server.log"))?;
+        let kubeconfig = d.join("admin.kubeconfig");
+        let start = Instant::now();
+        while !kubeconfig.exists() {
+            if start.elapsed() > Duration::from_secs(30) {
+                return Err(setup("the server did not start"));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let text = std::fs::read_to_string(&kubeconfig)?;
+        let target = Target::from_kubeconfig(&text).map_err(setup)?;
+        let url = format!("https://{}", target.addr);
+        let ca = d.join("server/tls/ca.crt").display().to_string();
+        let admin_token = std::fs::read_to_string(d.join("server/tls/admin.token"))?.trim().to_string();
+        let node_token = std::fs::read_to_string(d.join("server/tls/node.token"))?.trim().to_string();
+        Ok(Cluster { dir, server, target, url, ca, admin_token, node_token, skiff: skiff.to_path_buf() })
+    }
+
+    /// Runs `skiff <component> --server … --token <admin> --ca-file …` as its own process.
+    pub fn component(&self, component: &str, extra: &[&str]) -> Result<Proc, BenchError> {
+        let mut args: Vec<String> = vec![component.into()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(["--server".into(), self.url.clone(), "--token".into(), self.admin_token.clone()]);
+        args.extend(["--ca-file".into(), self.ca.clone()]);
+        spawn(&self.skiff, &args, &self.dir.path().join(format!("{component}.log")))
+    }
+
+    /// Starts `count` hollow nodes (4 CPUs, 32 GiB, 110 Pods each) and waits until they are
+    /// registered; returns the process and how long registration took.
+    pub async fn hollow_nodes(&self, count: usize) -> Result<(Proc, Duration), BenchError> {
+        let mut hollow = Command::new(&self.skiff)
+            .args(["hollow-nodes", "--count", &count.to_string(), "--concurrency", "32"])
+            .args(["--cpu", "4", "--memory", "32Gi", "--pods", "110", "--zones", "0"])
+            .args(["--server", &self.url, "--token", &self.node_token, "--ca-file", &self.ca])
+            .env("SKIFF_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let stderr = hollow.stderr.take().ok_or_else(|| setup("hollow-nodes stderr"))?;
+        let proc = Proc(hollow);
+        let registered = Instant::now();
+        let ready = tokio::task::spawn_blocking(move || {
+            BufReader::new(stderr).lines().map_while(Result::ok).any(|l| l.contains("hollow nodes ready"))
+        })
+        .await
+        .map_err(setup)?;
+        if !ready {
+            return Err(setup("hollow-nodes exited before registering its nodes"));
+        }
+        Ok((proc, registered.elapsed()))
+    }
+}
