@@ -42,7 +42,8 @@ pub fn spawn(skiff: &Path, args: &[String], log: &Path) -> Result<Proc, BenchErr
 
 /// A running server and what its clients need.
 pub struct Cluster {
-    pub dir: tempfile::TempDir,
+    pub dir: std::path::PathBuf,
+    _tmp: Option<tempfile::TempDir>,
     pub server: Proc,
     pub target: Target,
     pub url: String,
@@ -53,10 +54,16 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts `skiff server --disable-agent` with `flags`.
+    /// Starts `skiff server --disable-agent` with `flags` in a new temporary data dir.
     pub async fn start(skiff: &Path, flags: &[&str]) -> Result<Cluster, BenchError> {
-        let dir = tempfile::tempdir()?;
-        let d = dir.path();
+        let tmp = tempfile::tempdir()?;
+        let mut c = Cluster::start_in(skiff, tmp.path(), flags).await?;
+        c._tmp = Some(tmp);
+        Ok(c)
+    }
+
+    /// Starts `skiff server --disable-agent` with `flags` on the data dir `d` (the caller's).
+    pub async fn start_in(skiff: &Path, d: &Path, flags: &[&str]) -> Result<Cluster, BenchError> {
         let mut args: Vec<String> =
             ["server", "--disable-agent", "--bind-address", "127.0.0.1", "--https-listen-port", "0"]
                 .iter()
@@ -79,7 +86,17 @@ impl Cluster {
         let ca = d.join("server/tls/ca.crt").display().to_string();
         let admin_token = std::fs::read_to_string(d.join("server/tls/admin.token"))?.trim().to_string();
         let node_token = std::fs::read_to_string(d.join("server/tls/node.token"))?.trim().to_string();
-        Ok(Cluster { dir, server, target, url, ca, admin_token, node_token, skiff: skiff.to_path_buf() })
+        Ok(Cluster {
+            dir: d.to_path_buf(),
+            _tmp: None,
+            server,
+            target,
+            url,
+            ca,
+            admin_token,
+            node_token,
+            skiff: skiff.to_path_buf(),
+        })
     }
 
     /// Runs `skiff <component> --server … --token <admin> --ca-file …` as its own process.
@@ -88,7 +105,7 @@ impl Cluster {
         args.extend(extra.iter().map(|s| s.to_string()));
         args.extend(["--server".into(), self.url.clone(), "--token".into(), self.admin_token.clone()]);
         args.extend(["--ca-file".into(), self.ca.clone()]);
-        spawn(&self.skiff, &args, &self.dir.path().join(format!("{component}.log")))
+        spawn(&self.skiff, &args, &self.dir.join(format!("{component}.log")))
     }
 
     /// Starts `count` hollow nodes (4 CPUs, 32 GiB, 110 Pods each) and waits until they are

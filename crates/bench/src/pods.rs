@@ -13,7 +13,7 @@ use http::Method;
 use skiff_runtime::image::testing;
 
 use crate::api::rss_kb;
-use crate::client::Target;
+use crate::cluster::Cluster;
 use crate::container::{line, setup, which, BenchError, IMAGE};
 use crate::Stats;
 
@@ -93,26 +93,12 @@ pub async fn run(skiff: &Path, count: usize) -> Result<Vec<String>, BenchError> 
     let _ = Command::new("ip").args(["link", "del", BRIDGE]).output();
     // The server without its in-process agent, and the agent as a process of its own, so
     // that each one's memory shows.
-    let server =
-        spawn(skiff, &["server", "--bind-address", "127.0.0.1", "--https-listen-port", "0", "--disable-agent"], dir)?;
-    let server_pid = server.0.id();
-    let kubeconfig = dir.join("admin.kubeconfig");
-    let t0 = Instant::now();
-    while !kubeconfig.exists() {
-        if t0.elapsed() > Duration::from_secs(20) {
-            return Err(setup("the server did not start"));
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let text = std::fs::read_to_string(&kubeconfig)?;
-    let target = Target::from_kubeconfig(&text).map_err(setup)?;
-    let url = text.lines().find_map(|l| l.trim().strip_prefix("server: ")).unwrap_or_default().to_string();
-    let tls = dir.join("server/tls");
-    let token = std::fs::read_to_string(tls.join("node.token"))?;
-    let ca = tls.join("ca.crt");
+    let server = Cluster::start_in(skiff, dir, &[]).await?;
+    let server_pid = server.server.pid();
+    let (target, url, token, ca) = (server.target.clone(), &server.url, &server.node_token, &server.ca);
     #[rustfmt::skip]
     let agent = spawn(skiff, &[
-        "agent", "--server", &url, "--token", token.trim(), "--ca-file", &ca.to_string_lossy(),
+        "agent", "--server", url, "--token", token, "--ca-file", ca,
         "--kubelet-port", "0", "--node-name", "bench-node", "--node-ip", "127.0.0.1", "--bridge-name", BRIDGE,
         "--pod-cidr", "10.199.0.0/24", "--eviction-hard", "memory.available<1Mi,nodefs.available<1Mi",
     ], dir)?;

@@ -96,11 +96,11 @@ pub async fn run(client: kube::Client, config: Config) {
     tracing::info!("controllers started");
     tokio::spawn(lifecycle.run());
     tokio::join!(
-        runner::run(replicasets.clone(), replicasets.queue().clone(), WORKERS),
-        runner::run(deployer.clone(), deployer.queue().clone(), WORKERS),
-        runner::run(jobber.clone(), jobber.queue().clone(), WORKERS),
-        runner::run(daemons.clone(), daemons.queue().clone(), WORKERS),
-        runner::run(stateful.clone(), stateful.queue().clone(), WORKERS),
+        runner::run(replicasets.clone(), WORKERS),
+        runner::run(deployer.clone(), WORKERS),
+        runner::run(jobber.clone(), WORKERS),
+        runner::run(daemons.clone(), WORKERS),
+        runner::run(stateful.clone(), WORKERS),
     );
 }
 

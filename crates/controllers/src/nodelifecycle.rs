@@ -213,19 +213,19 @@ impl NodeLifecycle {
                 None => {
                     let uid = pod.metadata.uid.clone().unwrap_or_default();
                     let since = *self.orphans().entry(uid).or_insert_with(std::time::Instant::now);
-                    since.elapsed() >= ORPHAN_QUARANTINE && self.writer.get(NODES, "", &node_name).await?.is_none()
+                    if since.elapsed() < ORPHAN_QUARANTINE || self.writer.get(NODES, "", &node_name).await?.is_some() {
+                        continue;
+                    }
+                    true
                 }
                 Some(node) => {
                     let taints = node.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default();
-                    match eviction_time(&pod, &taints, now) {
-                        Some(at) if at <= now => false,
-                        _ => continue,
+                    if eviction_time(&pod, &taints, now).is_none_or(|at| at > now) {
+                        continue;
                     }
+                    false
                 }
             };
-            if !orphan && self.nodes.get("", &node_name).is_none() {
-                continue;
-            }
             tracing::info!(pod = %name, node = %node_name, orphan, "evicting");
             let opts = Delete { uid: pod.metadata.uid.clone(), propagation: None, grace_seconds: orphan.then_some(0) };
             let r = self.writer.delete(PODS, ns, name, opts).await;

@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use super::DaemonSetController;
 use crate::machinery::expectations::observe_pod;
 use crate::machinery::key_of;
-use crate::podutil::controller_of;
+use crate::machinery::writer::DAEMONSETS;
 
 fn ready(node: &Node) -> Option<&str> {
     let conditions = node.status.as_ref()?.conditions.as_ref()?;
@@ -25,18 +25,8 @@ impl DaemonSetController {
         }
     }
 
-    fn owner_key(&self, pod: &Pod) -> Option<String> {
-        let r = controller_of(&pod.metadata)?;
-        if r.kind != "DaemonSet" || !r.api_version.starts_with("apps/") {
-            return None;
-        }
-        let ns = pod.metadata.namespace.as_deref().unwrap_or("");
-        let ds = self.sets.get(ns, &r.name).filter(|d| d.metadata.uid.as_deref() == Some(r.uid.as_str()))?;
-        Some(key_of(ds.as_ref()))
-    }
-
     pub(crate) fn on_pod(&self, old: Option<&Arc<Pod>>, new: Option<&Arc<Pod>>) {
-        observe_pod(&self.expectations, &self.queue, |p| self.owner_key(p), old, new);
+        observe_pod(&self.expectations, &self.queue, |p| self.sets.controller_key(&p.metadata, DAEMONSETS), old, new);
     }
 
     pub(crate) fn on_node(&self, old: Option<&Arc<Node>>, new: Option<&Arc<Node>>) {

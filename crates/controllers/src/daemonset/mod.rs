@@ -58,19 +58,6 @@ impl DaemonSetController {
         let c = self.clone();
         nodes.on_change(move |old, new| c.on_node(old, new));
     }
-
-    /// The work queue (for tests and the runner).
-    pub fn queue(&self) -> &Arc<WorkQueue> {
-        &self.queue
-    }
 }
 
-impl crate::machinery::runner::Reconcile for DaemonSetController {
-    fn name(&self) -> &'static str {
-        "daemonset"
-    }
-
-    async fn reconcile(&self, key: &str) -> Result<Option<std::time::Duration>, crate::ControllerError> {
-        self.sync(key).await
-    }
-}
+crate::machinery::runner::reconcile_by_sync!(DaemonSetController, "daemonset");

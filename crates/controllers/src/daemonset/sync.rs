@@ -15,7 +15,7 @@ use super::nodes::{pod_for_node, should_run, REVISION_LABEL};
 use super::DaemonSetController;
 use crate::deployment::util::{scaled_value, template_hash};
 use crate::machinery::claim::Claim;
-use crate::machinery::writer::{replacing, PatchBody, DAEMONSETS, PODS};
+use crate::machinery::writer::{patch_status, replacing, DAEMONSETS, PODS};
 use crate::machinery::{slow_start_batch, split_key};
 use crate::podutil::{controller_ref, delete_pods, is_available, is_ready, labels};
 use crate::ControllerError;
@@ -177,13 +177,7 @@ impl DaemonSetController {
         if current == status {
             return Ok(());
         }
-        let ns = ds.metadata.namespace.as_deref().unwrap_or("");
-        let name = ds.metadata.name.as_deref().unwrap_or("");
-        let patch = json!({"status": replacing(&current, &status)});
-        match self.writer.patch(DAEMONSETS, ns, name, true, PatchBody::Merge(patch)).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(ControllerError::Write(e)),
-        }
+        patch_status(self.writer.as_ref(), DAEMONSETS, &ds.metadata, json!({"status": replacing(&current, &status)}))
+            .await
     }
 }

@@ -11,6 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use super::util::is_rolling;
 use super::DeploymentController;
 use crate::machinery::key_of;
+use crate::machinery::writer::{DEPLOYMENTS, REPLICASETS};
 use crate::podutil::{controller_of, labels};
 use skiff_api::selector::LabelSelector;
 
@@ -23,10 +24,7 @@ impl DeploymentController {
 
     /// The Deployment a controller reference points to, if it is one we know.
     fn owner(&self, ns: &str, r: &OwnerReference) -> Option<Arc<Deployment>> {
-        if r.kind != "Deployment" || !r.api_version.starts_with("apps/") {
-            return None;
-        }
-        self.deployments.get(ns, &r.name).filter(|d| d.metadata.uid.as_deref() == Some(r.uid.as_str()))
+        self.deployments.owner(ns, r, DEPLOYMENTS)
     }
 
     fn enqueue_owner(&self, rs: &ReplicaSet) {
@@ -79,8 +77,7 @@ impl DeploymentController {
     pub(crate) fn on_pod(&self, old: Option<&Arc<Pod>>, new: Option<&Arc<Pod>>) {
         let (Some(pod), None) = (old, new) else { return };
         let ns = pod.metadata.namespace.as_deref().unwrap_or("");
-        let Some(r) = controller_of(&pod.metadata).filter(|r| r.kind == "ReplicaSet") else { return };
-        let Some(rs) = self.sets.get(ns, &r.name) else { return };
+        let Some(rs) = controller_of(&pod.metadata).and_then(|r| self.sets.owner(ns, r, REPLICASETS)) else { return };
         if let Some(d) = controller_of(&rs.metadata).and_then(|r| self.owner(ns, r)) {
             if !is_rolling(&d) {
                 self.queue.add(key_of(d.as_ref()));

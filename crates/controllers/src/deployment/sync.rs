@@ -18,7 +18,7 @@ use super::util::{
 use super::DeploymentController;
 use crate::machinery::claim::{ignore_not_found, Claim};
 use crate::machinery::split_key;
-use crate::machinery::writer::{replacing, Delete, PatchBody, WriteError, DEPLOYMENTS, REPLICASETS};
+use crate::machinery::writer::{patch_status, replacing, Delete, PatchBody, WriteError, DEPLOYMENTS, REPLICASETS};
 use crate::podutil::{controller_of, controller_ref};
 use crate::ControllerError;
 use skiff_api::selector::LabelSelector;
@@ -311,13 +311,8 @@ impl DeploymentController {
             meta.insert("annotations".into(), json!({ REVISION: rev }));
         }
         let patch = json!({"metadata": meta, "status": new});
-        let ns = cached.metadata.namespace.as_deref().unwrap_or("");
-        let name = cached.metadata.name.as_deref().unwrap_or("");
-        match self.writer.patch(DEPLOYMENTS, ns, name, true, PatchBody::Merge(patch)).await {
-            Ok(_) => Ok(again),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(ControllerError::Write(e)),
-        }
+        patch_status(self.writer.as_ref(), DEPLOYMENTS, &cached.metadata, patch).await?;
+        Ok(again)
     }
 }
 

@@ -115,6 +115,10 @@ impl Reconcile for Deleter {
         "garbagecollector"
     }
 
+    fn queue(&self) -> &Arc<WorkQueue> {
+        &self.0.deletes
+    }
+
     async fn reconcile(&self, uid: &str) -> Result<Option<std::time::Duration>, ControllerError> {
         self.0.attempt_to_delete(uid).await
     }
@@ -123,6 +127,10 @@ impl Reconcile for Deleter {
 impl Reconcile for Orphaner {
     fn name(&self) -> &'static str {
         "garbagecollector-orphan"
+    }
+
+    fn queue(&self) -> &Arc<WorkQueue> {
+        &self.0.orphans
     }
 
     async fn reconcile(&self, uid: &str) -> Result<Option<std::time::Duration>, ControllerError> {
@@ -177,8 +185,8 @@ pub async fn run(client: kube::Client, writer: Arc<dyn Writer>) -> Result<(), Co
     wait_synced(&mut synced).await;
     tracing::info!(resources = found.len(), objects = gc.graph().len(), "garbage collector started");
     tokio::join!(
-        runner::run(Arc::new(Deleter(gc.clone())), gc.deletes.clone(), WORKERS),
-        runner::run(Arc::new(Orphaner(gc.clone())), gc.orphans.clone(), WORKERS),
+        runner::run(Arc::new(Deleter(gc.clone())), WORKERS),
+        runner::run(Arc::new(Orphaner(gc.clone())), WORKERS),
     );
     Ok(())
 }

@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::Pod;
 use super::JobController;
 use crate::machinery::expectations::observe_pod;
 use crate::machinery::key_of;
-use crate::podutil::controller_of;
+use crate::machinery::writer::JOBS;
 
 impl JobController {
     pub(crate) fn on_job(&self, old: Option<&Arc<Job>>, new: Option<&Arc<Job>>) {
@@ -22,18 +22,7 @@ impl JobController {
         }
     }
 
-    /// The key of the Job controlling `pod`, if it is one we know.
-    fn owner_key(&self, pod: &Pod) -> Option<String> {
-        let r = controller_of(&pod.metadata)?;
-        if r.kind != "Job" || !r.api_version.starts_with("batch/") {
-            return None;
-        }
-        let ns = pod.metadata.namespace.as_deref().unwrap_or("");
-        let job = self.jobs.get(ns, &r.name).filter(|j| j.metadata.uid.as_deref() == Some(r.uid.as_str()))?;
-        Some(key_of(job.as_ref()))
-    }
-
     pub(crate) fn on_pod(&self, old: Option<&Arc<Pod>>, new: Option<&Arc<Pod>>) {
-        observe_pod(&self.expectations, &self.queue, |p| self.owner_key(p), old, new);
+        observe_pod(&self.expectations, &self.queue, |p| self.jobs.controller_key(&p.metadata, JOBS), old, new);
     }
 }

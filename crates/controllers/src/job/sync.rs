@@ -16,7 +16,7 @@ use super::policy::{backoff_remaining, restarts};
 use super::{indexes, JobController, INDEX_KEY, TRACKING_FINALIZER};
 use crate::machinery::claim::Claim;
 use crate::machinery::split_key;
-use crate::machinery::writer::{replacing, Delete, PatchBody, JOBS, PODS};
+use crate::machinery::writer::{patch_status, replacing, Delete, JOBS, PODS};
 use crate::podutil::{controller_ref, delete_pods, is_active, is_ready, pod_from_template};
 use crate::replicaset::{rank::order_for_deletion, BURST_REPLICAS};
 use crate::ControllerError;
@@ -143,8 +143,7 @@ impl JobController {
         }
         status.active = Some(active.len() as i32).filter(|n| *n > 0);
         status.ready = Some(active.iter().filter(|p| is_ready(p)).count() as i32);
-        status.terminating =
-            Some(pods.iter().filter(|p| p.metadata.deletion_timestamp.is_some() && is_terminating(p)).count() as i32);
+        status.terminating = Some(pods.iter().filter(|p| is_terminating(p)).count() as i32);
         self.write_status(&job, status).await?;
         Ok(again)
     }
@@ -243,13 +242,7 @@ impl JobController {
         // A merge patch leaves lists it does not name: counted uids are removed by name.
         let uncounted = status.uncounted_terminated_pods.unwrap_or_default();
         new["uncountedTerminatedPods"] = json!({"succeeded": uncounted.succeeded, "failed": uncounted.failed});
-        let ns = job.metadata.namespace.as_deref().unwrap_or("");
-        let name = job.metadata.name.as_deref().unwrap_or("");
-        match self.writer.patch(JOBS, ns, name, true, PatchBody::Merge(json!({"status": new}))).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(ControllerError::Write(e)),
-        }
+        patch_status(self.writer.as_ref(), JOBS, &job.metadata, json!({"status": new})).await
     }
 
     /// Deletes a finished Job `ttlSecondsAfterFinished` after it finished (the TTL-after-

@@ -4,6 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+
+use super::writer::Kind;
+
 /// Objects by namespace, then name.
 type ByNamespace<K> = HashMap<String, BTreeMap<String, Arc<K>>>;
 
@@ -53,6 +57,22 @@ impl<K: kube::Resource> Cache<K> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The cached object of `kind` an owner reference points to (same name and uid).
+    pub fn owner(&self, ns: &str, r: &OwnerReference, kind: Kind) -> Option<Arc<K>> {
+        let group = r.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        if r.kind != kind.kind || group != kind.group {
+            return None;
+        }
+        self.get(ns, &r.name).filter(|o| o.meta().uid.as_deref() == Some(r.uid.as_str()))
+    }
+
+    /// The key of the cached object of `kind` that controls the object with `meta`.
+    pub fn controller_key(&self, meta: &ObjectMeta, kind: Kind) -> Option<String> {
+        let r = crate::podutil::controller_of(meta)?;
+        let owner = self.owner(meta.namespace.as_deref().unwrap_or(""), r, kind)?;
+        Some(super::key_of(owner.as_ref()))
     }
 
     /// Adds or replaces an object; returns the one it replaced.

@@ -15,12 +15,36 @@ pub trait Reconcile: Send + Sync + 'static {
     /// The controller's name, for logs.
     fn name(&self) -> &'static str;
 
+    /// The queue its keys come from.
+    fn queue(&self) -> &Arc<WorkQueue>;
+
     /// Brings the object at `key` to its desired state; `Some(d)` asks to look again after `d`.
     fn reconcile(&self, key: &str) -> impl Future<Output = Result<Option<Duration>, ControllerError>> + Send;
 }
 
-/// Runs `workers` workers over `queue` until it shuts down.
-pub async fn run<R: Reconcile>(reconciler: Arc<R>, queue: Arc<WorkQueue>, workers: usize) {
+/// Implements [`Reconcile`] for a controller with a `queue` field and a `sync(key)` method.
+macro_rules! reconcile_by_sync {
+    ($controller:ty, $name:literal) => {
+        impl $crate::machinery::runner::Reconcile for $controller {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn queue(&self) -> &std::sync::Arc<$crate::machinery::queue::WorkQueue> {
+                &self.queue
+            }
+
+            async fn reconcile(&self, key: &str) -> Result<Option<std::time::Duration>, $crate::ControllerError> {
+                self.sync(key).await
+            }
+        }
+    };
+}
+pub(crate) use reconcile_by_sync;
+
+/// Runs `workers` workers over the reconciler's queue until it shuts down.
+pub async fn run<R: Reconcile>(reconciler: Arc<R>, workers: usize) {
+    let queue = reconciler.queue().clone();
     let mut tasks = Vec::new();
     for _ in 0..workers.max(1) {
         let (r, q) = (reconciler.clone(), queue.clone());

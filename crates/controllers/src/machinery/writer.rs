@@ -80,6 +80,22 @@ pub struct Delete {
 
 pub type WriteResult<T> = Result<T, WriteError>;
 
+/// Writes a merge patch to an object's status subresource; an object that is gone is no error.
+pub async fn patch_status(
+    writer: &dyn Writer,
+    kind: Kind,
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    patch: Value,
+) -> Result<(), crate::ControllerError> {
+    let ns = meta.namespace.as_deref().unwrap_or("");
+    let name = meta.name.as_deref().unwrap_or("");
+    match writer.patch(kind, ns, name, true, PatchBody::Merge(patch)).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(crate::ControllerError::Write(e)),
+    }
+}
+
 /// `new` as a JSON merge patch over `old`: top-level fields `old` has and `new` lacks are
 /// set to null, so they are removed.
 pub fn replacing(old: &impl serde::Serialize, new: &impl serde::Serialize) -> Value {

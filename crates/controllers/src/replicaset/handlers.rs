@@ -11,6 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
 use super::ReplicaSetController;
 use crate::machinery::key_of;
+use crate::machinery::writer::REPLICASETS;
 use crate::podutil::{controller_of, is_ready, labels};
 use skiff_api::selector::LabelSelector;
 
@@ -23,10 +24,7 @@ impl ReplicaSetController {
 
     /// The ReplicaSet a controller reference points to, if it is one we know.
     fn owner(&self, ns: &str, r: &OwnerReference) -> Option<Arc<ReplicaSet>> {
-        if r.kind != "ReplicaSet" || !r.api_version.starts_with("apps/") {
-            return None;
-        }
-        self.sets.get(ns, &r.name).filter(|rs| rs.metadata.uid.as_deref() == Some(r.uid.as_str()))
+        self.sets.owner(ns, r, REPLICASETS)
     }
 
     /// ReplicaSets of the Pod's namespace whose selector matches it.

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::rank::order_for_deletion;
 use super::{ReplicaSetController, BURST_REPLICAS};
 use crate::machinery::claim::Claim;
-use crate::machinery::writer::{PatchBody, WriteError, PODS, REPLICASETS};
+use crate::machinery::writer::{patch_status, WriteError, PODS, REPLICASETS};
 use crate::machinery::{slow_start_batch, split_key};
 use crate::podutil::{controller_ref, delete_pods, is_active, is_available, is_ready, labels, pod_from_template};
 use crate::ControllerError;
@@ -143,14 +143,7 @@ impl ReplicaSetController {
         if same {
             return Ok(());
         }
-        let ns = rs.metadata.namespace.as_deref().unwrap_or("");
-        let name = rs.metadata.name.as_deref().unwrap_or("");
-        let patch = json!({"status": status});
-        match self.writer.patch(REPLICASETS, ns, name, true, PatchBody::Merge(patch)).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(ControllerError::Write(e)),
-        }
+        patch_status(self.writer.as_ref(), REPLICASETS, &rs.metadata, json!({"status": status})).await
     }
 }
 

@@ -164,7 +164,7 @@ async fn an_owned_pod_being_deleted_is_replaced_at_once() {
     );
     let before = c.pods.insert(gone.clone());
     c.on_pod(before.as_ref(), Some(&gone));
-    assert_eq!(c.queue().len(), 1);
+    assert_eq!(c.queue.len(), 1);
     c.sync("ns/web").await.unwrap();
     assert_eq!(w.created().len(), 1);
 }

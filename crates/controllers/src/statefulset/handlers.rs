@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::Pod;
 use super::StatefulSetController;
 use crate::machinery::expectations::observe_pod;
 use crate::machinery::key_of;
-use crate::podutil::controller_of;
+use crate::machinery::writer::STATEFULSETS;
 
 impl StatefulSetController {
     pub(crate) fn on_set(&self, old: Option<&Arc<StatefulSet>>, new: Option<&Arc<StatefulSet>>) {
@@ -20,17 +20,7 @@ impl StatefulSetController {
         }
     }
 
-    fn owner_key(&self, pod: &Pod) -> Option<String> {
-        let r = controller_of(&pod.metadata)?;
-        if r.kind != "StatefulSet" || !r.api_version.starts_with("apps/") {
-            return None;
-        }
-        let ns = pod.metadata.namespace.as_deref().unwrap_or("");
-        let set = self.sets.get(ns, &r.name).filter(|s| s.metadata.uid.as_deref() == Some(r.uid.as_str()))?;
-        Some(key_of(set.as_ref()))
-    }
-
     pub(crate) fn on_pod(&self, old: Option<&Arc<Pod>>, new: Option<&Arc<Pod>>) {
-        observe_pod(&self.expectations, &self.queue, |p| self.owner_key(p), old, new);
+        observe_pod(&self.expectations, &self.queue, |p| self.sets.controller_key(&p.metadata, STATEFULSETS), old, new);
     }
 }

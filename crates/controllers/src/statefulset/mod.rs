@@ -50,19 +50,6 @@ impl StatefulSetController {
         let c = self.clone();
         pods.on_change(move |old, new| c.on_pod(old, new));
     }
-
-    /// The work queue (for tests and the runner).
-    pub fn queue(&self) -> &Arc<WorkQueue> {
-        &self.queue
-    }
 }
 
-impl crate::machinery::runner::Reconcile for StatefulSetController {
-    fn name(&self) -> &'static str {
-        "statefulset"
-    }
-
-    async fn reconcile(&self, key: &str) -> Result<Option<std::time::Duration>, crate::ControllerError> {
-        self.sync(key).await
-    }
-}
+crate::machinery::runner::reconcile_by_sync!(StatefulSetController, "statefulset");

@@ -16,7 +16,7 @@ use super::StatefulSetController;
 use crate::deployment::util::template_hash;
 use crate::machinery::claim::Claim;
 use crate::machinery::split_key;
-use crate::machinery::writer::{replacing, PatchBody, PODS, STATEFULSETS};
+use crate::machinery::writer::{patch_status, replacing, PODS, STATEFULSETS};
 use crate::podutil::{controller_ref, delete_pods, is_available, is_ready};
 use crate::ControllerError;
 use skiff_api::selector::LabelSelector;
@@ -99,14 +99,8 @@ impl StatefulSetController {
         if current == status {
             return Ok(());
         }
-        let ns = set.metadata.namespace.as_deref().unwrap_or("");
-        let name = set.metadata.name.as_deref().unwrap_or("");
-        let patch = json!({"status": replacing(&current, &status)});
-        match self.writer.patch(STATEFULSETS, ns, name, true, PatchBody::Merge(patch)).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(ControllerError::Write(e)),
-        }
+        patch_status(self.writer.as_ref(), STATEFULSETS, &set.metadata, json!({"status": replacing(&current, &status)}))
+            .await
     }
 }
 
