@@ -59,7 +59,8 @@ impl DaemonSetController {
         };
         let pods = claim.run(self.pods.list(ns)).await?;
         let spec = ds.spec.clone().unwrap_or_default();
-        let hash = template_hash(&spec.template, ds.status.as_ref().and_then(|s| s.collision_count));
+        let collisions = ds.status.as_ref().and_then(|s| s.collision_count).unwrap_or(0);
+        let hash = template_hash(&spec.template, Some(collisions));
         let min_ready = spec.min_ready_seconds.unwrap_or(0);
         let now = Timestamp::now();
 

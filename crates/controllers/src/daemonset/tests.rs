@@ -67,7 +67,7 @@ fn status(w: &FakeWriter) -> Value {
 }
 
 fn current_hash(d: &DaemonSet) -> String {
-    template_hash(&d.spec.as_ref().unwrap().template, None)
+    template_hash(&d.spec.as_ref().unwrap().template, Some(0))
 }
 
 #[tokio::test]

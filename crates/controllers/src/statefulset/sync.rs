@@ -60,7 +60,9 @@ impl StatefulSetController {
             claim.run(self.pods.list(ns)).await?.into_iter().filter(|p| ordinal(name, p).is_some()).collect();
         let spec = set.spec.clone().unwrap_or_default();
         let status = set.status.clone().unwrap_or_default();
-        let update_rev = format!("{name}-{}", template_hash(&spec.template, status.collision_count));
+        // The revision hash always takes the collision count, 0 until one happens (as
+        // `getStatefulSetRevisions`): the first status write must not change the revision.
+        let update_rev = format!("{name}-{}", template_hash(&spec.template, Some(status.collision_count.unwrap_or(0))));
         let current_rev =
             status.current_revision.clone().filter(|r| !r.is_empty()).unwrap_or_else(|| update_rev.clone());
         if set.metadata.deletion_timestamp.is_none() && self.expectations.satisfied(key) {

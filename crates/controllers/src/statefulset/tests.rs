@@ -25,7 +25,7 @@ fn set(extra: Value) -> Arc<StatefulSet> {
 }
 
 fn rev(s: &StatefulSet) -> String {
-    format!("web-{}", template_hash(&s.spec.as_ref().unwrap().template, None))
+    format!("web-{}", template_hash(&s.spec.as_ref().unwrap().template, Some(0)))
 }
 
 fn pod(ord: i32, rev: &str, healthy: bool) -> Arc<Pod> {
