@@ -36,12 +36,20 @@ pub struct JobController {
     pub(crate) pods: Cache<Pod>,
     pub(crate) writer: Arc<dyn Writer>,
     pub(crate) expectations: Expectations,
+    pub(crate) removals: tracking::Removals,
     pub(crate) queue: Arc<WorkQueue>,
 }
 
 impl JobController {
     pub fn new(jobs: Cache<Job>, pods: Cache<Pod>, writer: Arc<dyn Writer>) -> Arc<Self> {
-        Arc::new(JobController { jobs, pods, writer, expectations: Expectations::default(), queue: WorkQueue::new() })
+        Arc::new(JobController {
+            jobs,
+            pods,
+            writer,
+            expectations: Expectations::default(),
+            removals: tracking::Removals::default(),
+            queue: WorkQueue::new(),
+        })
     }
 
     /// Registers the controller's handlers on the shared informers.

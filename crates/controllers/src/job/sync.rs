@@ -69,13 +69,13 @@ impl JobController {
         let pods = self.claim(&job).await?;
         if finished(&job) {
             let all: Vec<&Arc<Pod>> = pods.iter().collect();
-            self.release(&all).await?;
+            self.release(key, &all).await?;
             return self.expire(&job).await;
         }
         let needs_sync = self.expectations.satisfied(key);
         let spec = job.spec.clone().unwrap_or_default();
         let mut status = job.status.clone().unwrap_or_default();
-        let counted = self.count(&job, &pods, &mut status).await?;
+        let counted = self.count(key, &job, &pods, &mut status).await?;
         let now = Timestamp::now();
         let suspended = spec.suspend.unwrap_or(false);
         let mut active: Vec<Arc<Pod>> = pods.iter().filter(|p| is_active(p)).cloned().collect();
@@ -144,7 +144,8 @@ impl JobController {
         status.active = Some(active.len() as i32).filter(|n| *n > 0);
         status.ready = Some(active.iter().filter(|p| is_ready(p)).count() as i32);
         status.terminating = Some(pods.iter().filter(|p| is_terminating(p)).count() as i32);
-        self.write_status(&job, status).await?;
+        let rv = counted.resource_version.or_else(|| job.metadata.resource_version.clone());
+        self.write_status(&job, status, rv).await?;
         Ok(again)
     }
 
@@ -233,7 +234,8 @@ impl JobController {
         Ok(delete_pods(self.writer.as_ref(), &self.expectations, key, victims).await?)
     }
 
-    async fn write_status(&self, job: &Job, status: JobStatus) -> Result<(), ControllerError> {
+    /// Writes `status` over the Job at resourceVersion `rv` (a conflict when it changed since).
+    async fn write_status(&self, job: &Job, status: JobStatus, rv: Option<String>) -> Result<(), ControllerError> {
         let current = job.status.clone().unwrap_or_default();
         if current == status {
             return Ok(());
@@ -242,7 +244,8 @@ impl JobController {
         // A merge patch leaves lists it does not name: counted uids are removed by name.
         let uncounted = status.uncounted_terminated_pods.unwrap_or_default();
         new["uncountedTerminatedPods"] = json!({"succeeded": uncounted.succeeded, "failed": uncounted.failed});
-        patch_status(self.writer.as_ref(), JOBS, &job.metadata, json!({"status": new})).await
+        let patch = json!({"metadata": {"resourceVersion": rv}, "status": new});
+        patch_status(self.writer.as_ref(), JOBS, &job.metadata, patch).await
     }
 
     /// Deletes a finished Job `ttlSecondsAfterFinished` after it finished (the TTL-after-

@@ -116,6 +116,44 @@ async fn a_pod_counted_before_a_crash_is_not_counted_twice() {
 }
 
 #[tokio::test]
+async fn a_stale_cached_pod_still_showing_the_finalizer_is_not_counted_again() {
+    let pods = vec![pod("a", "Succeeded", json!({})), pod("b", "Running", json!({}))];
+    let (c, w) = setup(job(json!({}), json!({"startTime": "2026-01-01T00:00:00Z"})), pods);
+    c.sync("ns/pi").await.unwrap();
+    assert_eq!(status_patches(&w).last().unwrap()["succeeded"], 1);
+    // The Job's status write is seen; the Pod cache still has `a` with its finalizer.
+    c.jobs.insert(job(json!({}), json!({"startTime": "2026-01-01T00:00:00Z", "succeeded": 1, "active": 2})));
+    let before = status_patches(&w).len();
+    c.sync("ns/pi").await.unwrap();
+    assert!(status_patches(&w)[before..].iter().all(|p| p["succeeded"] != 2), "a-uid is counted once");
+    // Once the Pod is seen without the finalizer, nothing is pending for it.
+    let mut released = (*pod("a", "Succeeded", json!({}))).clone();
+    released.metadata.finalizers = None;
+    c.on_pod(None, Some(&Arc::new(released)));
+    assert!(!c.removals.pending("ns/pi", "a-uid"));
+}
+
+#[tokio::test]
+async fn status_writes_are_conditional_on_the_cached_resource_version() {
+    let mut j = (*job(json!({}), json!({"startTime": "2026-01-01T00:00:00Z"}))).clone();
+    j.metadata.resource_version = Some("7".into());
+    let (c, w) = setup(Arc::new(j), vec![pod("a", "Succeeded", json!({}))]);
+    c.sync("ns/pi").await.unwrap();
+    let rvs: Vec<Value> = w
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            Call::Patch { kind, status: true, patch: PatchBody::Merge(p), .. } if kind == JOBS => {
+                Some(p["metadata"]["resourceVersion"].clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rvs.first(), Some(&json!("7")), "{rvs:?}");
+    assert_eq!(rvs.len(), 2);
+}
+
+#[tokio::test]
 async fn failures_beyond_the_backoff_limit_fail_the_job() {
     let pods = vec![pod("a", "Failed", json!({})), pod("b", "Failed", json!({})), pod("c", "Running", json!({}))];
     let (c, w) = setup(job(json!({}), json!({"startTime": "2026-01-01T00:00:00Z"})), pods);
