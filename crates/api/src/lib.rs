@@ -4,6 +4,7 @@
 //!
 //! Depends on no other skiff crate.
 
+pub mod cron;
 pub mod defaults;
 pub mod priority;
 pub mod quantity;

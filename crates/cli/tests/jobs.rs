@@ -7,30 +7,21 @@ mod common;
 use std::time::Duration;
 
 use common::cluster::{root, Cluster};
-use common::get;
+use common::{get, kubectls, minor};
+use serde_json::{json, Value};
+
+/// A Pod template that runs `script` once in busybox.
+fn pod_template(script: &str) -> Value {
+    json!({"spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 1, "containers": [{
+        "name": "main", "image": "localhost/busybox:latest", "imagePullPolicy": "IfNotPresent",
+        "command": ["sh", "-c", script]}]}})
+}
 
 fn job(name: &str, completions: u32, parallelism: u32, backoff: u32, script: &str) -> String {
-    format!(
-        r#"
-apiVersion: batch/v1
-kind: Job
-metadata:
-  name: {name}
-spec:
-  completions: {completions}
-  parallelism: {parallelism}
-  backoffLimit: {backoff}
-  template:
-    spec:
-      restartPolicy: Never
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: main
-        image: localhost/busybox:latest
-        imagePullPolicy: IfNotPresent
-        command: ['sh', '-c', '{script}']
-"#
-    )
+    json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name}, "spec": {
+        "completions": completions, "parallelism": parallelism, "backoffLimit": backoff,
+        "template": pod_template(script)}})
+    .to_string()
 }
 
 #[test]
@@ -71,4 +62,77 @@ fn jobs_complete_or_stop_at_their_backoff_limit() {
     c.wait_for("no more Pods", Duration::from_secs(5), || {
         get(&k, &["pods", "-l", "job-name=fails"])["items"].as_array().map(Vec::len) == Some(2)
     });
+}
+
+#[test]
+fn cronjobs_start_jobs_on_schedule_and_keep_their_history() {
+    if !root() {
+        return;
+    }
+    let c = Cluster::start(&[]);
+    let k = c.k();
+    let cronjob = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "hello"}, "spec": {
+        "schedule": "*/1 * * * *", "timeZone": "Etc/UTC", "successfulJobsHistoryLimit": 2,
+        "jobTemplate": {"metadata": {"labels": {"app": "hello"}},
+            "spec": {"template": pod_template("echo hello from cron")}}}});
+    k.ok(&["apply", "-f", "-"], Some(&cronjob.to_string()));
+    let table = k.ok(&["get", "cronjob", "hello"], None);
+    let header: Vec<&str> = table.lines().next().unwrap_or("").split_whitespace().collect();
+    assert_eq!(header[..4], ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND"], "{table}");
+    assert!(table.contains("*/1 * * * *") && table.contains("Etc/UTC"), "{table}");
+
+    // Jobs made by hand and owned by the CronJob count toward its history: of those that
+    // completed, only the newest two are kept.
+    let uid = get(&k, &["cronjob", "hello"])["metadata"]["uid"].as_str().unwrap().to_string();
+    for name in ["m1", "m2", "m3"] {
+        let owned = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name,
+            "labels": {"app": "hello"}, "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob",
+                "name": "hello", "uid": uid, "controller": true}]},
+            "spec": {"template": pod_template(&format!("echo {name}"))}})
+        .to_string();
+        k.ok(&["apply", "-f", "-"], Some(&owned));
+        k.ok(&["wait", "--for=condition=complete", &format!("job/{name}"), "--timeout=60s"], None);
+    }
+    c.wait_for("the oldest completed job deleted", Duration::from_secs(10), || {
+        let names: Vec<String> = get(&k, &["jobs", "-l", "app=hello"])["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|j| j["metadata"]["name"].as_str().unwrap_or("").to_string())
+            .collect();
+        names == ["m2", "m3"]
+    });
+
+    // At the next minute the schedule starts a Job named for it, which completes.
+    c.wait_for("a scheduled run that completed", Duration::from_secs(90), || {
+        let cj = get(&k, &["cronjob", "hello"]);
+        cj["status"]["lastScheduleTime"].is_string()
+            && cj["status"]["lastSuccessfulTime"].is_string()
+            && cj["status"]["active"].is_null()
+    });
+    let cj = get(&k, &["cronjob", "hello"]);
+    let jobs = get(&k, &["jobs", "-l", "app=hello"]);
+    let scheduled: Vec<&serde_json::Value> = jobs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| {
+            j["metadata"]["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"]
+                == cj["status"]["lastScheduleTime"]
+        })
+        .collect();
+    assert_eq!(scheduled.len(), 1, "{jobs}");
+    assert!(scheduled[0]["metadata"]["name"].as_str().unwrap().starts_with("hello-"));
+    assert!(jobs["items"].as_array().unwrap().len() <= 2, "the history limit holds: {jobs}");
+    let logs = k.ok(&["logs", &format!("job/{}", scheduled[0]["metadata"]["name"].as_str().unwrap())], None);
+    assert_eq!(logs.trim(), "hello from cron");
+
+    // `kubectl create job --from=cronjob/…` (kubectl 1.21 and newer know batch/v1 CronJobs).
+    if let Some(newer) = kubectls().into_iter().filter(|b| minor(b) >= 21).max_by_key(|b| minor(b)) {
+        let k = c.server().kubectl(&newer);
+        k.ok(&["create", "job", "manual", "--from=cronjob/hello"], None);
+        let manual = get(&k, &["job", "manual"]);
+        assert_eq!(manual["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"], "manual");
+        assert_eq!(manual["metadata"]["ownerReferences"][0]["uid"], json!(uid));
+    }
 }

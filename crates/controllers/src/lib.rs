@@ -14,6 +14,7 @@
 //! - [`statefulset`]: Pods with stable names, made and removed in ordinal order;
 //! - [`deployment`]: rolls a Deployment's ReplicaSets from one Pod template to the next.
 
+pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod garbagecollector;

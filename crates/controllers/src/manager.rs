@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::Api;
 
+use crate::cronjob::CronJobController;
 use crate::daemonset::DaemonSetController;
 use crate::deployment::DeploymentController;
 use crate::garbagecollector;
@@ -63,6 +64,9 @@ pub async fn run(client: kube::Client, config: Config) {
     let mut jobs = Informer::new(Api::<Job>::all(client.clone()));
     let jobber = JobController::new(jobs.cache(), pods.cache(), writer.clone());
     jobber.watch(&mut jobs, &mut pods);
+    let mut cronjobs = Informer::new(Api::<CronJob>::all(client.clone()));
+    let crons = CronJobController::new(cronjobs.cache(), jobs.cache(), writer.clone());
+    crons.watch(&mut cronjobs, &mut jobs);
 
     let mut daemonsets = Informer::new(Api::<DaemonSet>::all(client.clone()));
     let mut nodes = Informer::new(Api::<Node>::all(client.clone()));
@@ -89,6 +93,7 @@ pub async fn run(client: kube::Client, config: Config) {
     start(pods, &mut synced);
     start(deployments, &mut synced);
     start(jobs, &mut synced);
+    start(cronjobs, &mut synced);
     start(daemonsets, &mut synced);
     start(nodes, &mut synced);
     start(statefulsets, &mut synced);
@@ -99,6 +104,7 @@ pub async fn run(client: kube::Client, config: Config) {
         runner::run(replicasets.clone(), WORKERS),
         runner::run(deployer.clone(), WORKERS),
         runner::run(jobber.clone(), WORKERS),
+        runner::run(crons.clone(), WORKERS),
         runner::run(daemons.clone(), WORKERS),
         runner::run(stateful.clone(), WORKERS),
     );

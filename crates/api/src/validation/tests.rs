@@ -181,6 +181,33 @@ fn job_and_configmap_rules() {
 }
 
 #[test]
+fn cronjob_schedules_and_time_zones() {
+    let cronjobs = lookup_kind("batch", "CronJob").unwrap();
+    let cj = |schedule: &str, tz: Value| {
+        defaulted(
+            "batch",
+            "CronJob",
+            json!({"metadata": {"name": "c", "namespace": "d"}, "spec": {"schedule": schedule, "timeZone": tz,
+            "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "Never",
+                "containers": [{"name": "c", "image": "x"}]}}}}}}),
+        )
+    };
+    assert!(validate_create(cronjobs, &cj("*/1 * * * *", json!("Europe/Paris"))).is_empty());
+    assert_eq!(
+        lines(&validate_create(cronjobs, &cj("0 0 * * 8", Value::Null))),
+        vec!["spec.schedule: Invalid value: \"0 0 * * 8\": end of range (8) above maximum (6): 8"]
+    );
+    assert_eq!(
+        lines(&validate_create(cronjobs, &cj("TZ=UTC 0 0 * * *", Value::Null))),
+        vec!["spec.schedule: Invalid value: \"TZ=UTC 0 0 * * *\": cannot use TZ or CRON_TZ in schedule, use timeZone field instead"]
+    );
+    assert_eq!(
+        lines(&validate_create(cronjobs, &cj("@daily", json!("Moon/Base")))),
+        vec!["spec.timeZone: Invalid value: \"Moon/Base\": unknown time zone Moon/Base"]
+    );
+}
+
+#[test]
 fn node_pod_cidrs_are_set_once() {
     let nodes = lookup_kind("", "Node").unwrap();
     let node = |cidrs: Value| json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}, "spec": cidrs});

@@ -398,9 +398,25 @@ pub(crate) fn validate_cronjob(spec: &Obj, name: &str, out: &mut Vec<Cause>) {
     match spec.get("schedule").and_then(Value::as_str).unwrap_or("") {
         "" => out.push(Cause::required("spec.schedule")),
         sched => {
-            if let Err(msg) = check_schedule(sched) {
+            if let Err(msg) = crate::cron::Schedule::parse(sched, crate::cron::Zone::Local) {
                 out.push(Cause::invalid("spec.schedule", &Value::from(sched), &msg));
             }
+            if sched.contains("TZ") {
+                let msg = "cannot use TZ or CRON_TZ in schedule, use timeZone field instead";
+                out.push(Cause::invalid("spec.schedule", &Value::from(sched), msg));
+            }
+        }
+    }
+    if let Some(tz) = spec.get("timeZone").and_then(Value::as_str) {
+        let msg = if tz.is_empty() {
+            Some("timeZone must be nil or non-empty string".to_string())
+        } else if tz.eq_ignore_ascii_case("local") {
+            Some("timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones".to_string())
+        } else {
+            crate::cron::Zone::named(tz).err()
+        };
+        if let Some(msg) = msg {
+            out.push(Cause::invalid("spec.timeZone", &Value::from(tz), &msg));
         }
     }
     match spec.get("concurrencyPolicy").and_then(Value::as_str).unwrap_or("") {
@@ -418,33 +434,6 @@ pub(crate) fn validate_cronjob(spec: &Obj, name: &str, out: &mut Vec<Cause>) {
     match spec.get("jobTemplate").and_then(|j| j.get("spec")).and_then(Value::as_object) {
         Some(js) => validate_job_spec(js, "spec.jobTemplate.spec", false, out),
         None => out.push(Cause::required("spec.jobTemplate.spec.template")),
-    }
-}
-
-/// A light version of robfig/cron's standard parser checks.
-fn check_schedule(sched: &str) -> Result<(), String> {
-    let s = sched.trim();
-    let s = s
-        .strip_prefix("TZ=")
-        .or_else(|| s.strip_prefix("CRON_TZ="))
-        .map_or(s, |rest| rest.split_once(' ').map_or("", |(_, r)| r.trim()));
-    if s.starts_with('@') {
-        return match s {
-            "@yearly" | "@annually" | "@monthly" | "@weekly" | "@daily" | "@midnight" | "@hourly" => Ok(()),
-            _ if s.starts_with("@every ") => Ok(()),
-            _ => Err(format!("unrecognized descriptor: {s}")),
-        };
-    }
-    let fields: Vec<&str> = s.split_whitespace().collect();
-    if fields.len() != 5 {
-        return Err(format!("expected exactly 5 fields, found {}: {s}", fields.len()));
-    }
-    let ok =
-        fields.iter().all(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '*' | '/' | ',' | '-' | '?')));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("failed to parse schedule: {s}"))
     }
 }
 
@@ -519,12 +508,5 @@ mod tests {
             go_label_selector(Some(&sel)),
             "v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"nginx2\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}"
         );
-    }
-
-    #[test]
-    fn schedules() {
-        assert!(check_schedule("*/5 * * * *").is_ok());
-        assert!(check_schedule("@hourly").is_ok());
-        assert_eq!(check_schedule("foo").unwrap_err(), "expected exactly 5 fields, found 1: foo");
     }
 }

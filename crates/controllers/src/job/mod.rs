@@ -11,6 +11,8 @@ mod handlers;
 pub mod indexes;
 mod policy;
 mod sync;
+
+pub use sync::finished;
 #[cfg(test)]
 mod tests;
 mod tracking;

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 const BASE_DELAY: Duration = Duration::from_millis(5);
 const MAX_DELAY: Duration = Duration::from_secs(1000);
@@ -18,6 +19,8 @@ struct State {
     dirty: HashSet<String>,
     processing: HashSet<String>,
     failures: HashMap<String, u32>,
+    /// Keys waiting for a delay, with the earliest time they are due.
+    waiting: HashMap<String, Instant>,
     shut_down: bool,
 }
 
@@ -51,16 +54,34 @@ impl WorkQueue {
         }
     }
 
-    /// Queues `key` after `delay`.
+    /// Queues `key` after `delay`; a key already due earlier keeps its earlier time.
     pub fn add_after(self: &Arc<Self>, key: impl Into<String>, delay: Duration) {
         let key = key.into();
         if delay.is_zero() {
             return self.add(key);
         }
+        let at = Instant::now() + delay;
+        {
+            let mut st = self.lock();
+            if st.waiting.get(&key).is_some_and(|due| *due <= at) {
+                return;
+            }
+            st.waiting.insert(key.clone(), at);
+        }
         let q = self.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            q.add(key);
+            tokio::time::sleep_until(at).await;
+            let due = {
+                let mut st = q.lock();
+                let ours = st.waiting.get(&key) == Some(&at);
+                if ours {
+                    st.waiting.remove(&key);
+                }
+                ours
+            };
+            if due {
+                q.add(key);
+            }
         });
     }
 
@@ -196,5 +217,19 @@ mod tests {
         assert_eq!(q.get().await.as_deref(), Some("k"));
         q.forget("k");
         assert_eq!(q.failures("k"), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_delayed_key_is_due_at_its_earliest_time_and_comes_once() {
+        let q = WorkQueue::new();
+        q.add_after("k", Duration::from_secs(60));
+        q.add_after("k", Duration::from_secs(10));
+        q.add_after("k", Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_secs(11)).await;
+        assert_eq!(q.len(), 1);
+        assert_eq!(q.get().await.as_deref(), Some("k"));
+        q.done("k");
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert!(q.is_empty(), "the later times were covered by the earlier one");
     }
 }

@@ -32,6 +32,7 @@ pub const DEPLOYMENTS: Kind = Kind { group: "apps", version: "v1", kind: "Deploy
 pub const DAEMONSETS: Kind = Kind { group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets" };
 pub const STATEFULSETS: Kind = Kind { group: "apps", version: "v1", kind: "StatefulSet", plural: "statefulsets" };
 pub const JOBS: Kind = Kind { group: "batch", version: "v1", kind: "Job", plural: "jobs" };
+pub const CRONJOBS: Kind = Kind { group: "batch", version: "v1", kind: "CronJob", plural: "cronjobs" };
 
 /// A failed write: the HTTP status code (0 when the request never got an answer).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
