@@ -461,3 +461,18 @@ fn pods_of_a_node_that_goes_silent_are_made_again_elsewhere() {
         m.len() == 2 && m.iter().all(|(_, n)| n == "b-0")
     });
 }
+
+#[test]
+fn every_namespace_gets_a_default_service_account() {
+    let server = Server::start();
+    let bin = kubectls().pop().expect("a kubectl");
+    let k = server.kubectl(&bin);
+    let has_default = |ns: &str| k.run(&["get", "serviceaccount", "default", "-n", ns], None).status.success();
+    wait_for("default/default", Duration::from_secs(10), || has_default("default"));
+    k.ok(&["create", "namespace", "team"], None);
+    wait_for("team/default", Duration::from_secs(10), || has_default("team"));
+    let table = k.ok(&["get", "sa", "-n", "team"], None);
+    assert!(table.lines().nth(1).is_some_and(|l| l.starts_with("default")), "{table}");
+    k.ok(&["delete", "sa", "default", "-n", "team"], None);
+    wait_for("team/default again", Duration::from_secs(10), || has_default("team"));
+}

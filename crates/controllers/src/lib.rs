@@ -25,6 +25,7 @@ pub mod nodeipam;
 pub mod nodelifecycle;
 pub mod podutil;
 pub mod replicaset;
+pub mod serviceaccount;
 pub mod statefulset;
 #[cfg(test)]
 mod testutil;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, ServiceAccount};
 use kube::api::Api;
 
 use crate::cronjob::CronJobController;
@@ -20,6 +20,7 @@ use crate::machinery::runner;
 use crate::machinery::writer::{ApiWriter, Writer};
 use crate::nodelifecycle::NodeLifecycle;
 use crate::replicaset::ReplicaSetController;
+use crate::serviceaccount::ServiceAccountController;
 use crate::statefulset::StatefulSetController;
 
 /// The field manager of the controllers' writes, as kube-controller-manager's.
@@ -77,6 +78,11 @@ pub async fn run(client: kube::Client, config: Config) {
     let stateful = StatefulSetController::new(statefulsets.cache(), pods.cache(), writer.clone());
     stateful.watch(&mut statefulsets, &mut pods);
 
+    let mut namespaces = Informer::new(Api::<Namespace>::all(client.clone()));
+    let mut accounts = Informer::new(Api::<ServiceAccount>::all(client.clone()));
+    let accountant = ServiceAccountController::new(namespaces.cache(), accounts.cache(), writer.clone());
+    accountant.watch(&mut namespaces, &mut accounts);
+
     let leases = Informer::new(Api::<Lease>::namespaced(client.clone(), "kube-node-lease"));
     let lifecycle = NodeLifecycle {
         nodes: nodes.cache(),
@@ -97,6 +103,8 @@ pub async fn run(client: kube::Client, config: Config) {
     start(daemonsets, &mut synced);
     start(nodes, &mut synced);
     start(statefulsets, &mut synced);
+    start(namespaces, &mut synced);
+    start(accounts, &mut synced);
     wait_synced(&mut synced).await;
     tracing::info!("controllers started");
     tokio::spawn(lifecycle.run());
@@ -107,6 +115,7 @@ pub async fn run(client: kube::Client, config: Config) {
         runner::run(crons.clone(), WORKERS),
         runner::run(daemons.clone(), WORKERS),
         runner::run(stateful.clone(), WORKERS),
+        runner::run(accountant.clone(), 1),
     );
 }
 
