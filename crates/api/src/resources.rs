@@ -124,6 +124,19 @@ pub static RESOURCES: &[ResourceInfo] = &[
     res!(
         "",
         "v1",
+        "ReplicationController",
+        "replicationcontrollers",
+        "replicationcontroller",
+        &["rc"],
+        ALL,
+        true,
+        "io.k8s.api.core.v1.ReplicationController",
+        true,
+        &[status("", "v1", "ReplicationController"), scale()]
+    ),
+    res!(
+        "",
+        "v1",
         "Node",
         "nodes",
         "node",

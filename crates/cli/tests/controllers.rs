@@ -476,3 +476,36 @@ fn every_namespace_gets_a_default_service_account() {
     k.ok(&["delete", "sa", "default", "-n", "team"], None);
     wait_for("team/default again", Duration::from_secs(10), || has_default("team"));
 }
+
+#[test]
+fn a_replication_controller_keeps_its_pods_like_a_replica_set() {
+    let (server, bin, _nodes) = cluster();
+    let k = server.kubectl(&bin);
+    // The ReplicaSet above as a ReplicationController: its selector is a map of labels.
+    let rc = RS
+        .replace("apps/v1", "v1")
+        .replace("ReplicaSet", "ReplicationController")
+        .replace("matchLabels: {app: web}", "app: web")
+        .replace("replicas: 3", "replicas: 2");
+    k.ok(&["apply", "-f", "-"], Some(&rc));
+    let ready = |n: i64| {
+        wait_for(&format!("{n} ready"), Duration::from_secs(30), || {
+            let rc = get(&k, &["rc", "web"]);
+            rc["status"]["readyReplicas"].as_i64().unwrap_or(0) == n && live_pods(&k).len() == n as usize
+        })
+    };
+    ready(2);
+    let table = k.ok(&["get", "rc", "-o", "wide"], None);
+    let row: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!((&row[..4], row.last()), (&["web", "2", "2", "2"][..], Some(&"app=web")), "{table}");
+    for (_, p) in live_pods(&k) {
+        assert_eq!(p["metadata"]["ownerReferences"][0]["kind"], "ReplicationController");
+    }
+    let victim = live_pods(&k)[0].0.clone();
+    k.ok(&["delete", "pod", &victim], None);
+    ready(2);
+    k.ok(&["scale", "rc", "web", "--replicas=3"], None);
+    ready(3);
+    k.ok(&["delete", "rc", "web"], None);
+    wait_for("its Pods gone", Duration::from_secs(30), || live_pods(&k).is_empty());
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod, ServiceAccount};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, ReplicationController, ServiceAccount};
 use kube::api::Api;
 
 use crate::cronjob::CronJobController;
@@ -59,6 +59,9 @@ pub async fn run(client: kube::Client, config: Config) {
     let mut deployments = Informer::new(Api::<Deployment>::all(client.clone()));
     let replicasets = ReplicaSetController::new(sets.cache(), pods.cache(), writer.clone());
     replicasets.watch(&mut sets, &mut pods);
+    let mut rcs = Informer::new(Api::<ReplicationController>::all(client.clone()));
+    let replication = ReplicaSetController::for_replication_controllers(pods.cache(), writer.clone());
+    replication.watch_replication_controllers(&mut rcs, &mut pods);
     let deployer = DeploymentController::new(deployments.cache(), sets.cache(), pods.cache(), writer.clone());
     deployer.watch(&mut deployments, &mut sets, &mut pods);
 
@@ -96,6 +99,7 @@ pub async fn run(client: kube::Client, config: Config) {
     let mut synced = Vec::new();
     start(leases, &mut synced);
     start(sets, &mut synced);
+    start(rcs, &mut synced);
     start(pods, &mut synced);
     start(deployments, &mut synced);
     start(jobs, &mut synced);
@@ -110,6 +114,7 @@ pub async fn run(client: kube::Client, config: Config) {
     tokio::spawn(lifecycle.run());
     tokio::join!(
         runner::run(replicasets.clone(), WORKERS),
+        runner::run(replication.clone(), WORKERS),
         runner::run(deployer.clone(), WORKERS),
         runner::run(jobber.clone(), WORKERS),
         runner::run(crons.clone(), WORKERS),

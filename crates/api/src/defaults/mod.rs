@@ -41,6 +41,7 @@ pub fn apply_defaults(resource: &ResourceInfo, obj: &mut Value) {
         ("events.k8s.io", "Event") => core::default_events_event(obj),
         ("apps", "Deployment") => workloads::default_deployment(obj),
         ("apps", "ReplicaSet") => workloads::default_replicaset(obj),
+        ("", "ReplicationController") => workloads::default_replication_controller(obj),
         ("apps", "StatefulSet") => workloads::default_statefulset(obj),
         ("apps", "DaemonSet") => workloads::default_daemonset(obj),
         ("batch", "Job") => workloads::default_job(obj),
@@ -158,7 +159,9 @@ pub fn prepare_for_status_update(resource: &ResourceInfo, new: &mut Value, old: 
 fn tracks_generation(resource: &ResourceInfo) -> bool {
     matches!(
         (resource.group, resource.kind),
-        ("apps", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet") | ("batch", "Job" | "CronJob")
+        ("apps", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")
+            | ("batch", "Job" | "CronJob")
+            | ("", "ReplicationController")
     )
 }
 

@@ -8,7 +8,7 @@ use super::{child_obj, each_obj, existing_obj, is_set, set_empty_str, set_nil, s
 /// The status a workload starts with (its Go struct's zero value as serialized).
 pub(super) fn initial_status(kind: &str) -> Value {
     match kind {
-        "ReplicaSet" => json!({"replicas": 0}),
+        "ReplicaSet" | "ReplicationController" => json!({"replicas": 0}),
         "StatefulSet" => json!({"availableReplicas": 0, "replicas": 0}),
         "DaemonSet" => json!({
             "currentNumberScheduled": 0,
@@ -60,6 +60,29 @@ pub(super) fn default_replicaset(obj: &mut Value) {
     let Some(spec) = spec_of(obj, "ReplicaSet") else {
         return;
     };
+    set_nil(spec, "replicas", 1);
+    default_template_of(spec);
+}
+
+/// `SetDefaults_ReplicationController`: the selector and the object's labels default to the
+/// template's labels.
+pub(super) fn default_replication_controller(obj: &mut Value) {
+    let labels = obj.pointer("/spec/template/metadata/labels").filter(|l| l.is_object()).cloned();
+    if let Some(labels) = &labels {
+        if obj.pointer("/metadata/labels").and_then(Value::as_object).is_none_or(Map::is_empty) {
+            if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("labels".into(), labels.clone());
+            }
+        }
+    }
+    let Some(spec) = spec_of(obj, "ReplicationController") else {
+        return;
+    };
+    if let Some(labels) = labels {
+        if spec.get("selector").and_then(Value::as_object).is_none_or(Map::is_empty) {
+            spec.insert("selector".into(), labels);
+        }
+    }
     set_nil(spec, "replicas", 1);
     default_template_of(spec);
 }

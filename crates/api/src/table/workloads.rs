@@ -46,6 +46,15 @@ pub(super) fn replica_set(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
     ]
 }
 
+/// As a ReplicaSet, with the selector a map of labels.
+pub(super) fn replication_controller(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let mut row = replica_set(obj, now);
+    if let Some(last) = row.last_mut() {
+        *last = json!(format_labels(map_at(obj, &["spec", "selector"])));
+    }
+    row
+}
+
 /// Name, Ready (`ready/desired`), Age, Containers, Images.
 pub(super) fn stateful_set(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
     let (names, images) = layout_container_cells(template_containers(obj, &["spec", "template"]));

@@ -41,6 +41,7 @@ pub fn validate_create(resource: &ResourceInfo, obj: &Value) -> Vec<Cause> {
         }
         ("apps", "Deployment") => workloads::validate_deployment(spec, &mut out),
         ("apps", "ReplicaSet") => workloads::validate_replicaset(spec, &mut out),
+        ("", "ReplicationController") => workloads::validate_replication_controller(spec, &mut out),
         ("apps", "StatefulSet") => workloads::validate_statefulset(spec, &mut out),
         ("apps", "DaemonSet") => workloads::validate_daemonset(spec, &mut out),
         ("batch", "Job") => {

@@ -208,6 +208,26 @@ fn cronjob_schedules_and_time_zones() {
 }
 
 #[test]
+fn replication_controllers_default_their_selector_and_must_match_it() {
+    let rcs = lookup_kind("", "ReplicationController").unwrap();
+    let rc = |spec: Value| {
+        defaulted("", "ReplicationController", json!({"metadata": {"name": "r", "namespace": "d"}, "spec": spec}))
+    };
+    let template =
+        json!({"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}});
+    let ok = rc(json!({"template": template}));
+    assert_eq!(ok["spec"]["selector"], json!({"app": "web"}));
+    assert_eq!(ok["metadata"]["labels"], json!({"app": "web"}));
+    assert_eq!((&ok["spec"]["replicas"], &ok["status"]), (&json!(1), &json!({"replicas": 0})));
+    assert!(validate_create(rcs, &ok).is_empty(), "{:?}", lines(&validate_create(rcs, &ok)));
+    let other = rc(json!({"selector": {"app": "db"}, "template": template}));
+    assert_eq!(
+        lines(&validate_create(rcs, &other)),
+        vec!["spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"web\"}: `selector` does not match template `labels`"]
+    );
+}
+
+#[test]
 fn node_pod_cidrs_are_set_once() {
     let nodes = lookup_kind("", "Node").unwrap();
     let node = |cidrs: Value| json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}, "spec": cidrs});

@@ -280,6 +280,24 @@ pub(crate) fn validate_replicaset(spec: &Obj, out: &mut Vec<Cause>) {
     validate_selector_and_template(spec, "spec", "replicaset", TemplateKind::Service, out);
 }
 
+/// `ValidateReplicationControllerSpec`: a non-empty selector (a map of labels) that matches
+/// the template's labels.
+pub(crate) fn validate_replication_controller(spec: &Obj, out: &mut Vec<Cause>) {
+    nonneg(spec, "replicas", "spec", out);
+    nonneg(spec, "minReadySeconds", "spec", out);
+    let sel = spec.get("selector").and_then(Value::as_object).filter(|m| !m.is_empty());
+    if sel.is_none() {
+        out.push(Cause::required("spec.selector"));
+    }
+    validate_labels(spec.get("selector"), "spec.selector", out);
+    let as_selector = sel.map(|m| {
+        let mut o = Obj::new();
+        o.insert("matchLabels".into(), Value::Object(m.clone()));
+        o
+    });
+    validate_template(spec.get("template"), as_selector.as_ref(), "spec.template", TemplateKind::Service, out);
+}
+
 /// `ValidateStatefulSetSpec`.
 pub(crate) fn validate_statefulset(spec: &Obj, out: &mut Vec<Cause>) {
     match spec.get("podManagementPolicy").and_then(Value::as_str).unwrap_or("") {

@@ -26,9 +26,12 @@ fn scale_of(obj: &Value) -> Value {
             m.insert(f.into(), v.clone());
         }
     }
+    // A ReplicationController's selector is a map of labels, not a LabelSelector.
+    let map_selector = obj.get("kind").and_then(Value::as_str) == Some("ReplicationController");
     let selector = obj
         .pointer("/spec/selector")
-        .and_then(|s| LabelSelector::from_label_selector(s).ok())
+        .map(|s| if map_selector { json!({"matchLabels": s}) } else { s.clone() })
+        .and_then(|s| LabelSelector::from_label_selector(&s).ok())
         .map(|s| s.to_string())
         .unwrap_or_default();
     json!({

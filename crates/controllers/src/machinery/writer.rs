@@ -28,6 +28,8 @@ impl Kind {
 
 pub const PODS: Kind = Kind { group: "", version: "v1", kind: "Pod", plural: "pods" };
 pub const SERVICEACCOUNTS: Kind = Kind { group: "", version: "v1", kind: "ServiceAccount", plural: "serviceaccounts" };
+pub const REPLICATIONCONTROLLERS: Kind =
+    Kind { group: "", version: "v1", kind: "ReplicationController", plural: "replicationcontrollers" };
 pub const REPLICASETS: Kind = Kind { group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets" };
 pub const DEPLOYMENTS: Kind = Kind { group: "apps", version: "v1", kind: "Deployment", plural: "deployments" };
 pub const DAEMONSETS: Kind = Kind { group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets" };

@@ -11,7 +11,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
 use super::ReplicaSetController;
 use crate::machinery::key_of;
-use crate::machinery::writer::REPLICASETS;
 use crate::podutil::{controller_of, is_ready, labels};
 use skiff_api::selector::LabelSelector;
 
@@ -24,7 +23,7 @@ impl ReplicaSetController {
 
     /// The ReplicaSet a controller reference points to, if it is one we know.
     fn owner(&self, ns: &str, r: &OwnerReference) -> Option<Arc<ReplicaSet>> {
-        self.sets.owner(ns, r, REPLICASETS)
+        self.sets.owner(ns, r, self.kind)
     }
 
     /// ReplicaSets of the Pod's namespace whose selector matches it.

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::rank::order_for_deletion;
 use super::{ReplicaSetController, BURST_REPLICAS};
 use crate::machinery::claim::Claim;
-use crate::machinery::writer::{patch_status, WriteError, PODS, REPLICASETS};
+use crate::machinery::writer::{patch_status, WriteError, PODS};
 use crate::machinery::{slow_start_batch, split_key};
 use crate::podutil::{controller_ref, delete_pods, is_active, is_available, is_ready, labels, pod_from_template};
 use crate::ControllerError;
@@ -60,7 +60,7 @@ impl ReplicaSetController {
         let selector = LabelSelector::from_meta(rs.spec.as_ref().map(|s| &s.selector));
         let claim = Claim {
             writer: self.writer.as_ref(),
-            owner_kind: REPLICASETS,
+            owner_kind: self.kind,
             owner: &rs.metadata,
             selector: &selector,
             kind: PODS,
@@ -77,7 +77,7 @@ impl ReplicaSetController {
             self.expectations.expect_creations(key, n);
             let template = rs.spec.as_ref().and_then(|s| s.template.clone()).unwrap_or_default();
             let prefix = rs.metadata.name.as_deref().unwrap_or("");
-            let owner = controller_ref(REPLICASETS, &rs.metadata);
+            let owner = controller_ref(self.kind, &rs.metadata);
             let pod = pod_from_template(&template, prefix, owner);
             let (created, err) = slow_start_batch(n, |_| self.writer.create(PODS, ns, pod.clone())).await;
             for _ in created..n {
@@ -143,7 +143,7 @@ impl ReplicaSetController {
         if same {
             return Ok(());
         }
-        patch_status(self.writer.as_ref(), REPLICASETS, &rs.metadata, json!({"status": status})).await
+        patch_status(self.writer.as_ref(), self.kind, &rs.metadata, json!({"status": status})).await
     }
 }
 

@@ -181,3 +181,29 @@ async fn status_is_not_written_when_it_already_holds() {
     c.sync("ns/gone").await.unwrap();
     assert!(c.expectations.satisfied("ns/gone"));
 }
+
+#[tokio::test]
+async fn replication_controllers_are_kept_as_the_replica_sets_they_equal() {
+    let rc: k8s_openapi::api::core::v1::ReplicationController = serde_json::from_value(json!({
+        "metadata": {"name": "web", "namespace": "ns", "uid": "rc-uid", "generation": 1},
+        "spec": {"replicas": 2, "selector": {"app": "web"},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}
+    }))
+    .unwrap();
+    let as_rs = super::as_replica_set(&rc).unwrap();
+    assert_eq!(as_rs.spec.as_ref().unwrap().selector.match_labels.as_ref().unwrap()["app"], "web");
+    let writer = Arc::new(FakeWriter::default());
+    let c = ReplicaSetController::for_replication_controllers(Cache::default(), writer.clone());
+    c.sets.insert(Arc::new(as_rs));
+    c.sync("ns/web").await.unwrap();
+    let created = writer.created();
+    assert_eq!(created.len(), 2);
+    assert_eq!(created[0]["metadata"]["ownerReferences"][0]["kind"], "ReplicationController");
+    assert_eq!(created[0]["metadata"]["ownerReferences"][0]["apiVersion"], "v1");
+    let status_kind = writer.calls().into_iter().find_map(|c| match c {
+        Call::Patch { kind, status: true, .. } => Some(kind.kind),
+        _ => None,
+    });
+    assert_eq!(status_kind, Some("ReplicationController"));
+}
