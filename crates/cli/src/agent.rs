@@ -72,12 +72,17 @@ pub struct NodeArgs {
 }
 
 impl NodeArgs {
-    /// The agent's configuration; `server` adds the control-plane role labels.
-    pub fn config(&self, data_dir: &Path, server: bool, ca_pem: &str) -> anyhow::Result<AgentConfig> {
-        let name = match &self.node_name {
+    /// The Node's name: `--node-name`, or the host name.
+    pub fn name(&self, data_dir: &Path) -> String {
+        match &self.node_name {
             Some(n) => n.clone(),
             None => skiff_agent::host::probe(data_dir).hostname,
-        };
+        }
+    }
+
+    /// The agent's configuration; `server` adds the control-plane role labels.
+    pub fn config(&self, data_dir: &Path, server: bool, ca_pem: &str) -> anyhow::Result<AgentConfig> {
+        let name = self.name(data_dir);
         let mut labels = BTreeMap::new();
         if server {
             labels.insert("node-role.kubernetes.io/control-plane".to_string(), "true".to_string());

@@ -111,12 +111,15 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         if !args.disable_controller_manager {
             let controllers = crate::inprocess::client(&data_dir, &running, "system:kube-controller-manager", &[])?;
             let cm = skiff_controllers::manager::Config { node_monitor_grace_period: args.node_monitor_grace_period };
-            tokio::spawn(skiff_controllers::manager::run(controllers.clone(), cm));
+            // The server's node name is its identity, so a restarted server leads again at once.
+            let mut election = skiff_controllers::leader::Election::controller_manager();
+            election.identity = args.node.name(&data_dir);
+            let mask = args.node_cidr_mask_size;
             tokio::spawn(async move {
-                let ipam = skiff_controllers::nodeipam::run(controllers, cluster_cidr, args.node_cidr_mask_size);
-                if let Err(e) = ipam.await {
-                    tracing::error!(error = %e, "node IPAM stopped");
-                }
+                let work = crate::controller_manager::work(controllers.clone(), cm, cluster_cidr, mask);
+                skiff_controllers::leader::lead(controllers, &election, work).await;
+                tracing::error!("the controller manager lost its leader lease; exiting");
+                std::process::exit(1);
             });
         }
         if !args.disable_scheduler {

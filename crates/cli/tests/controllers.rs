@@ -6,7 +6,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::hollow::Hollow;
+use common::hollow::{Component, Hollow};
 use common::{get, kubectls, wait_for, Kubectl, Server};
 use serde_json::Value;
 
@@ -508,4 +508,44 @@ fn a_replication_controller_keeps_its_pods_like_a_replica_set() {
     ready(3);
     k.ok(&["delete", "rc", "web"], None);
     wait_for("its Pods gone", Duration::from_secs(30), || live_pods(&k).is_empty());
+}
+
+#[test]
+fn one_controller_manager_leads_and_another_takes_over_when_it_dies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_with(tmp.path(), &["--disable-agent", "--disable-controller-manager"]);
+    let bin = kubectls().pop().expect("a kubectl");
+    let k = server.kubectl(&bin);
+    let _nodes = Hollow::start(&server, "h", 1, &[]);
+    let fast =
+        ["--leader-elect-lease-duration=3s", "--leader-elect-renew-deadline=2s", "--leader-elect-retry-period=500ms"];
+    let start = |log: &str| {
+        let mut args = vec!["controller-manager"];
+        args.extend(fast);
+        Component::start(&server, log, "admin.token", &args)
+    };
+    let mut first = Some(start("cm-1"));
+    let holder = || -> String {
+        let out = k.run(&["get", "lease", "-n", "kube-system", "kube-controller-manager", "-o", "json"], None);
+        let lease: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        lease["spec"]["holderIdentity"].as_str().unwrap_or("").to_string()
+    };
+    wait_for("a leader", Duration::from_secs(20), || !holder().is_empty());
+    let leader = holder();
+    let _second = start("cm-2");
+    k.ok(&["apply", "-f", "-"], Some(&RS.replace("replicas: 3", "replicas: 1")));
+    wait_ready(&k, 1);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(holder(), leader, "the second one waits while the first renews");
+
+    // The leader dies; the other takes the Lease over and keeps the ReplicaSet.
+    drop(first.take());
+    wait_for("a new leader", Duration::from_secs(20), || {
+        let h = holder();
+        !h.is_empty() && h != leader
+    });
+    k.ok(&["scale", "rs", "web", "--replicas=2"], None);
+    wait_ready(&k, 2);
+    let lease = get(&k, &["lease", "-n", "kube-system", "kube-controller-manager"]);
+    assert_eq!(lease["spec"]["leaseTransitions"], 1);
 }

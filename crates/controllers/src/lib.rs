@@ -19,6 +19,7 @@ pub mod daemonset;
 pub mod deployment;
 pub mod garbagecollector;
 pub mod job;
+pub mod leader;
 pub mod machinery;
 pub mod manager;
 pub mod nodeipam;
