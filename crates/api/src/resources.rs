@@ -230,6 +230,19 @@ pub static RESOURCES: &[ResourceInfo] = &[
     res!(
         "apps",
         "v1",
+        "ControllerRevision",
+        "controllerrevisions",
+        "controllerrevision",
+        NONE,
+        NONE,
+        true,
+        "io.k8s.api.apps.v1.ControllerRevision",
+        false,
+        &[]
+    ),
+    res!(
+        "apps",
+        "v1",
         "StatefulSet",
         "statefulsets",
         "statefulset",

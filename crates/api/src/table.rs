@@ -174,6 +174,13 @@ const CRONJOB_COLUMNS: &[Column] = &[
 
 const LEASE_COLUMNS: &[Column] = &[NAME, col("Holder", "string", d::LEASE_HOLDER, 0), AGE];
 
+const CONTROLLER_REVISION_COLUMNS: &[Column] = &[
+    NAME,
+    col("Controller", "string", "Controller of the object", 0),
+    col("Revision", "integer", d::CR_REVISION, 0),
+    AGE,
+];
+
 const PRIORITY_CLASS_COLUMNS: &[Column] = &[
     NAME,
     col("Value", "integer", d::PC_VALUE, 0),
@@ -200,6 +207,7 @@ enum Printer {
     Deployment,
     ReplicaSet,
     ReplicationController,
+    ControllerRevision,
     StatefulSet,
     DaemonSet,
     Job,
@@ -230,6 +238,7 @@ impl Printer {
             ("batch", "jobs") => Printer::Job,
             ("batch", "cronjobs") => Printer::CronJob,
             ("coordination.k8s.io", "leases") => Printer::Lease,
+            ("apps", "controllerrevisions") => Printer::ControllerRevision,
             ("scheduling.k8s.io", "priorityclasses") => Printer::PriorityClass,
             _ => Printer::Default,
         }
@@ -253,6 +262,7 @@ impl Printer {
             Printer::Job => JOB_COLUMNS,
             Printer::CronJob => CRONJOB_COLUMNS,
             Printer::Lease => LEASE_COLUMNS,
+            Printer::ControllerRevision => CONTROLLER_REVISION_COLUMNS,
             Printer::PriorityClass => PRIORITY_CLASS_COLUMNS,
             Printer::Default => DEFAULT_COLUMNS,
         }
@@ -306,6 +316,7 @@ pub fn row(resource: &ResourceInfo, obj: &Value, now: DateTime<Utc>) -> Vec<Valu
         Printer::Deployment => workloads::deployment(obj, now),
         Printer::ReplicaSet => workloads::replica_set(obj, now),
         Printer::ReplicationController => workloads::replication_controller(obj, now),
+        Printer::ControllerRevision => workloads::controller_revision(obj, now),
         Printer::StatefulSet => workloads::stateful_set(obj, now),
         Printer::DaemonSet => workloads::daemon_set(obj, now),
         Printer::Job => workloads::job(obj, now),

@@ -317,6 +317,12 @@ fn a_daemonset_runs_one_pod_on_every_node() {
     k.ok(&["label", "node", "h-0", "edge=yes"], None);
     k.ok(&["patch", "ds", "agent", "-p", r#"{"spec":{"template":{"spec":{"nodeSelector":{"edge":"yes"}}}}}"#], None);
     wait_for("only h-0 keeps one", Duration::from_secs(30), || agent_nodes(&k) == ["h-0"]);
+
+    // Both templates are in the history; undo brings the first back (every node again).
+    let history = k.ok(&["rollout", "history", "daemonset/agent"], None);
+    assert!(history.lines().filter_map(|l| l.split_whitespace().next()).collect::<Vec<_>>().ends_with(&["1", "2"]));
+    k.ok(&["rollout", "undo", "daemonset/agent"], None);
+    wait_for("a daemon on each node again", Duration::from_secs(30), || agent_nodes(&k) == ["h-0", "h-1", "x-0"]);
 }
 
 const STATEFULSET: &str = r#"
@@ -392,6 +398,21 @@ fn a_statefulset_comes_up_and_goes_down_in_order() {
     k.ok(&["set", "image", "sts/web", "web=busybox:2"], None);
     k.ok(&["rollout", "status", "statefulset/web", "--timeout=60s"], None);
     assert_eq!(get(&k, &["pod", "web-0"])["spec"]["containers"][0]["image"], "busybox:2");
+
+    // Each template is a ControllerRevision: the history lists both, and undo goes back.
+    let history = k.ok(&["rollout", "history", "statefulset/web"], None);
+    let revisions: Vec<&str> = history.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    assert!(revisions.ends_with(&["1", "2"]), "{history}");
+    let table = k.ok(&["get", "controllerrevisions"], None);
+    assert!(table.lines().nth(1).is_some_and(|l| l.contains("statefulset.apps/web")), "{table}");
+    k.ok(&["rollout", "undo", "statefulset/web"], None);
+    k.ok(&["rollout", "status", "statefulset/web", "--timeout=60s"], None);
+    wait_for("web-0 back on busybox", Duration::from_secs(30), || {
+        get(&k, &["pod", "web-0"])["spec"]["containers"][0]["image"] == "busybox"
+    });
+    let history = k.ok(&["rollout", "history", "statefulset/web"], None);
+    let revisions: Vec<&str> = history.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    assert!(revisions.ends_with(&["2", "3"]), "the first template is now revision 3: {history}");
 }
 
 /// A Deployment whose Pods tolerate an unreachable node for 2 s.

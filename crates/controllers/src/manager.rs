@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, ReplicationController, ServiceAccount};
@@ -74,11 +74,13 @@ pub async fn run(client: kube::Client, config: Config) {
 
     let mut daemonsets = Informer::new(Api::<DaemonSet>::all(client.clone()));
     let mut nodes = Informer::new(Api::<Node>::all(client.clone()));
-    let daemons = DaemonSetController::new(daemonsets.cache(), pods.cache(), nodes.cache(), writer.clone());
+    let revisions = Informer::new(Api::<ControllerRevision>::all(client.clone()));
+    let daemons =
+        DaemonSetController::new(daemonsets.cache(), pods.cache(), revisions.cache(), nodes.cache(), writer.clone());
     daemons.watch(&mut daemonsets, &mut pods, &mut nodes);
 
     let mut statefulsets = Informer::new(Api::<StatefulSet>::all(client.clone()));
-    let stateful = StatefulSetController::new(statefulsets.cache(), pods.cache(), writer.clone());
+    let stateful = StatefulSetController::new(statefulsets.cache(), pods.cache(), revisions.cache(), writer.clone());
     stateful.watch(&mut statefulsets, &mut pods);
 
     let mut namespaces = Informer::new(Api::<Namespace>::all(client.clone()));
@@ -107,6 +109,7 @@ pub async fn run(client: kube::Client, config: Config) {
     start(daemonsets, &mut synced);
     start(nodes, &mut synced);
     start(statefulsets, &mut synced);
+    start(revisions, &mut synced);
     start(namespaces, &mut synced);
     start(accounts, &mut synced);
     wait_synced(&mut synced).await;

@@ -100,3 +100,5 @@ pub(crate) const PC_GLOBAL_DEFAULT: &str =
     "globalDefault specifies whether this PriorityClass should be considered as the default priority for pods that do not have any priority class. Only one PriorityClass can be marked as `globalDefault`. However, if more than one PriorityClasses exists with their `globalDefault` field set to true, the smallest value of such global default PriorityClasses will be used as the default priority.";
 pub(crate) const PC_PREEMPTION_POLICY: &str =
     "preemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset.";
+
+pub(crate) const CR_REVISION: &str = "Revision indicates the revision of the state represented by Data.";

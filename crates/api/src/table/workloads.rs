@@ -55,6 +55,25 @@ pub(super) fn replication_controller(obj: &Value, now: DateTime<Utc>) -> Vec<Val
     row
 }
 
+/// Name, Controller (`statefulset.apps/web`), Revision, Age.
+pub(super) fn controller_revision(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let owners = arr_at(obj, &["metadata", "ownerReferences"]);
+    let controller = owners.iter().find(|o| o.get("controller").and_then(Value::as_bool) == Some(true));
+    let name_of = |o: &Value| {
+        let api_version = o.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        let kind = o.get("kind").and_then(Value::as_str).unwrap_or("").to_lowercase();
+        let kind = if group.is_empty() { kind } else { format!("{kind}.{group}") };
+        format!("{kind}/{}", o.get("name").and_then(Value::as_str).unwrap_or(""))
+    };
+    vec![
+        json!(name(obj)),
+        json!(controller.map_or_else(|| "<none>".to_string(), name_of)),
+        json!(int_at(obj, &["revision"])),
+        json!(age(obj, now)),
+    ]
+}
+
 /// Name, Ready (`ready/desired`), Age, Containers, Images.
 pub(super) fn stateful_set(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
     let (names, images) = layout_container_cells(template_containers(obj, &["spec", "template"]));

@@ -43,6 +43,7 @@ fn schema(definition: &str) -> Option<&'static Value> {
                 "io.k8s.api.core.v1.ServiceAccount" => core::v1::ServiceAccount,
                 "io.k8s.api.apps.v1.Deployment" => apps::v1::Deployment,
                 "io.k8s.api.apps.v1.ReplicaSet" => apps::v1::ReplicaSet,
+                "io.k8s.api.apps.v1.ControllerRevision" => apps::v1::ControllerRevision,
                 "io.k8s.api.core.v1.ReplicationController" => core::v1::ReplicationController,
                 "io.k8s.api.apps.v1.StatefulSet" => apps::v1::StatefulSet,
                 "io.k8s.api.apps.v1.DaemonSet" => apps::v1::DaemonSet,

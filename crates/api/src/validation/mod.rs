@@ -42,6 +42,11 @@ pub fn validate_create(resource: &ResourceInfo, obj: &Value) -> Vec<Cause> {
         ("apps", "Deployment") => workloads::validate_deployment(spec, &mut out),
         ("apps", "ReplicaSet") => workloads::validate_replicaset(spec, &mut out),
         ("", "ReplicationController") => workloads::validate_replication_controller(spec, &mut out),
+        ("apps", "ControllerRevision") => {
+            if let Some(n) = obj.get("revision").and_then(Value::as_i64).filter(|n| *n < 0) {
+                out.push(Cause::invalid("revision", &Value::from(n), "must be greater than or equal to 0"));
+            }
+        }
         ("apps", "StatefulSet") => workloads::validate_statefulset(spec, &mut out),
         ("apps", "DaemonSet") => workloads::validate_daemonset(spec, &mut out),
         ("batch", "Job") => {

@@ -14,7 +14,7 @@ mod tests;
 
 use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
 use k8s_openapi::api::core::v1::{Node, Pod};
 
 use crate::machinery::cache::Cache;
@@ -26,6 +26,7 @@ use crate::machinery::writer::Writer;
 pub struct DaemonSetController {
     pub(crate) sets: Cache<DaemonSet>,
     pub(crate) pods: Cache<Pod>,
+    pub(crate) revisions: Cache<ControllerRevision>,
     pub(crate) nodes: Cache<Node>,
     pub(crate) writer: Arc<dyn Writer>,
     pub(crate) expectations: Expectations,
@@ -33,10 +34,17 @@ pub struct DaemonSetController {
 }
 
 impl DaemonSetController {
-    pub fn new(sets: Cache<DaemonSet>, pods: Cache<Pod>, nodes: Cache<Node>, writer: Arc<dyn Writer>) -> Arc<Self> {
+    pub fn new(
+        sets: Cache<DaemonSet>,
+        pods: Cache<Pod>,
+        revisions: Cache<ControllerRevision>,
+        nodes: Cache<Node>,
+        writer: Arc<dyn Writer>,
+    ) -> Arc<Self> {
         Arc::new(DaemonSetController {
             sets,
             pods,
+            revisions,
             nodes,
             writer,
             expectations: Expectations::default(),

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use skiff_api::scheduling::{first_untolerated, fits_node_affinity};
 
 /// The label that tells a daemon Pod's template revision.
-pub const REVISION_LABEL: &str = "controller-revision-hash";
+pub const REVISION_LABEL: &str = crate::machinery::history::REVISION_HASH_LABEL;
 
 /// Tolerations every daemon Pod gets (`AddOrUpdateDaemonPodTolerations`): it stays through
 /// not-ready, unreachable, pressure and unschedulable nodes.

@@ -2,7 +2,7 @@
 //! delete the ones that must go (node no longer fits, extras, failed ones, old revisions
 //! under RollingUpdate), then write the status.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +15,7 @@ use super::nodes::{pod_for_node, should_run, REVISION_LABEL};
 use super::DaemonSetController;
 use crate::deployment::util::{scaled_value, template_hash};
 use crate::machinery::claim::Claim;
+use crate::machinery::history::{template_patch, History};
 use crate::machinery::writer::{patch_status, replacing, DAEMONSETS, PODS};
 use crate::machinery::{slow_start_batch, split_key};
 use crate::podutil::{controller_ref, delete_pods, is_available, is_ready, labels};
@@ -137,12 +138,44 @@ impl DaemonSetController {
             }
         }
 
-        if ds.metadata.deletion_timestamp.is_none() && self.expectations.satisfied(key) {
-            self.manage(key, &ds, &hash, &create_on, &delete).await?;
+        if ds.metadata.deletion_timestamp.is_none() {
+            self.history(&ds, &selector, &hash, &pods).await?;
+            if self.expectations.satisfied(key) {
+                self.manage(key, &ds, &hash, &create_on, &delete).await?;
+            }
         }
         let ready = status.number_ready;
         self.write_status(&ds, status).await?;
         Ok((min_ready > 0 && available < ready).then(|| Duration::from_secs(min_ready as u64)))
+    }
+
+    /// Records the template as the newest ControllerRevision `<ds>-<hash>` and deletes old
+    /// ones that no Pod runs beyond `revisionHistoryLimit`.
+    async fn history(
+        &self,
+        ds: &DaemonSet,
+        selector: &LabelSelector,
+        hash: &str,
+        pods: &[Arc<Pod>],
+    ) -> Result<(), ControllerError> {
+        let name = ds.metadata.name.as_deref().unwrap_or("");
+        let spec = ds.spec.clone().unwrap_or_default();
+        let history = History {
+            writer: self.writer.as_ref(),
+            revisions: &self.revisions,
+            owner_kind: DAEMONSETS,
+            owner: &ds.metadata,
+            selector,
+        };
+        let template_labels = spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref());
+        history.record(&format!("{name}-{hash}"), hash, template_labels, template_patch(&spec.template)).await?;
+        let mut live: HashSet<String> = pods
+            .iter()
+            .filter_map(|p| labels(&p.metadata).get(REVISION_LABEL))
+            .map(|h| format!("{name}-{h}"))
+            .collect();
+        live.insert(format!("{name}-{hash}"));
+        history.truncate(&live, spec.revision_history_limit.unwrap_or(10).max(0) as usize).await
     }
 
     async fn manage(

@@ -11,7 +11,7 @@ use super::DaemonSetController;
 use crate::deployment::util::template_hash;
 use crate::machinery::cache::Cache;
 use crate::machinery::writer::fake::{Call, FakeWriter};
-use crate::machinery::writer::PatchBody;
+use crate::machinery::writer::{PatchBody, PODS};
 use crate::testutil::merge;
 
 fn ds(extra: Value) -> Arc<DaemonSet> {
@@ -52,7 +52,7 @@ fn setup(d: Arc<DaemonSet>, nodes: Vec<Arc<Node>>, pods: Vec<Arc<Pod>>) -> (Arc<
         nc.insert(n);
     }
     let w = Arc::new(FakeWriter::default());
-    (DaemonSetController::new(sets, pc, nc, w.clone()), w)
+    (DaemonSetController::new(sets, pc, Cache::default(), nc, w.clone()), w)
 }
 
 fn status(w: &FakeWriter) -> Value {
@@ -77,7 +77,7 @@ async fn every_fitting_node_gets_one_pinned_pod() {
     let (c, w) = setup(d, nodes, vec![]);
     c.sync("ns/agent").await.unwrap();
     let mut pinned: Vec<String> = w
-        .created()
+        .created_of(PODS)
         .iter()
         .map(|p| {
             let terms = &p["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"];
@@ -117,5 +117,21 @@ async fn a_rolling_update_replaces_one_old_pod_at_a_time() {
     let (c, w) = setup(d, nodes, pods);
     c.sync("ns/agent").await.unwrap();
     assert_eq!(w.deleted().len(), 1, "maxUnavailable 1");
-    assert!(w.created().is_empty());
+    assert!(w.created_of(PODS).is_empty());
+}
+
+#[tokio::test]
+async fn the_template_is_recorded_as_a_controller_revision() {
+    let d = ds(json!({}));
+    let hash = current_hash(&d);
+    let (c, w) = setup(d, vec![node("a", json!({}))], vec![]);
+    c.sync("ns/agent").await.unwrap();
+    let revisions = w.created_of(crate::machinery::writer::CONTROLLERREVISIONS);
+    assert_eq!(revisions.len(), 1);
+    let r = &revisions[0];
+    assert_eq!(r["metadata"]["name"], format!("agent-{hash}"));
+    assert_eq!(r["metadata"]["labels"]["controller-revision-hash"], hash);
+    assert_eq!(r["metadata"]["ownerReferences"][0]["kind"], "DaemonSet");
+    assert_eq!(r["revision"], 1);
+    assert_eq!(r["data"]["spec"]["template"]["$patch"], "replace");
 }

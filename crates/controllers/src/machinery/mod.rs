@@ -18,6 +18,7 @@ use self::writer::WriteError;
 pub mod cache;
 pub mod claim;
 pub mod expectations;
+pub mod history;
 pub mod informer;
 pub mod queue;
 pub mod runner;

@@ -30,6 +30,8 @@ pub const PODS: Kind = Kind { group: "", version: "v1", kind: "Pod", plural: "po
 pub const SERVICEACCOUNTS: Kind = Kind { group: "", version: "v1", kind: "ServiceAccount", plural: "serviceaccounts" };
 pub const REPLICATIONCONTROLLERS: Kind =
     Kind { group: "", version: "v1", kind: "ReplicationController", plural: "replicationcontrollers" };
+pub const CONTROLLERREVISIONS: Kind =
+    Kind { group: "apps", version: "v1", kind: "ControllerRevision", plural: "controllerrevisions" };
 pub const REPLICASETS: Kind = Kind { group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets" };
 pub const DEPLOYMENTS: Kind = Kind { group: "apps", version: "v1", kind: "Deployment", plural: "deployments" };
 pub const DAEMONSETS: Kind = Kind { group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets" };
@@ -271,6 +273,15 @@ pub mod fake {
         pub fn created(&self) -> Vec<Value> {
             let calls = self.calls();
             calls.into_iter().filter_map(|c| if let Call::Create { obj, .. } = c { Some(obj) } else { None }).collect()
+        }
+
+        /// What was created of `kind`.
+        pub fn created_of(&self, of: Kind) -> Vec<Value> {
+            let calls = self.calls();
+            calls
+                .into_iter()
+                .filter_map(|c| if let Call::Create { kind, obj, .. } = c { (kind == of).then_some(obj) } else { None })
+                .collect()
         }
 
         /// Makes `obj` readable.

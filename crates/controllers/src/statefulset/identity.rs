@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 pub const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
 pub const POD_INDEX_LABEL: &str = "apps.kubernetes.io/pod-index";
-pub const REVISION_LABEL: &str = "controller-revision-hash";
+pub const REVISION_LABEL: &str = crate::machinery::history::REVISION_HASH_LABEL;
 
 /// The ordinal of a Pod of `set`, from its name (`getParentNameAndOrdinal`).
 pub fn ordinal(set: &str, pod: &Pod) -> Option<i32> {

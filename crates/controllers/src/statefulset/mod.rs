@@ -15,7 +15,7 @@ mod tests;
 
 use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
 
 use crate::machinery::cache::Cache;
@@ -27,16 +27,23 @@ use crate::machinery::writer::Writer;
 pub struct StatefulSetController {
     pub(crate) sets: Cache<StatefulSet>,
     pub(crate) pods: Cache<Pod>,
+    pub(crate) revisions: Cache<ControllerRevision>,
     pub(crate) writer: Arc<dyn Writer>,
     pub(crate) expectations: Expectations,
     pub(crate) queue: Arc<WorkQueue>,
 }
 
 impl StatefulSetController {
-    pub fn new(sets: Cache<StatefulSet>, pods: Cache<Pod>, writer: Arc<dyn Writer>) -> Arc<Self> {
+    pub fn new(
+        sets: Cache<StatefulSet>,
+        pods: Cache<Pod>,
+        revisions: Cache<ControllerRevision>,
+        writer: Arc<dyn Writer>,
+    ) -> Arc<Self> {
         Arc::new(StatefulSetController {
             sets,
             pods,
+            revisions,
             writer,
             expectations: Expectations::default(),
             queue: WorkQueue::new(),

@@ -3,6 +3,7 @@
 //! Pods of an older revision down to the partition; under OrderedReady every step waits for
 //! the Pods before it to be Running and Ready. Then the status.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use super::identity::{ordinal, pod_for, revision};
 use super::StatefulSetController;
 use crate::deployment::util::template_hash;
 use crate::machinery::claim::Claim;
+use crate::machinery::history::{template_patch, History};
 use crate::machinery::split_key;
 use crate::machinery::writer::{patch_status, replacing, PODS, STATEFULSETS};
 use crate::podutil::{controller_ref, delete_pods, is_available, is_ready};
@@ -62,12 +64,27 @@ impl StatefulSetController {
         let status = set.status.clone().unwrap_or_default();
         // The revision hash always takes the collision count, 0 until one happens (as
         // `getStatefulSetRevisions`): the first status write must not change the revision.
-        let update_rev = format!("{name}-{}", template_hash(&spec.template, Some(status.collision_count.unwrap_or(0))));
+        let hash = template_hash(&spec.template, Some(status.collision_count.unwrap_or(0)));
+        let update_rev = format!("{name}-{hash}");
         let current_rev =
             status.current_revision.clone().filter(|r| !r.is_empty()).unwrap_or_else(|| update_rev.clone());
-        if set.metadata.deletion_timestamp.is_none() && self.expectations.satisfied(key) {
-            let plan = plan(&set, &pods, &update_rev);
-            self.apply(key, &set, plan, &update_rev).await?;
+        if set.metadata.deletion_timestamp.is_none() {
+            let history = History {
+                writer: self.writer.as_ref(),
+                revisions: &self.revisions,
+                owner_kind: STATEFULSETS,
+                owner: &set.metadata,
+                selector: &selector,
+            };
+            let template_labels = spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref());
+            history.record(&update_rev, &hash, template_labels, template_patch(&spec.template)).await?;
+            let mut live: HashSet<String> = pods.iter().filter_map(|p| revision(p).map(String::from)).collect();
+            live.extend([current_rev.clone(), update_rev.clone()]);
+            history.truncate(&live, spec.revision_history_limit.unwrap_or(10).max(0) as usize).await?;
+            if self.expectations.satisfied(key) {
+                let plan = plan(&set, &pods, &update_rev);
+                self.apply(key, &set, plan, &update_rev).await?;
+            }
         }
         let new_status = counts(&set, &pods, &current_rev, &update_rev);
         self.write_status(&set, new_status).await?;

@@ -11,6 +11,7 @@ use super::StatefulSetController;
 use crate::deployment::util::template_hash;
 use crate::machinery::cache::Cache;
 use crate::machinery::writer::fake::FakeWriter;
+use crate::machinery::writer::PODS;
 use crate::testutil::merge;
 
 fn set(extra: Value) -> Arc<StatefulSet> {
@@ -49,11 +50,11 @@ fn setup(s: Arc<StatefulSet>, pods: Vec<Arc<Pod>>) -> (Arc<StatefulSetController
         cache.insert(p);
     }
     let w = Arc::new(FakeWriter::default());
-    (StatefulSetController::new(sets, cache, w.clone()), w)
+    (StatefulSetController::new(sets, cache, Cache::default(), w.clone()), w)
 }
 
 fn created_names(w: &FakeWriter) -> Vec<String> {
-    w.created().iter().map(|p| p["metadata"]["name"].as_str().unwrap().to_string()).collect()
+    w.created_of(PODS).iter().map(|p| p["metadata"]["name"].as_str().unwrap().to_string()).collect()
 }
 
 #[tokio::test]
@@ -65,7 +66,7 @@ async fn ordered_ready_makes_one_pod_after_the_previous_is_ready() {
     assert_eq!(created_names(&w), ["web-0"]);
     let (c, w) = setup(s.clone(), vec![pod(0, &r, false)]);
     c.sync("ns/web").await.unwrap();
-    assert!(w.created().is_empty(), "web-0 is not ready yet");
+    assert!(w.created_of(PODS).is_empty(), "web-0 is not ready yet");
     let (c, w) = setup(s, vec![pod(0, &r, true)]);
     c.sync("ns/web").await.unwrap();
     assert_eq!(created_names(&w), ["web-1"]);
