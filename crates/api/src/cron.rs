@@ -116,12 +116,17 @@ fn next_in<Tz: TimeZone>(cron: &croner::Cron, after: &DateTime<Tz>) -> Option<i6
 
 /// Unix seconds as RFC 3339 in `zone` (UTC when None), as Go formats `time.RFC3339`.
 pub fn format_rfc3339(t: i64, zone: Option<Zone>) -> String {
+    fn rfc<Tz: TimeZone>(t: DateTime<Tz>) -> String
+    where
+        Tz::Offset: std::fmt::Display,
+    {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
     let Some(utc) = DateTime::<Utc>::from_timestamp(t, 0) else { return String::new() };
-    let fmt = |s: String| s.replace("+00:00", "Z");
     match zone {
-        None => fmt(utc.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-        Some(Zone::Local) => fmt(utc.with_timezone(&chrono::Local).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-        Some(Zone::Named(tz)) => fmt(utc.with_timezone(&tz).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        None => rfc(utc),
+        Some(Zone::Local) => rfc(utc.with_timezone(&chrono::Local)),
+        Some(Zone::Named(tz)) => rfc(utc.with_timezone(&tz)),
     }
 }
 

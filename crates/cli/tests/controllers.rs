@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::hollow::{Component, Hollow};
 use common::{get, kubectls, wait_for, Kubectl, Server};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// Names of the Pods with `app=web` that are not being deleted.
 fn live_pods(k: &Kubectl<'_>) -> Vec<(String, Value)> {
@@ -527,6 +527,9 @@ fn a_replication_controller_keeps_its_pods_like_a_replica_set() {
     ready(2);
     k.ok(&["scale", "rc", "web", "--replicas=3"], None);
     ready(3);
+    let scale = k.ok(&["get", "--raw", "/api/v1/namespaces/default/replicationcontrollers/web/scale"], None);
+    let scale: Value = serde_json::from_str(&scale).unwrap();
+    assert_eq!((&scale["spec"]["replicas"], &scale["status"]["selector"]), (&json!(3), &json!("app=web")));
     k.ok(&["delete", "rc", "web"], None);
     wait_for("its Pods gone", Duration::from_secs(30), || live_pods(&k).is_empty());
 }

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use skiff_api::selector::LabelSelector;
 use skiff_api::status::success_status;
 use skiff_api::ApiError;
+use skiff_api::ResourceInfo;
 
 use super::body;
 use super::write::{apply_patch, PatchType};
@@ -17,8 +18,8 @@ use crate::request::{Query, ResourceRequest};
 use crate::response::{self, Body};
 use crate::server::ApiServer;
 
-/// The autoscaling/v1 Scale of a scalable object.
-fn scale_of(obj: &Value) -> Value {
+/// The autoscaling/v1 Scale of a scalable object of resource `res`.
+fn scale_of(res: &ResourceInfo, obj: &Value) -> Value {
     let meta = obj.get("metadata").cloned().unwrap_or_else(|| json!({}));
     let mut m = serde_json::Map::new();
     for f in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
@@ -27,7 +28,7 @@ fn scale_of(obj: &Value) -> Value {
         }
     }
     // A ReplicationController's selector is a map of labels, not a LabelSelector.
-    let map_selector = obj.get("kind").and_then(Value::as_str) == Some("ReplicationController");
+    let map_selector = res.kind == "ReplicationController";
     let selector = obj
         .pointer("/spec/selector")
         .map(|s| if map_selector { json!({"matchLabels": s}) } else { s.clone() })
@@ -56,7 +57,7 @@ pub async fn scale(
     let ns = r.namespace.as_deref();
     if *req.method() == Method::GET {
         let obj = server.registry.get(r.resource, ns, name).await?;
-        return Ok(response::json(StatusCode::OK, &scale_of(&obj)));
+        return Ok(response::json(StatusCode::OK, &scale_of(r.resource, &obj)));
     }
     let method = req.method().clone();
     let (parts, bytes) = body::read(req).await?;
@@ -81,7 +82,7 @@ pub async fn scale(
     let w = server
         .registry
         .guaranteed_update(r.resource, ns, name, UpdateKind::Main, &opts, |old| {
-            let current = scale_of(old);
+            let current = scale_of(r.resource, old);
             let new_scale = match (&input, &put) {
                 (Some((pt, patch)), _) => apply_patch(scale_res, *pt, &current, patch)?,
                 (None, Some(body)) => body.clone(),
@@ -109,7 +110,7 @@ pub async fn scale(
             Ok(new)
         })
         .await?;
-    Ok(response::json(StatusCode::OK, &scale_of(&w.object)))
+    Ok(response::json(StatusCode::OK, &scale_of(r.resource, &w.object)))
 }
 
 /// `pods/binding`: assigns a Pod to a node (what the scheduler does).

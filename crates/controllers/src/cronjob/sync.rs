@@ -21,10 +21,7 @@ use crate::podutil::controller_of;
 use crate::ControllerError;
 
 fn has_condition(job: &Job, type_: &str) -> bool {
-    job.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == type_ && c.status == "True"))
+    job.status.as_ref().is_some_and(|s| crate::job::has_condition(s, type_))
 }
 
 fn active(cj: &CronJob) -> &[ObjectReference] {

@@ -15,7 +15,7 @@ use super::nodes::{pod_for_node, should_run, REVISION_LABEL};
 use super::DaemonSetController;
 use crate::deployment::util::{scaled_value, template_hash};
 use crate::machinery::claim::Claim;
-use crate::machinery::history::{template_patch, History};
+use crate::machinery::history::History;
 use crate::machinery::writer::{patch_status, replacing, DAEMONSETS, PODS};
 use crate::machinery::{slow_start_batch, split_key};
 use crate::podutil::{controller_ref, delete_pods, is_available, is_ready, labels};
@@ -159,7 +159,7 @@ impl DaemonSetController {
         pods: &[Arc<Pod>],
     ) -> Result<(), ControllerError> {
         let name = ds.metadata.name.as_deref().unwrap_or("");
-        let spec = ds.spec.clone().unwrap_or_default();
+        let Some(spec) = ds.spec.as_ref() else { return Ok(()) };
         let history = History {
             writer: self.writer.as_ref(),
             revisions: &self.revisions,
@@ -167,15 +167,14 @@ impl DaemonSetController {
             owner: &ds.metadata,
             selector,
         };
-        let template_labels = spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref());
-        history.record(&format!("{name}-{hash}"), hash, template_labels, template_patch(&spec.template)).await?;
+        let revision = format!("{name}-{hash}");
         let mut live: HashSet<String> = pods
             .iter()
             .filter_map(|p| labels(&p.metadata).get(REVISION_LABEL))
             .map(|h| format!("{name}-{h}"))
             .collect();
-        live.insert(format!("{name}-{hash}"));
-        history.truncate(&live, spec.revision_history_limit.unwrap_or(10).max(0) as usize).await
+        live.insert(revision.clone());
+        history.settle(&revision, hash, &spec.template, &live, spec.revision_history_limit).await
     }
 
     async fn manage(

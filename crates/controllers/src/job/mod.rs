@@ -12,7 +12,7 @@ pub mod indexes;
 mod policy;
 mod sync;
 
-pub use sync::finished;
+pub use sync::{finished, has_condition};
 #[cfg(test)]
 mod tests;
 mod tracking;

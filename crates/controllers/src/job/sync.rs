@@ -33,7 +33,8 @@ fn condition(type_: &str, reason: &str, message: &str, now: Timestamp) -> JobCon
     }
 }
 
-fn has_condition(status: &JobStatus, type_: &str) -> bool {
+/// Whether the status has condition `type_` with status True.
+pub fn has_condition(status: &JobStatus, type_: &str) -> bool {
     status.conditions.iter().flatten().any(|c| c.type_ == type_ && c.status == "True")
 }
 

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::ControllerRevision;
+use k8s_openapi::api::core::v1::PodTemplateSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{json, Value};
 use skiff_api::selector::LabelSelector;
@@ -31,7 +32,7 @@ pub struct History<'a> {
 
 /// The revision data of a template: a strategic merge patch that puts it back
 /// (`getPatch`): `{"spec": {"template": {…, "$patch": "replace"}}}`.
-pub fn template_patch(template: &impl serde::Serialize) -> Value {
+fn template_patch(template: &PodTemplateSpec) -> Value {
     let mut t = serde_json::to_value(template).unwrap_or_else(|_| json!({}));
     if let Some(m) = t.as_object_mut() {
         m.insert("$patch".into(), json!("replace"));
@@ -41,7 +42,7 @@ pub fn template_patch(template: &impl serde::Serialize) -> Value {
 
 impl History<'_> {
     /// The owner's revisions, oldest first.
-    pub fn list(&self) -> Vec<Arc<ControllerRevision>> {
+    fn list(&self) -> Vec<Arc<ControllerRevision>> {
         let ns = self.owner.namespace.as_deref().unwrap_or("");
         let mut list: Vec<Arc<ControllerRevision>> = self
             .revisions
@@ -54,15 +55,24 @@ impl History<'_> {
         list
     }
 
-    /// Makes `name` (holding `data`, labelled with `labels` and `hash`) the newest revision:
-    /// created if missing, renumbered if an older one (a rollback); returns its number.
-    pub async fn record(
+    /// Makes `name` (the revision of `template`, whose hash is `hash`) the newest revision,
+    /// then deletes the oldest ones not named in `live` beyond `limit` (default 10). The
+    /// template is serialized only when a revision is written.
+    pub async fn settle(
         &self,
         name: &str,
         hash: &str,
-        labels: Option<&std::collections::BTreeMap<String, String>>,
-        data: Value,
-    ) -> Result<i64, ControllerError> {
+        template: &PodTemplateSpec,
+        live: &HashSet<String>,
+        limit: Option<i32>,
+    ) -> Result<(), ControllerError> {
+        self.record(name, hash, template).await?;
+        self.truncate(live, limit.unwrap_or(10).max(0) as usize).await
+    }
+
+    /// Makes `name` the newest revision: created if missing, renumbered if an older one (a
+    /// rollback); returns its number.
+    async fn record(&self, name: &str, hash: &str, template: &PodTemplateSpec) -> Result<i64, ControllerError> {
         let list = self.list();
         let newest = list.last().map_or(0, |r| r.revision);
         let ns = self.owner.namespace.as_deref().unwrap_or("");
@@ -74,7 +84,7 @@ impl History<'_> {
             self.writer.patch(CONTROLLERREVISIONS, ns, name, false, PatchBody::Merge(patch)).await?;
             return Ok(newest + 1);
         }
-        let mut labels = labels.cloned().unwrap_or_default();
+        let mut labels = template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
         labels.insert(REVISION_HASH_LABEL.into(), hash.into());
         let body = json!({
             "apiVersion": "apps/v1",
@@ -85,7 +95,7 @@ impl History<'_> {
                 "annotations": self.owner.annotations.clone().unwrap_or_default(),
                 "ownerReferences": [controller_ref(self.owner_kind, self.owner)],
             },
-            "data": data,
+            "data": template_patch(template),
             "revision": newest + 1,
         });
         match self.writer.create(CONTROLLERREVISIONS, ns, body).await {
@@ -97,7 +107,7 @@ impl History<'_> {
     }
 
     /// Deletes the oldest revisions not named in `live` beyond `limit` of them (`truncateHistory`).
-    pub async fn truncate(&self, live: &HashSet<String>, limit: usize) -> Result<(), ControllerError> {
+    async fn truncate(&self, live: &HashSet<String>, limit: usize) -> Result<(), ControllerError> {
         let ns = self.owner.namespace.as_deref().unwrap_or("");
         let old: Vec<Arc<ControllerRevision>> =
             self.list().into_iter().filter(|r| !live.contains(r.metadata.name.as_deref().unwrap_or(""))).collect();

@@ -16,7 +16,7 @@ use super::identity::{ordinal, pod_for, revision};
 use super::StatefulSetController;
 use crate::deployment::util::template_hash;
 use crate::machinery::claim::Claim;
-use crate::machinery::history::{template_patch, History};
+use crate::machinery::history::History;
 use crate::machinery::split_key;
 use crate::machinery::writer::{patch_status, replacing, PODS, STATEFULSETS};
 use crate::podutil::{controller_ref, delete_pods, is_available, is_ready};
@@ -76,11 +76,9 @@ impl StatefulSetController {
                 owner: &set.metadata,
                 selector: &selector,
             };
-            let template_labels = spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref());
-            history.record(&update_rev, &hash, template_labels, template_patch(&spec.template)).await?;
             let mut live: HashSet<String> = pods.iter().filter_map(|p| revision(p).map(String::from)).collect();
             live.extend([current_rev.clone(), update_rev.clone()]);
-            history.truncate(&live, spec.revision_history_limit.unwrap_or(10).max(0) as usize).await?;
+            history.settle(&update_rev, &hash, &spec.template, &live, spec.revision_history_limit).await?;
             if self.expectations.satisfied(key) {
                 let plan = plan(&set, &pods, &update_rev);
                 self.apply(key, &set, plan, &update_rev).await?;
