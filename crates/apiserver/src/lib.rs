@@ -21,6 +21,7 @@ pub mod pki;
 pub mod registry;
 pub mod request;
 pub mod response;
+mod selectable;
 pub mod server;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

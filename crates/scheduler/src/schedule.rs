@@ -122,6 +122,9 @@ impl Algorithm {
         snapshot: &Snapshot,
         nominated: &Nominated,
     ) -> Status {
+        if nominated.is_empty() {
+            return fw.run_filters(state, pod, node, snapshot);
+        }
         let others: Vec<&Arc<PodInfo>> = nominated
             .get(&node.name)
             .into_iter()

@@ -7,6 +7,7 @@
 //! once per kind and cached.
 
 use std::collections::HashMap;
+use std::fmt::Write;
 use std::sync::OnceLock;
 
 use k8s_openapi::api::{apps, batch, coordination, core, events, scheduling};
@@ -67,20 +68,32 @@ fn schema(definition: &str) -> Option<&'static Value> {
 /// validation directive.
 // The Err type is the crate-wide `ApiError`, as the server expects it.
 pub fn check_fields(resource: &ResourceInfo, obj: &Value) -> Result<Vec<String>, ApiError> {
-    let Some(root) = schema(resource.definition) else {
-        return Ok(Vec::new());
-    };
-    let defs = root.get("$defs").and_then(Value::as_object);
-    let struct_name = short_name(resource.definition);
-    let mut walker = Walker { defs, unknown: Vec::new(), go_path: Vec::new() };
-    let mut path = String::new();
-    walker.walk(root, obj, &mut path, struct_name, &go_type_of_def(resource.definition)).map_err(|e| {
+    walk_root(resource, obj, false).map_err(|e| {
         ApiError::bad_request(format!(
             "{kind} in version {version:?} cannot be handled as a {kind}: {e}",
             kind = resource.kind,
             version = resource.version
         ))
-    })?;
+    })
+}
+
+/// Whether a merge or strategic merge patch of `resource` is free of unknown fields and
+/// wrongly typed values (its `$` directives aside). Such a patch of a stored object, which
+/// was checked when written, yields an object that [`check_fields`] would pass, so the
+/// server checks the patched object only when this says no.
+pub fn patch_is_clean(resource: &ResourceInfo, patch: &Value) -> bool {
+    walk_root(resource, patch, true).is_ok_and(|unknown| unknown.is_empty())
+}
+
+fn walk_root(resource: &ResourceInfo, obj: &Value, patch: bool) -> Result<Vec<String>, String> {
+    let Some(root) = schema(resource.definition) else {
+        return Ok(Vec::new());
+    };
+    let defs = root.get("$defs").and_then(Value::as_object);
+    let struct_name = short_name(resource.definition);
+    let mut walker = Walker { defs, unknown: Vec::new(), go_path: Vec::new(), patch };
+    let root_type = go_type_of_def(resource.definition);
+    walker.walk(root, obj, &mut String::new(), struct_name, GoType::Named(&root_type))?;
     Ok(walker.unknown)
 }
 
@@ -99,14 +112,23 @@ fn go_type_of_def(def: &str) -> String {
     }
 }
 
-struct Walker<'s> {
+/// The Go type a value decodes into, named only when an error needs it.
+#[derive(Clone, Copy)]
+enum GoType<'s, 'n> {
+    Schema(&'s Value),
+    Named(&'n str),
+}
+
+struct Walker<'s, 'v> {
     defs: Option<&'s Map<String, Value>>,
     unknown: Vec<String>,
     /// JSON field names from the root, without indices (Go's error `Field`).
-    go_path: Vec<String>,
+    go_path: Vec<&'v str>,
+    /// Walking a patch: `$` directive keys are not fields.
+    patch: bool,
 }
 
-impl<'s> Walker<'s> {
+impl<'s, 'v> Walker<'s, 'v> {
     /// Follows `$ref`s: the schema and, if it was a named definition, its name.
     fn resolve(&self, mut schema: &'s Value) -> (&'s Value, Option<&'s str>) {
         let mut name = None;
@@ -155,7 +177,11 @@ impl<'s> Walker<'s> {
         }
     }
 
-    fn type_error(&self, value: &Value, struct_name: &str, go_type: &str) -> String {
+    fn type_error(&self, value: &Value, struct_name: &str, go_type: GoType<'s, '_>) -> String {
+        let go_type = match go_type {
+            GoType::Schema(s) => self.go_type(s),
+            GoType::Named(n) => n.to_string(),
+        };
         let what = match value {
             Value::String(_) => "string".to_string(),
             Value::Number(n) => format!("number {n}"),
@@ -182,10 +208,10 @@ impl<'s> Walker<'s> {
     fn walk(
         &mut self,
         schema: &'s Value,
-        value: &Value,
+        value: &'v Value,
         path: &mut String,
-        struct_name: &str,
-        go_type: &str,
+        struct_name: &'s str,
+        go_type: GoType<'s, '_>,
     ) -> Result<(), String> {
         if value.is_null() {
             return Ok(());
@@ -195,14 +221,14 @@ impl<'s> Walker<'s> {
             return match value {
                 Value::String(_) | Value::Number(_) if Quantity::from_value(value).is_some() => Ok(()),
                 Value::String(_) | Value::Number(_) => Err(QUANTITY_ERROR.to_string()),
-                _ => Err(self.type_error(value, struct_name, "resource.Quantity")),
+                _ => Err(self.type_error(value, struct_name, GoType::Named("resource.Quantity"))),
             };
         }
         if schema.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true) {
             return match value {
                 Value::String(_) => Ok(()),
                 Value::Number(n) if n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()) => Ok(()),
-                _ => Err(self.type_error(value, struct_name, "int32")),
+                _ => Err(self.type_error(value, struct_name, GoType::Named("int32"))),
             };
         }
         let ty = schema.get("type").and_then(Value::as_str);
@@ -232,26 +258,24 @@ impl<'s> Walker<'s> {
             (Some("number"), Value::Number(_)) | (Some("boolean"), Value::Bool(_)) => Ok(()),
             (Some("array"), Value::Array(items)) => {
                 let item_schema = schema.get("items").unwrap_or(&Value::Null);
-                let item_type = self.go_type(item_schema);
                 let base = path.len();
                 for (i, item) in items.iter().enumerate() {
-                    path.push_str(&format!("[{i}]"));
-                    let r = self.walk(item_schema, item, path, struct_name, &item_type);
+                    let _ = write!(path, "[{i}]");
+                    let r = self.walk(item_schema, item, path, struct_name, GoType::Schema(item_schema));
                     path.truncate(base);
                     r?;
                 }
                 Ok(())
             }
             (Some("object"), Value::Object(map)) => {
-                let own_struct = def_name.map(short_name).unwrap_or(struct_name).to_string();
+                let own_struct = def_name.map(short_name).unwrap_or(struct_name);
                 if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-                    self.walk_struct(props, map, path, &own_struct)
+                    self.walk_struct(props, map, path, own_struct)
                 } else if let Some(ap) = schema.get("additionalProperties").filter(|a| a.is_object()) {
-                    let inner = self.go_type(ap);
                     let base = path.len();
                     for (k, v) in map {
-                        path.push_str(&format!("[{k}]"));
-                        let r = self.walk(ap, v, path, &own_struct, &inner);
+                        let _ = write!(path, "[{k}]");
+                        let r = self.walk(ap, v, path, own_struct, GoType::Schema(ap));
                         path.truncate(base);
                         r?;
                     }
@@ -267,9 +291,9 @@ impl<'s> Walker<'s> {
     fn walk_struct(
         &mut self,
         props: &'s Map<String, Value>,
-        map: &Map<String, Value>,
+        map: &'v Map<String, Value>,
         path: &mut String,
-        struct_name: &str,
+        struct_name: &'s str,
     ) -> Result<(), String> {
         let base = path.len();
         for (k, v) in map {
@@ -279,15 +303,15 @@ impl<'s> Walker<'s> {
             path.push_str(k);
             match props.get(k) {
                 Some(field_schema) => {
-                    let go_type = self.go_type(field_schema);
-                    self.go_path.push(k.clone());
-                    let r = self.walk(field_schema, v, path, struct_name, &go_type);
+                    self.go_path.push(k);
+                    let r = self.walk(field_schema, v, path, struct_name, GoType::Schema(field_schema));
                     self.go_path.pop();
                     if let Err(e) = r {
                         path.truncate(base);
                         return Err(e);
                     }
                 }
+                None if self.patch && k.starts_with('$') => {}
                 None if !v.is_null() => self.unknown.push(format!("unknown field {path:?}")),
                 None => {}
             }

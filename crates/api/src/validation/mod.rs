@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::{ApiError, Cause, ResourceInfo};
 
-pub use fields::check_fields;
+pub use fields::{check_fields, patch_is_clean};
 
 fn spec_of(obj: &Value) -> Option<&Map<String, Value>> {
     obj.get("spec").and_then(Value::as_object)

@@ -105,6 +105,22 @@ fn unknown_fields_and_type_errors() {
 }
 
 #[test]
+fn merge_patches_are_checked_without_their_directives() {
+    let pods = lookup_kind("", "Pod").unwrap();
+    let clean = json!({"metadata": {"labels": {"a": null}}, "status": {"phase": "Running"},
+        "spec": {"$setElementOrder/containers": [{"name": "c"}],
+                 "containers": [{"name": "c", "image": "x:2", "$patch": "delete"}]}});
+    assert!(super::patch_is_clean(pods, &clean));
+    assert!(!super::patch_is_clean(pods, &json!({"spec": {"nodeNamee": "n"}})));
+    assert!(!super::patch_is_clean(pods, &json!({"spec": {"priority": "high"}})));
+    // Outside a patch, a `$` key is an unknown field like any other.
+    assert_eq!(
+        check_fields(pods, &json!({"spec": {"$patch": "replace"}})).unwrap(),
+        vec!["unknown field \"spec.$patch\""]
+    );
+}
+
+#[test]
 fn pod_update_immutability() {
     let pods = lookup_kind("", "Pod").unwrap();
     let old = pod(json!([{"name": "a", "image": "nginx:1"}]));

@@ -1,6 +1,6 @@
-//! What every watcher of one store event shares: the object and its previous version decoded
-//! once (for selectors and Tables) and the object's wire bytes made once, by whichever watcher
-//! asks first. Without it, each watcher with a selector decoded every event of its resource
+//! What every watcher of one store event shares: the object decoded once (for Tables), what
+//! selectors read of it and of its previous version decoded once (`selectable`), and the
+//! object's wire bytes made once, by whichever watcher asks first. Without it, each watcher with a selector decoded every event of its resource
 //! twice and encoded it again.
 
 use std::collections::{HashMap, VecDeque};
@@ -10,7 +10,7 @@ use bytes::Bytes;
 use serde_json::Value;
 use skiff_store::{Event, Revision};
 
-use crate::objects;
+use crate::{objects, selectable};
 
 /// How many recent events are remembered: far more than watchers fall apart in practice
 /// (they read the same broadcast), few enough to be small.
@@ -20,6 +20,7 @@ const CAPACITY: usize = 1024;
 #[derive(Default)]
 pub struct Shared {
     object: OnceLock<Option<Arc<Value>>>,
+    selectable: OnceLock<Option<Arc<Value>>>,
     prev: OnceLock<Option<Arc<Value>>>,
     raw: OnceLock<Option<Bytes>>,
 }
@@ -30,14 +31,19 @@ impl Shared {
         self.object.get_or_init(|| objects::decode(&ev.kv).ok().map(Arc::new)).as_deref()
     }
 
-    /// The object before the change, if the event carries it: the object of the event that
-    /// wrote it, when that one was decoded already.
-    pub fn prev(&self, ev: &Event, memo: &Memo) -> Option<&Value> {
+    /// What selectors read of the new (or, for deletes, last) object.
+    pub fn selectable(&self, ev: &Event) -> Option<&Value> {
+        self.selectable.get_or_init(|| selectable::decode(&ev.kv.value).ok().map(Arc::new)).as_deref()
+    }
+
+    /// What selectors read of the object before the change, if the event carries it: taken
+    /// from the event that wrote it, when that one was decoded already.
+    pub fn prev_selectable(&self, ev: &Event, memo: &Memo) -> Option<&Value> {
         self.prev
             .get_or_init(|| {
                 let prev = ev.prev.as_ref()?;
-                let earlier = memo.peek(prev.mod_revision).and_then(|s| s.object.get().cloned().flatten());
-                earlier.or_else(|| objects::decode(prev).ok().map(Arc::new))
+                let earlier = memo.peek(prev.mod_revision).and_then(|s| s.selectable.get().cloned().flatten());
+                earlier.or_else(|| selectable::decode(&prev.value).ok().map(Arc::new))
             })
             .as_deref()
     }
@@ -103,7 +109,8 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &b));
         assert_eq!(a.object(&ev).unwrap()["metadata"]["name"], "a");
         assert!(b.object.get().is_some(), "the second watcher sees the first one's decode");
-        assert!(a.prev(&ev, &memo).is_none());
+        assert_eq!(a.selectable(&ev).unwrap()["metadata"]["name"], "a");
+        assert!(a.prev_selectable(&ev, &memo).is_none());
         let raw = a.raw(&ev).unwrap();
         let v: Value = serde_json::from_slice(raw).unwrap();
         assert_eq!(v["metadata"]["resourceVersion"], "7");
@@ -114,11 +121,11 @@ mod tests {
         let memo = Memo::default();
         let first = event(3, "a");
         let earlier = memo.get(3);
-        let decoded = earlier.object(&first).unwrap() as *const Value;
+        let decoded = earlier.selectable(&first).unwrap() as *const Value;
         let mut second = event(5, "a");
         second.kind = EventKind::Updated;
         second.prev = Some(first.kv.clone());
-        let prev = memo.get(5).prev(&second, &memo).unwrap() as *const Value;
+        let prev = memo.get(5).prev_selectable(&second, &memo).unwrap() as *const Value;
         assert_eq!(prev, decoded, "not decoded a second time");
     }
 

@@ -238,8 +238,8 @@ fn translate(filter: &Filter, enc: &mut Encoder, ev: &Event, memo: &Memo) -> Opt
         };
         return enc.event_shared(kind, ev, &shared);
     }
-    let now = filter.matches(shared.object(ev)?);
-    let before = ev.kind != EventKind::Created && shared.prev(ev, memo).is_some_and(|p| filter.matches(p));
+    let now = filter.matches(shared.selectable(ev)?);
+    let before = ev.kind != EventKind::Created && shared.prev_selectable(ev, memo).is_some_and(|p| filter.matches(p));
     let kind = match ev.kind {
         EventKind::Created if now => "ADDED",
         EventKind::Updated if now && before => "MODIFIED",

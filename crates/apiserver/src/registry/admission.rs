@@ -5,8 +5,10 @@
 
 use serde_json::Value;
 use skiff_api::{priority, resources, ApiError, ResourceInfo};
+use skiff_store::KeyValue;
 
 use super::{ListOptions, Registry};
+use crate::objects;
 
 fn is_pod(res: &ResourceInfo) -> bool {
     res.group.is_empty() && res.kind == "Pod"
@@ -15,6 +17,8 @@ fn is_pod(res: &ResourceInfo) -> bool {
 fn is_priority_class(res: &ResourceInfo) -> bool {
     res.group == "scheduling.k8s.io" && res.kind == "PriorityClass"
 }
+
+const GLOBAL_DEFAULT: &[u8] = b"\"globalDefault\":true";
 
 fn priority_classes() -> &'static ResourceInfo {
     resources::lookup("scheduling.k8s.io", "v1", "priorityclasses").expect("priorityclasses are served")
@@ -40,8 +44,12 @@ pub fn check_delete(res: &ResourceInfo, name: &str) -> Result<(), ApiError> {
 impl Registry {
     /// The PriorityClass marked globalDefault (the lowest-valued one if several are).
     async fn default_priority_class(&self) -> Result<Option<Value>, ApiError> {
-        let list = self.list(priority_classes(), None, &ListOptions::default()).await?;
-        Ok(priority::global_default(&list.items).cloned())
+        let list = self.list_raw(priority_classes(), None, &ListOptions::default()).await?;
+        // Objects are stored as compact JSON: only a class saying `"globalDefault":true` can
+        // be the default, and only those are decoded (this runs for every Pod created).
+        let marked = |kv: &&KeyValue| kv.value.windows(GLOBAL_DEFAULT.len()).any(|w| w == GLOBAL_DEFAULT);
+        let candidates: Vec<Value> = list.items.iter().filter(marked).map(objects::decode).collect::<Result<_, _>>()?;
+        Ok(priority::global_default(&candidates).cloned())
     }
 
     /// Mutating admission of a new object (before defaulting and validation): a Pod's priority.

@@ -63,7 +63,9 @@ impl Registry {
                 let name = generated_name(base);
                 objects::metadata_mut(&mut obj).insert("name".into(), Value::String(name));
             }
-            let prepared = self.prepare_create(res, obj.clone(), opts)?;
+            // Only a generated name can be tried again: the last attempt takes the object.
+            let input = if attempt + 1 < attempts { obj.clone() } else { std::mem::take(&mut obj) };
+            let prepared = self.prepare_create(res, input, opts)?;
             self.validate_admission(res, &prepared, None).await?;
             let name = objects::name(&prepared).unwrap_or_default().to_string();
             if opts.dry_run {

@@ -1,7 +1,7 @@
 //! Update: compare-and-swap with retries (kube-apiserver's GuaranteedUpdate), status split,
 //! generation, no-op detection, and deletion once the last finalizer is gone.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use skiff_api::{defaults, validation, ApiError, ResourceInfo};
 use skiff_store::StoreError;
 
@@ -172,14 +172,37 @@ impl Registry {
 /// True when `new` differs from `old` in nothing but resourceVersion (and managedFields, unless
 /// `with_managed`: an apply that only changes ownership is still written).
 fn unchanged(new: &Value, old: &Value, with_managed: bool) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        let m = objects::metadata_mut(&mut v);
-        m.remove("resourceVersion");
-        if !with_managed {
-            m.remove("managedFields");
-        }
-        v
-    };
-    strip(new) == strip(old)
+    let (Some(n), Some(o)) = (new.as_object(), old.as_object()) else { return new == old };
+    let empty = Map::new();
+    let (nm, om) = (
+        n.get("metadata").and_then(Value::as_object).unwrap_or(&empty),
+        o.get("metadata").and_then(Value::as_object).unwrap_or(&empty),
+    );
+    same_entries(n, o, |k| k == "metadata")
+        && same_entries(nm, om, |k| k == "resourceVersion" || (!with_managed && k == "managedFields"))
+}
+
+/// Whether two maps hold the same entries, leaving out the keys `skip` names (without
+/// copying either: updates compare whole Pods this way).
+fn same_entries(a: &Map<String, Value>, b: &Map<String, Value>, skip: impl Fn(&str) -> bool) -> bool {
+    let kept = |m: &Map<String, Value>| m.keys().filter(|k| !skip(k)).count();
+    kept(a) == kept(b) && a.iter().filter(|(k, _)| !skip(k)).all(|(k, v)| b.get(k) == Some(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unchanged;
+    use serde_json::json;
+
+    #[test]
+    fn an_update_that_changes_only_bookkeeping_changes_nothing() {
+        let old = json!({"metadata": {"name": "p", "resourceVersion": "5", "managedFields": [{"manager": "a"}]},
+                         "spec": {"x": 1}});
+        let same = json!({"spec": {"x": 1}, "metadata": {"managedFields": [{"manager": "b"}], "name": "p"}});
+        assert!(unchanged(&same, &old, false));
+        assert!(!unchanged(&same, &old, true), "an apply compares managedFields too");
+        assert!(!unchanged(&json!({"metadata": {"name": "p"}, "spec": {"x": 2}}), &old, false));
+        assert!(!unchanged(&json!({"metadata": {"name": "p", "labels": {}}, "spec": {"x": 1}}), &old, false));
+        assert!(!unchanged(&json!({"metadata": {"name": "p"}, "spec": {"x": 1}, "status": {}}), &old, false));
+    }
 }

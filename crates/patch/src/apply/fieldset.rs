@@ -208,6 +208,22 @@ impl FieldSet {
         }
     }
 
+    /// True when some path is in both sets.
+    pub(crate) fn intersects(&self, other: &FieldSet) -> bool {
+        let (small, large) = if self.members.len() <= other.members.len() { (self, other) } else { (other, self) };
+        small.members.iter().any(|m| large.members.contains(m))
+            || self.children.iter().any(|(pe, c)| other.children.get(pe).is_some_and(|o| c.intersects(o)))
+    }
+
+    /// True when every path of `other` is in `self`.
+    pub(crate) fn contains_all(&self, other: &FieldSet) -> bool {
+        other.members.iter().all(|m| self.members.contains(m))
+            && other.children.iter().all(|(pe, o)| match self.children.get(pe) {
+                Some(c) => c.contains_all(o),
+                None => o.is_empty(),
+            })
+    }
+
     /// Paths of `self` not in `other` (a member of `other` does not remove the paths below it).
     pub fn difference(&self, other: &FieldSet) -> FieldSet {
         let members = self.members.difference(&other.members).cloned().collect();

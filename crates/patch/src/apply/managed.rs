@@ -13,6 +13,9 @@ pub(crate) struct Entry {
     pub time: Option<String>,
     pub subresource: Option<String>,
     pub set: FieldSet,
+    /// The `fieldsV1` this entry was decoded from, while `set` is still what it says:
+    /// encoding reuses it instead of writing the set out again.
+    pub raw: Option<Value>,
 }
 
 impl Entry {
@@ -29,7 +32,12 @@ impl Entry {
 /// The managedFields of `obj`: None when absent or malformed, `Some(vec![])` for the
 /// "reset" form `[{}]`.
 pub(crate) fn decode(obj: &Value) -> Option<Vec<Entry>> {
-    let list = obj.get("metadata")?.get("managedFields")?.as_array()?;
+    decode_list(obj.get("metadata")?.get("managedFields")?)
+}
+
+/// A managedFields list, as [`decode`] reads it.
+pub(crate) fn decode_list(list: &Value) -> Option<Vec<Entry>> {
+    let list = list.as_array()?;
     if list.len() == 1 && list[0].as_object().is_some_and(Map::is_empty) {
         return Some(Vec::new());
     }
@@ -51,6 +59,7 @@ pub(crate) fn decode(obj: &Value) -> Option<Vec<Entry>> {
             time: s("time"),
             subresource: s("subresource").filter(|s| !s.is_empty()),
             set,
+            raw: m.get("fieldsV1").cloned(),
         });
     }
     Some(out)
@@ -78,7 +87,7 @@ pub(crate) fn encode(mut entries: Vec<Entry>) -> Value {
                     m.insert("time".into(), Value::String(t));
                 }
                 m.insert("fieldsType".into(), Value::String("FieldsV1".into()));
-                m.insert("fieldsV1".into(), e.set.to_fields_v1());
+                m.insert("fieldsV1".into(), e.raw.unwrap_or_else(|| e.set.to_fields_v1()));
                 if let Some(s) = e.subresource {
                     m.insert("subresource".into(), Value::String(s));
                 }
@@ -105,6 +114,14 @@ pub(crate) fn store(obj: &mut Value, entries: Vec<Entry>) {
     }
     if let Value::Object(md) = md {
         md.insert("managedFields".into(), encode(entries));
+    }
+}
+
+/// Takes `metadata.managedFields` out of `obj`.
+pub(crate) fn take_managed_fields(obj: &mut Value) -> Option<Value> {
+    match obj.get_mut("metadata") {
+        Some(Value::Object(md)) => md.shift_remove("managedFields"),
+        _ => None,
     }
 }
 

@@ -82,6 +82,7 @@ pub fn apply(
                     time: Some(now_rfc3339.into()),
                     subresource: None,
                     set,
+                    raw: None,
                 });
             }
         }
@@ -105,6 +106,7 @@ pub fn apply(
         time: previous.as_ref().and_then(|p| p.time.clone()),
         subresource: None,
         set: config_set,
+        raw: None,
     };
 
     // Prune what the manager applied last time and no longer does, unless owned elsewhere.
@@ -155,7 +157,10 @@ pub fn apply(
 /// Removes `taken` and `removed` fields from every entry; drops emptied entries.
 fn release(entries: &mut Vec<Entry>, taken: &FieldSet, removed: &FieldSet) {
     for e in entries.iter_mut() {
-        e.set = e.set.difference(taken).difference(removed);
+        if e.set.intersects(taken) || e.set.intersects(removed) {
+            e.set = e.set.difference(taken).difference(removed);
+            e.raw = None;
+        }
     }
     entries.retain(|e| !e.set.is_empty());
 }
@@ -176,20 +181,35 @@ pub fn track_update(
     meta: &dyn PatchMeta,
     now_rfc3339: &str,
 ) -> Value {
-    let mut out = without_managed_fields(new);
-    let reset = managed::decode(new).is_some_and(|e| e.is_empty());
-    if reset {
-        return out;
-    }
-    let mut entries = match managed::decode(new) {
-        Some(e) if !e.is_empty() => e,
-        _ => old.and_then(managed::decode).unwrap_or_default(),
+    let mut out = new.clone();
+    track_update_in_place(old, &mut out, manager, operation, subresource, definition, meta, now_rfc3339);
+    out
+}
+
+/// [`track_update`] on `new` itself, which it neither clones nor re-encodes more than needed.
+#[allow(clippy::too_many_arguments)]
+pub fn track_update_in_place(
+    old: Option<&Value>,
+    new: &mut Value,
+    manager: &str,
+    operation: &str,
+    subresource: Option<&str>,
+    definition: &str,
+    meta: &dyn PatchMeta,
+    now_rfc3339: &str,
+) {
+    let sent = managed::take_managed_fields(new).and_then(|l| managed::decode_list(&l));
+    let mut entries = match sent {
+        // The "reset" form `[{}]`.
+        Some(e) if e.is_empty() => return,
+        Some(e) => e,
+        None => old.and_then(managed::decode).unwrap_or_default(),
     };
     let ty = root_ty(definition);
     let empty = Value::Object(Map::new());
-    let old_obj = old.map(without_managed_fields);
     let mut walker = Walker::new(meta, false);
-    let Comparison { removed, modified, added } = walker.compare(old_obj.as_ref().unwrap_or(&empty), &out, &ty);
+    walker.skip_managed_fields = true;
+    let Comparison { removed, modified, added } = walker.compare(old.unwrap_or(&empty), new, &ty);
     let changed = modified.union(&added);
     release(&mut entries, &changed, &removed);
 
@@ -198,7 +218,10 @@ pub fn track_update(
         let api_version = api_version_of(new);
         match entries.iter_mut().find(|e| e.is(manager, operation, &api_version, subresource)) {
             Some(e) => {
-                e.set.union_in_place(&op_set);
+                if !e.set.contains_all(&op_set) {
+                    e.set.union_in_place(&op_set);
+                    e.raw = None;
+                }
                 e.time = Some(now_rfc3339.into());
             }
             None => entries.push(Entry {
@@ -208,9 +231,9 @@ pub fn track_update(
                 time: Some(now_rfc3339.into()),
                 subresource: subresource.map(str::to_string),
                 set: op_set,
+                raw: None,
             }),
         }
     }
-    managed::store(&mut out, entries);
-    out
+    managed::store(new, entries);
 }

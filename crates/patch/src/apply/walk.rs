@@ -10,6 +10,11 @@ use super::fieldset::{path_string, FieldSet, PathElement};
 use super::schema::{item_pe, shape, ListKind, Shape, Ty};
 use crate::meta::PatchMeta;
 
+/// Whether `path` is the object's `metadata`.
+fn is_metadata(path: &[PathElement]) -> bool {
+    matches!(path, [PathElement::Field(f)] if f == "metadata")
+}
+
 /// Nesting limit of the walks (request bodies are already limited to 128 levels by serde_json).
 const MAX_DEPTH: usize = 256;
 
@@ -26,11 +31,13 @@ pub(crate) struct Walker<'a> {
     /// Report unidentifiable list items as errors (apply) instead of indexing them.
     pub strict: bool,
     pub errors: Vec<String>,
+    /// Compare: leave `metadata.managedFields` out (one side may still carry it).
+    pub skip_managed_fields: bool,
 }
 
 impl<'a> Walker<'a> {
     pub(crate) fn new(meta: &'a dyn PatchMeta, strict: bool) -> Self {
-        Walker { meta, strict, errors: Vec::new() }
+        Walker { meta, strict, errors: Vec::new(), skip_managed_fields: false }
     }
 
     fn pe_of(&mut self, kind: &ListKind, item: &Value, i: usize, path: &[PathElement]) -> PathElement {
@@ -137,6 +144,9 @@ impl<'a> Walker<'a> {
                     keys.extend(rm.keys().filter(|k| !lm.is_some_and(|l| l.contains_key(*k))));
                 }
                 for k in keys {
+                    if self.skip_managed_fields && k == "managedFields" && is_metadata(path) {
+                        continue;
+                    }
                     let (cty, _) = ty.field(k, self.meta);
                     let lc = lm.and_then(|m| m.get(k));
                     let rc = rm.and_then(|m| m.get(k));

@@ -29,6 +29,8 @@ pub struct CycleState {
     data: HashMap<&'static str, Box<dyn StateData>>,
     pub skip_filter: Vec<&'static str>,
     pub skip_score: Vec<&'static str>,
+    /// `skip_filter` by position in the profile's filter list, once PreFilter has run.
+    pub filter_skipped: Vec<bool>,
 }
 
 impl Clone for CycleState {
@@ -37,6 +39,7 @@ impl Clone for CycleState {
             data: self.data.iter().map(|(k, v)| (*k, (**v).clone_box())).collect(),
             skip_filter: self.skip_filter.clone(),
             skip_score: self.skip_score.clone(),
+            filter_skipped: self.filter_skipped.clone(),
         }
     }
 }

@@ -26,8 +26,8 @@ pub const MAX_NODE_SCORE: i64 = 100;
 
 /// A node's score from one plugin, or the weighted sum.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeScore {
-    pub name: String,
+pub struct NodeScore<'a> {
+    pub name: &'a str,
     pub score: i64,
 }
 

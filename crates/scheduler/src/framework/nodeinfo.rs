@@ -14,6 +14,10 @@ use super::resource::Resource;
 pub struct NodeInfo {
     node: Option<Arc<Node>>,
     pub name: String,
+    /// `spec.unschedulable` and `spec.taints`, kept here so that the filters and scores that
+    /// run on every node of every cycle do not have to reach into the Node object.
+    unschedulable: bool,
+    taints: Vec<Taint>,
     pub pods: Vec<Arc<PodInfo>>,
     /// Pods with any Pod (anti-)affinity, for InterPodAffinity.
     pub pods_with_affinity: Vec<Arc<PodInfo>>,
@@ -48,6 +52,9 @@ impl NodeInfo {
     /// Sets the Node object; true if its images changed.
     pub fn set_node(&mut self, node: Arc<Node>) -> bool {
         let status = node.status.as_ref();
+        let spec = node.spec.as_ref();
+        self.unschedulable = spec.and_then(|s| s.unschedulable).unwrap_or(false);
+        self.taints = spec.and_then(|s| s.taints.clone()).unwrap_or_default();
         self.allocatable = Resource::from_list(status.and_then(|s| s.allocatable.as_ref()));
         let images: HashMap<String, i64> = status
             .and_then(|s| s.images.as_ref())
@@ -64,6 +71,8 @@ impl NodeInfo {
     /// Forgets the Node object (deleted), keeping its Pods.
     pub fn clear_node(&mut self) {
         self.node = None;
+        self.unschedulable = false;
+        self.taints.clear();
         self.allocatable = Resource::default();
         self.images.clear();
         self.generation += 1;
@@ -79,11 +88,11 @@ impl NodeInfo {
     }
 
     pub fn taints(&self) -> &[Taint] {
-        self.node.as_ref().and_then(|n| n.spec.as_ref()).and_then(|s| s.taints.as_deref()).unwrap_or(&[])
+        &self.taints
     }
 
     pub fn unschedulable(&self) -> bool {
-        self.node.as_ref().and_then(|n| n.spec.as_ref()).and_then(|s| s.unschedulable).unwrap_or(false)
+        self.unschedulable
     }
 
     pub fn add_pod(&mut self, pod: Arc<PodInfo>) {

@@ -186,13 +186,17 @@ impl Framework {
                 }
             }
         }
+        // Which filters are skipped, by position: run_filters runs for every node.
+        state.filter_skipped = self.filter.iter().map(|p| state.skip_filter.contains(&p.name())).collect();
         (result, Status::success())
     }
 
     /// Filter: the first plugin that rejects the node decides.
     pub fn run_filters(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo, snapshot: &Snapshot) -> Status {
-        for p in &self.filter {
-            if state.skip_filter.contains(&p.name()) {
+        let by_position = state.filter_skipped.len() == self.filter.len();
+        for (i, p) in self.filter.iter().enumerate() {
+            let skipped = if by_position { state.filter_skipped[i] } else { state.skip_filter.contains(&p.name()) };
+            if skipped {
                 continue;
             }
             let status = p.filter(state, pod, node, snapshot);
@@ -258,7 +262,7 @@ impl Framework {
             scores.clear();
             for n in nodes {
                 let s = p.score(state, pod, n, snapshot).map_err(|s| s.from_plugin(p.name()))?;
-                scores.push(NodeScore { name: n.name.clone(), score: s });
+                scores.push(NodeScore { name: &n.name, score: s });
             }
             let status = p.normalize(state, pod, &mut scores);
             if !status.is_success() {

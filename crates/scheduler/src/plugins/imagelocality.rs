@@ -34,17 +34,21 @@ fn normalized(name: &str) -> String {
 impl ScorePlugin for ImageLocality {
     fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo, snapshot: &Snapshot) -> Result<i64, Status> {
         let Some(spec) = pod.pod.spec.as_ref() else { return Ok(0) };
+        // No image on the node: the sum is zero, below the threshold, and so is the score.
+        if node.images.is_empty() {
+            return Ok(0);
+        }
         let total_nodes = snapshot.len().max(1) as f64;
-        let containers: Vec<_> = spec.init_containers.iter().flatten().chain(&spec.containers).collect();
+        let containers = || spec.init_containers.iter().flatten().chain(&spec.containers);
         let mut sum = 0i64;
-        for c in &containers {
+        for c in containers() {
             let name = normalized(c.image.as_deref().unwrap_or(""));
             if let Some(size) = node.images.get(&name) {
                 let spread = snapshot.image_nodes.get(&name).copied().unwrap_or(1) as f64 / total_nodes;
                 sum += (*size as f64 * spread) as i64;
             }
         }
-        let max_threshold = MAX_CONTAINER_THRESHOLD * containers.len().max(1) as i64;
+        let max_threshold = MAX_CONTAINER_THRESHOLD * containers().count().max(1) as i64;
         let clamped = sum.clamp(MIN_THRESHOLD, max_threshold);
         Ok(MAX_NODE_SCORE * (clamped - MIN_THRESHOLD) / (max_threshold - MIN_THRESHOLD))
     }

@@ -200,8 +200,8 @@ mod tests {
         let one = node_with("b", "1", "1Gi", json!({"zone": "x"}));
         let (st, s) = (CycleState::default(), Snapshot::default());
         let mut scores = vec![
-            NodeScore { name: "a".into(), score: plugin().score(&st, &p, &both, &s).unwrap() },
-            NodeScore { name: "b".into(), score: plugin().score(&st, &p, &one, &s).unwrap() },
+            NodeScore { name: "a", score: plugin().score(&st, &p, &both, &s).unwrap() },
+            NodeScore { name: "b", score: plugin().score(&st, &p, &one, &s).unwrap() },
         ];
         plugin().normalize(&st, &p, &mut scores);
         assert_eq!(scores.iter().map(|s| s.score).collect::<Vec<_>>(), vec![100, 25]);

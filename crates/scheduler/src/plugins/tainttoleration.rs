@@ -59,6 +59,9 @@ impl PreScorePlugin for TaintToleration {
 
 impl ScorePlugin for TaintToleration {
     fn score(&self, state: &CycleState, _: &PodInfo, node: &NodeInfo, _: &Snapshot) -> Result<i64, Status> {
+        if node.taints().is_empty() {
+            return Ok(0);
+        }
         let tols = state.read::<PreScoreState>(NAME).map(|s| s.0.as_slice()).unwrap_or(&[]);
         let n = node
             .taints()
@@ -111,7 +114,7 @@ mod tests {
         TaintToleration.pre_score(&mut st, &p, &[], &s);
         let mut scores: Vec<NodeScore> = [&tainted, &clean]
             .iter()
-            .map(|n| NodeScore { name: n.name.clone(), score: TaintToleration.score(&st, &p, n, &s).unwrap() })
+            .map(|n| NodeScore { name: &n.name, score: TaintToleration.score(&st, &p, n, &s).unwrap() })
             .collect();
         TaintToleration.normalize(&st, &p, &mut scores);
         assert_eq!(scores.iter().map(|s| s.score).collect::<Vec<_>>(), vec![0, 100]);

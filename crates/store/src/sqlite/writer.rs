@@ -5,7 +5,7 @@ use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::oneshot;
 
 use super::Shared;
@@ -72,17 +72,24 @@ pub(super) fn run(mut conn: Connection, rx: Receiver<Request>, shared: Arc<Share
 }
 
 fn commit_batch(conn: &mut Connection, batch: &[Request], rev: &mut Revision) -> Result<Vec<Outcome>, StoreError> {
-    let tx = conn.transaction()?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for req in batch {
-        outcomes.push(apply(&tx, &req.op, rev));
+    // BEGIN and COMMIT as cached statements: rusqlite's Transaction parses them every time.
+    conn.prepare_cached("BEGIN")?.execute([])?;
+    let written = (|| {
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for req in batch {
+            outcomes.push(apply(conn, &req.op, rev));
+        }
+        conn.prepare_cached("UPDATE meta SET value = ?1 WHERE name = 'rev'")?.execute(params![*rev])?;
+        conn.prepare_cached("COMMIT")?.execute([])?;
+        Ok(outcomes)
+    })();
+    if written.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
     }
-    tx.execute("UPDATE meta SET value = ?1 WHERE name = 'rev'", params![*rev])?;
-    tx.commit()?;
-    Ok(outcomes)
+    written
 }
 
-fn current(tx: &Transaction<'_>, key: &str) -> Result<Option<KeyValue>, StoreError> {
+fn current(tx: &Connection, key: &str) -> Result<Option<KeyValue>, StoreError> {
     let mut stmt = tx.prepare_cached("SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1")?;
     stmt.query_row(params![key], |r| {
         Ok(KeyValue {
@@ -96,7 +103,7 @@ fn current(tx: &Transaction<'_>, key: &str) -> Result<Option<KeyValue>, StoreErr
     .map_err(StoreError::from)
 }
 
-fn log(tx: &Transaction<'_>, kind: EventKind, kv: &KeyValue, prev: Option<Revision>) -> Result<(), StoreError> {
+fn log(tx: &Connection, kind: EventKind, kv: &KeyValue, prev: Option<Revision>) -> Result<(), StoreError> {
     let code = match kind {
         EventKind::Created => 0,
         EventKind::Updated => 1,
@@ -115,7 +122,7 @@ fn check(key: &str, cur: &Option<KeyValue>, expected: Revision) -> Result<KeyVal
     Ok(cur)
 }
 
-fn apply(tx: &Transaction<'_>, op: &Op, rev: &mut Revision) -> Outcome {
+fn apply(tx: &Connection, op: &Op, rev: &mut Revision) -> Outcome {
     match op {
         Op::Create { key, value } => {
             if current(tx, key)?.is_some() {

@@ -126,11 +126,8 @@ mod tests {
                 "labelSelector": {"matchLabels": {"app": "cache"}}, "topologyKey": "kubernetes.io/hostname"}}]}}}}));
         let mut st = CycleState::default();
         assert!(plugin.pre_score(&mut st, &p, &[], &s).is_success());
-        let mut scores: Vec<NodeScore> = s
-            .nodes
-            .iter()
-            .map(|n| NodeScore { name: n.name.clone(), score: plugin.score(&st, &p, n, &s).unwrap() })
-            .collect();
+        let mut scores: Vec<NodeScore> =
+            s.nodes.iter().map(|n| NodeScore { name: &n.name, score: plugin.score(&st, &p, n, &s).unwrap() }).collect();
         plugin.normalize(&st, &p, &mut scores);
         assert_eq!(scores.iter().map(|s| s.score).collect::<Vec<_>>(), vec![0, 100]);
     }

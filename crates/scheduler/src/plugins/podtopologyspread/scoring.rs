@@ -95,10 +95,10 @@ impl ScorePlugin for PodTopologySpread {
 
     fn normalize(&self, state: &CycleState, _: &PodInfo, scores: &mut [NodeScore]) -> Status {
         let Some(s) = state.read::<PreScoreState>(NAME) else { return Status::success() };
-        let valid = || scores.iter().filter(|n| !s.ignored.contains(&n.name)).map(|n| n.score);
+        let valid = || scores.iter().filter(|n| !s.ignored.contains(n.name)).map(|n| n.score);
         let (min, max) = (valid().min().unwrap_or(0), valid().max().unwrap_or(0));
         for n in scores.iter_mut() {
-            n.score = if s.ignored.contains(&n.name) {
+            n.score = if s.ignored.contains(n.name) {
                 0
             } else if max == 0 {
                 MAX_NODE_SCORE
@@ -134,7 +134,7 @@ mod tests {
         assert!(pre.pre_score(&mut st, &incoming, &nodes, &s).is_success());
         let mut scores: Vec<NodeScore> = nodes
             .iter()
-            .map(|n| NodeScore { name: n.name.clone(), score: score.score(&st, &incoming, n, &s).unwrap() })
+            .map(|n| NodeScore { name: &n.name, score: score.score(&st, &incoming, n, &s).unwrap() })
             .collect();
         score.normalize(&st, &incoming, &mut scores);
         assert!(scores[1].score > scores[0].score, "{scores:?}");
