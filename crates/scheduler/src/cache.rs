@@ -50,7 +50,7 @@ impl Cache {
         let had_object = self.nodes.get(&name).is_some_and(|n| n.node().is_some());
         let info = self.node_mut(&name);
         let images_changed = info.set_node(node);
-        info.generation += 1;
+        info.changed();
         self.images_changed |= images_changed;
         if !had_object {
             self.order.push(name);

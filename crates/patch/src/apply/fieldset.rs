@@ -164,9 +164,19 @@ impl FieldSet {
         };
         let mut node = self;
         for pe in parents {
-            node = node.children.entry(pe.clone()).or_default();
+            // Clone the path element only when the level is new (inserts walk the same
+            // levels again and again).
+            if !node.children.contains_key(pe) {
+                node.children.insert(pe.clone(), FieldSet::new());
+            }
+            node = match node.children.get_mut(pe) {
+                Some(child) => child,
+                None => return,
+            };
         }
-        node.members.insert(last.clone());
+        if !node.members.contains(last) {
+            node.members.insert(last.clone());
+        }
     }
 
     /// True when `path` itself is in the set.
@@ -282,21 +292,45 @@ impl FieldSet {
     }
 
     fn emit(&self, include_self: bool) -> Map<String, Value> {
+        self.emit_nonempty(include_self).unwrap_or_default()
+    }
+
+    /// The FieldsV1 map of this level, None when no path is in the set. Members and children
+    /// are merged in their (shared) order, each subtree visited once.
+    fn emit_nonempty(&self, include_self: bool) -> Option<Map<String, Value>> {
         let mut out = Map::new();
-        if include_self && !self.is_empty() {
+        if include_self {
             out.insert(".".into(), Value::Object(Map::new()));
         }
-        let mut keys: BTreeSet<&PathElement> = self.members.iter().collect();
-        keys.extend(self.children.iter().filter(|(_, c)| !c.is_empty()).map(|(pe, _)| pe));
-        for pe in keys {
-            let member = self.members.contains(pe);
-            let value = match self.children.get(pe) {
-                Some(c) if !c.is_empty() => c.emit(member),
-                _ => Map::new(),
+        let mut members = self.members.iter().peekable();
+        let mut children = self.children.iter().peekable();
+        loop {
+            let member_first = match (members.peek(), children.peek()) {
+                (None, None) => break,
+                (Some(m), Some((c, _))) => *m <= *c,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
             };
-            out.insert(pe.to_key(), Value::Object(value));
+            let (pe, member, child) = if member_first {
+                let Some(m) = members.next() else { break };
+                (m, true, children.next_if(|(c, _)| *c == m).map(|(_, set)| set))
+            } else {
+                let Some((c, set)) = children.next() else { break };
+                (c, false, Some(set))
+            };
+            let below = child.and_then(|c| c.emit_nonempty(member));
+            match below {
+                Some(m) => {
+                    out.insert(pe.to_key(), Value::Object(m));
+                }
+                None if member => {
+                    out.insert(pe.to_key(), Value::Object(Map::new()));
+                }
+                None => {}
+            }
         }
-        out
+        let empty = out.len() == usize::from(include_self);
+        (!empty).then_some(out)
     }
 
     /// Parses the FieldsV1 JSON form; None when malformed.

@@ -2,7 +2,7 @@
 //! request, which host ports they hold, which images the node has.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::core::v1::{Node, Taint};
 
@@ -32,7 +32,23 @@ pub struct NodeInfo {
     pub images: HashMap<String, i64>,
     /// Bumped on every change, so that snapshots copy only what changed.
     pub generation: u64,
+    /// Counts of this node's Pods that match a selector, by the caller's key, kept until the
+    /// node changes: spreading counts the same selector on every node in every cycle.
+    counts: CountMemo,
 }
+
+/// Remembered Pod counts; a copy (a changed node) starts empty.
+#[derive(Debug, Default)]
+struct CountMemo(Mutex<HashMap<String, i64>>);
+
+impl Clone for CountMemo {
+    fn clone(&self) -> Self {
+        CountMemo::default()
+    }
+}
+
+/// Most counts remembered per node (one per selector the node's Pods were counted with).
+const MAX_COUNTS: usize = 64;
 
 static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
 
@@ -75,7 +91,27 @@ impl NodeInfo {
         self.taints.clear();
         self.allocatable = Resource::default();
         self.images.clear();
-        self.generation += 1;
+        self.changed();
+    }
+
+    /// The count `key` names, computed by `count` unless remembered since the node last changed.
+    pub fn memo_count(&self, key: &str, count: impl FnOnce() -> i64) -> i64 {
+        let mut memo = self.counts.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = memo.get(key) {
+            return *n;
+        }
+        let n = count();
+        if memo.len() >= MAX_COUNTS {
+            memo.clear();
+        }
+        memo.insert(key.to_string(), n);
+        n
+    }
+
+    /// Forgets remembered counts (the node or its Pods changed).
+    pub(crate) fn changed(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        self.counts = CountMemo::default();
     }
 
     /// The Node object; `None` for a placeholder.
@@ -107,7 +143,7 @@ impl NodeInfo {
             self.pods_with_required_anti_affinity.push(pod.clone());
         }
         self.pods.push(pod);
-        self.generation += 1;
+        self.changed();
     }
 
     /// Removes the Pod with `uid`; false if it was not here.
@@ -124,7 +160,26 @@ impl NodeInfo {
         }
         self.pods_with_affinity.retain(|p| p.uid != uid);
         self.pods_with_required_anti_affinity.retain(|p| p.uid != uid);
-        self.generation += 1;
+        self.changed();
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plugins::testing::{node, pod};
+    use serde_json::json;
+    use std::sync::Arc;
+
+    #[test]
+    fn counts_are_remembered_until_the_node_changes() {
+        let mut n = node(json!({"metadata": {"name": "n"}}));
+        assert_eq!(n.memo_count("k", || 1), 1);
+        assert_eq!(n.memo_count("k", || 2), 1, "remembered");
+        assert_eq!(n.clone().memo_count("k", || 3), 3, "a copy is a changed node");
+        n.add_pod(Arc::new(pod(json!({"metadata": {"name": "p", "uid": "u"}}))));
+        assert_eq!(n.memo_count("k", || 4), 4);
+        n.remove_pod("u");
+        assert_eq!(n.memo_count("k", || 5), 5);
     }
 }

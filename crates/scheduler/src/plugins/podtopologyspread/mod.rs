@@ -34,6 +34,18 @@ pub struct Constraint {
     pub min_domains: i64,
     pub honor_node_affinity: bool,
     pub honor_node_taints: bool,
+    /// Names what [`Constraint::count`] counts (namespace and selectors), for the per-node memo.
+    count_key: String,
+}
+
+/// The key of counting Pods of `namespace` that all `selectors` select.
+fn count_key(namespace: &str, selectors: &[LabelSelector]) -> String {
+    let mut key = format!("PodTopologySpread/{namespace}");
+    for s in selectors {
+        key.push('\0');
+        key.push_str(&s.to_string());
+    }
+    key
 }
 
 impl Constraint {
@@ -56,6 +68,7 @@ impl Constraint {
         Constraint {
             max_skew: c.max_skew as i64,
             topology_key: c.topology_key.clone(),
+            count_key: count_key(&pod.namespace, std::slice::from_ref(&selector)),
             selectors: vec![selector],
             min_domains: c.min_domains.unwrap_or(1) as i64,
             honor_node_affinity: c.node_affinity_policy.as_deref() != Some("Ignore"),
@@ -84,10 +97,14 @@ impl Constraint {
     /// Pods on the node in the Pod's namespace that the constraint selects (terminating ones
     /// do not count).
     fn count(&self, pod: &PodInfo, node: &NodeInfo) -> i64 {
-        node.pods
-            .iter()
-            .filter(|p| p.namespace == pod.namespace && p.pod.metadata.deletion_timestamp.is_none() && self.selects(p))
-            .count() as i64
+        node.memo_count(&self.count_key, || {
+            node.pods
+                .iter()
+                .filter(|p| {
+                    p.namespace == pod.namespace && p.pod.metadata.deletion_timestamp.is_none() && self.selects(p)
+                })
+                .count() as i64
+        })
     }
 }
 
@@ -154,11 +171,13 @@ impl PodTopologySpread {
         if selectors.is_empty() {
             return Vec::new();
         }
+        let count_key = count_key(&pod.namespace, &selectors);
         defaults
             .into_iter()
             .map(|(skew, key, _)| Constraint {
                 max_skew: *skew,
                 topology_key: key.clone(),
+                count_key: count_key.clone(),
                 selectors: selectors.clone(),
                 min_domains: 1,
                 honor_node_affinity: true,
