@@ -97,32 +97,30 @@ where
     Ok(Stats::new(all, start.elapsed()))
 }
 
-/// Creates at a fixed rate with enough connections that requests never queue behind each other.
+/// Creates at a fixed rate over a pool of connections; when the server falls behind, requests
+/// wait for a free connection (their latency counts from when they were due).
 async fn open_loop_creates(target: &Target, rate: u32, total: usize, ns: &str) -> Result<Stats, ClientError> {
     let conns = 32;
-    let pool = Arc::new(Mutex::new(Vec::new()));
+    let (free_tx, free_rx) = tokio::sync::mpsc::unbounded_channel();
     for _ in 0..conns {
-        pool.lock().await.push(target.connect().await?);
+        let _ = free_tx.send(target.connect().await?);
     }
+    let free_rx = Arc::new(Mutex::new(free_rx));
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
     let start = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..total {
         let due = start + interval * i as u32;
         tokio::time::sleep_until(due.into()).await;
-        let pool = pool.clone();
+        let (free_tx, free_rx) = (free_tx.clone(), free_rx.clone());
         let body = pod(ns, &format!("r-{i}"));
         let path = format!("/api/v1/namespaces/{ns}/pods");
         tasks.push(tokio::spawn(async move {
-            let conn = pool.lock().await.pop();
-            let mut conn = match conn {
-                Some(c) => c,
-                None => return Err(ClientError::Kubeconfig("connection pool exhausted".into())),
-            };
-            let t = Instant::now();
+            let conn = free_rx.lock().await.recv().await;
+            let mut conn = conn.ok_or_else(|| ClientError::Kubeconfig("connection pool closed".into()))?;
             let r = conn.call(Method::POST, &path, Some(body)).await;
-            let d = t.elapsed();
-            pool.lock().await.push(conn);
+            let d = due.elapsed();
+            let _ = free_tx.send(conn);
             r.map(|_| d)
         }));
     }
