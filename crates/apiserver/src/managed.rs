@@ -10,5 +10,5 @@ use crate::objects;
 pub fn track(res: &ResourceInfo, old: Option<&Value>, new: &mut Value, manager: &str, subresource: Option<&str>) {
     let meta = skiff_openapi::registry();
     let now = objects::now_rfc3339();
-    skiff_patch::track_update_in_place(old, new, manager, "Update", subresource, res.definition, meta, &now);
+    skiff_patch::track_update(old, new, manager, "Update", subresource, res.definition, meta, &now);
 }

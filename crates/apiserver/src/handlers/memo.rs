@@ -1,7 +1,7 @@
 //! What every watcher of one store event shares: the object decoded once (for Tables), what
 //! selectors read of it and of its previous version decoded once (`selectable`), and the
-//! object's wire bytes made once, by whichever watcher asks first. Without it, each watcher with a selector decoded every event of its resource
-//! twice and encoded it again.
+//! object's wire bytes made once, by whichever watcher asks first. Without it, each watcher
+//! with a selector decoded every event of its resource twice and encoded it again.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -21,7 +21,7 @@ const CAPACITY: usize = 1024;
 pub struct Shared {
     object: OnceLock<Option<Arc<Value>>>,
     selectable: OnceLock<Option<Arc<Value>>>,
-    prev: OnceLock<Option<Arc<Value>>>,
+    prev_selectable: OnceLock<Option<Arc<Value>>>,
     raw: OnceLock<Option<Bytes>>,
 }
 
@@ -39,7 +39,7 @@ impl Shared {
     /// What selectors read of the object before the change, if the event carries it: taken
     /// from the event that wrote it, when that one was decoded already.
     pub fn prev_selectable(&self, ev: &Event, memo: &Memo) -> Option<&Value> {
-        self.prev
+        self.prev_selectable
             .get_or_init(|| {
                 let prev = ev.prev.as_ref()?;
                 let earlier = memo.peek(prev.mod_revision).and_then(|s| s.selectable.get().cloned().flatten());

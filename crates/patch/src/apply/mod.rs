@@ -167,28 +167,12 @@ fn release(entries: &mut Vec<Entry>, taken: &FieldSet, removed: &FieldSet) {
 
 /// Records a non-apply write (create, update, patch) of `new` over `old` (None: create) by
 /// `manager`: the fields it changed join that manager's `operation` entry (normally
-/// `"Update"`, for `subresource` if given) and leave every other manager's set. Returns `new`
-/// with `metadata.managedFields` updated. managedFields sent in `new` replace the live ones
-/// (`[{}]` clears them); otherwise the live ones are kept.
+/// `"Update"`, for `subresource` if given) and leave every other manager's set, in `new`'s
+/// `metadata.managedFields` (neither object is copied; entries whose sets did not change keep
+/// their encoded `fieldsV1`). managedFields sent in `new` replace the live ones (`[{}]` clears
+/// them); otherwise the live ones are kept.
 #[allow(clippy::too_many_arguments)]
 pub fn track_update(
-    old: Option<&Value>,
-    new: &Value,
-    manager: &str,
-    operation: &str,
-    subresource: Option<&str>,
-    definition: &str,
-    meta: &dyn PatchMeta,
-    now_rfc3339: &str,
-) -> Value {
-    let mut out = new.clone();
-    track_update_in_place(old, &mut out, manager, operation, subresource, definition, meta, now_rfc3339);
-    out
-}
-
-/// [`track_update`] on `new` itself, which it neither clones nor re-encodes more than needed.
-#[allow(clippy::too_many_arguments)]
-pub fn track_update_in_place(
     old: Option<&Value>,
     new: &mut Value,
     manager: &str,

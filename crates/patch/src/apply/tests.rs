@@ -2,7 +2,25 @@
 
 use serde_json::{json, Value};
 
-use super::{apply, fields_v1, track_update, ApplyError};
+use super::{apply, fields_v1, ApplyError};
+use crate::meta::PatchMeta;
+
+/// [`super::track_update`] on a copy of `new`, returned.
+#[allow(clippy::too_many_arguments)]
+fn track_update(
+    old: Option<&Value>,
+    new: &Value,
+    manager: &str,
+    operation: &str,
+    subresource: Option<&str>,
+    definition: &str,
+    meta: &dyn PatchMeta,
+    now: &str,
+) -> Value {
+    let mut out = new.clone();
+    super::track_update(old, &mut out, manager, operation, subresource, definition, meta, now);
+    out
+}
 use crate::testmeta::{FakeMeta, DEPLOYMENT, POD};
 
 const T1: &str = "2024-01-01T00:00:00Z";

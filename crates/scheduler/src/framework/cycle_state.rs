@@ -27,9 +27,8 @@ impl<T: Any + Clone + Send + Sync> StateData for T {
 #[derive(Default)]
 pub struct CycleState {
     data: HashMap<&'static str, Box<dyn StateData>>,
-    pub skip_filter: Vec<&'static str>,
     pub skip_score: Vec<&'static str>,
-    /// `skip_filter` by position in the profile's filter list, once PreFilter has run.
+    /// By position in the profile's filter list: the filters whose plugin skipped PreFilter.
     pub filter_skipped: Vec<bool>,
 }
 
@@ -37,7 +36,6 @@ impl Clone for CycleState {
     fn clone(&self) -> Self {
         CycleState {
             data: self.data.iter().map(|(k, v)| (*k, (**v).clone_box())).collect(),
-            skip_filter: self.skip_filter.clone(),
             skip_score: self.skip_score.clone(),
             filter_skipped: self.filter_skipped.clone(),
         }

@@ -168,10 +168,16 @@ impl Framework {
     ) -> (PreFilterResult, Status) {
         let mut result = PreFilterResult::all_nodes();
         let mut narrowed_by = Vec::new();
+        state.filter_skipped = vec![false; self.filter.len()];
         for p in &self.pre_filter {
             let (r, status) = p.pre_filter(state, pod, snapshot);
             if status.is_skip() {
-                state.skip_filter.push(p.name());
+                // Skipped by position in the filter list: run_filters runs for every node.
+                for (i, f) in self.filter.iter().enumerate() {
+                    if f.name() == p.name() {
+                        state.filter_skipped[i] = true;
+                    }
+                }
                 continue;
             }
             if !status.is_success() {
@@ -186,17 +192,13 @@ impl Framework {
                 }
             }
         }
-        // Which filters are skipped, by position: run_filters runs for every node.
-        state.filter_skipped = self.filter.iter().map(|p| state.skip_filter.contains(&p.name())).collect();
         (result, Status::success())
     }
 
     /// Filter: the first plugin that rejects the node decides.
     pub fn run_filters(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo, snapshot: &Snapshot) -> Status {
-        let by_position = state.filter_skipped.len() == self.filter.len();
         for (i, p) in self.filter.iter().enumerate() {
-            let skipped = if by_position { state.filter_skipped[i] } else { state.skip_filter.contains(&p.name()) };
-            if skipped {
+            if state.filter_skipped.get(i).copied().unwrap_or(false) {
                 continue;
             }
             let status = p.filter(state, pod, node, snapshot);
