@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-test-deps.sh
 export SKIFF_DEBIAN_KUBECTL="$PWD/target/tools/debian-kubectl/usr/bin/kubectl"
+# No incremental caches: CI builds once, and they would double the size of target/.
+export CARGO_INCREMENTAL=0
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 log=target/test-output.log
