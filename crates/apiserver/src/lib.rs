@@ -50,6 +50,8 @@ pub struct Config {
     pub compact_interval: Duration,
     /// Events the watch cache keeps for resuming watches.
     pub watch_cache_events: usize,
+    /// Admission plugin settings.
+    pub admission: registry::AdmissionConfig,
 }
 
 impl Config {
@@ -63,6 +65,7 @@ impl Config {
             tls_sans: Vec::new(),
             compact_interval: Duration::from_secs(300),
             watch_cache_events: 50_000,
+            admission: registry::AdmissionConfig::default(),
         }
     }
 }
@@ -133,7 +136,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     };
     let url = format!("https://{host}:{}", addr.port());
 
-    let registry = registry::Registry::new(store);
+    let registry = registry::Registry::with_admission(store, config.admission);
     bootstrap::namespaces(&registry).await.map_err(StartError::Bootstrap)?;
     bootstrap::priority_classes(&registry).await.map_err(StartError::Bootstrap)?;
     let auth = auth::Authenticator::new();

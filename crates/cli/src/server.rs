@@ -44,6 +44,14 @@ pub struct ServerArgs {
     /// unreachable, and its Pods evicted after their tolerationSeconds (e.g. 40s, 2m)
     #[arg(long, default_value = "40s", value_parser = parse_duration)]
     node_monitor_grace_period: std::time::Duration,
+    /// The tolerationSeconds of the node.kubernetes.io/not-ready:NoExecute toleration added to
+    /// every Pod that does not have one
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    default_not_ready_toleration_seconds: i64,
+    /// The tolerationSeconds of the node.kubernetes.io/unreachable:NoExecute toleration added to
+    /// every Pod that does not have one
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    default_unreachable_toleration_seconds: i64,
     /// The size of each Node's block of the cluster CIDR
     #[arg(long, default_value_t = 24)]
     node_cidr_mask_size: u8,
@@ -86,6 +94,10 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
     config.bind_address = args.bind_address;
     config.port = args.https_listen_port;
     config.tls_sans = args.tls_san;
+    config.admission = skiff_apiserver::registry::AdmissionConfig {
+        default_not_ready_toleration_seconds: args.default_not_ready_toleration_seconds,
+        default_unreachable_toleration_seconds: args.default_unreachable_toleration_seconds,
+    };
     if let Some(k) = args.write_kubeconfig {
         config.kubeconfig = k;
     }

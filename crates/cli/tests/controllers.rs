@@ -185,8 +185,20 @@ fn a_deployment_rolls_out_scales_and_rolls_back() {
     assert_eq!(reason("Available"), Some("MinimumReplicasAvailable".into()));
     assert_eq!(reason("Progressing"), Some("NewReplicaSetAvailable".into()));
 
-    // A deleted Pod is replaced under another name.
+    // The controllers' Events, as `kubectl describe` shows them.
+    let rs_name = first_row(&k, &["get", "rs", "-l", "app=test"])[0].clone();
     let before = live(&k, "app=test");
+    wait_for("the controllers' Events", Duration::from_secs(10), || {
+        let d = k.ok(&["describe", "deployment", "test"], None);
+        let rs = k.ok(&["describe", "rs", &rs_name], None);
+        d.contains("ScalingReplicaSet")
+            && d.contains(&format!("Scaled up replica set {rs_name} from 0 to 2"))
+            && d.contains("deployment-controller")
+            && before.iter().all(|p| rs.contains(&format!("Created pod: {p}")))
+            && rs.contains("replicaset-controller")
+    });
+
+    // A deleted Pod is replaced under another name.
     k.ok(&["delete", "pod", &before[0], "--wait=false"], None);
     wait_for("a replacement", Duration::from_secs(10), || {
         let now = live(&k, "app=test");
@@ -415,7 +427,8 @@ fn a_statefulset_comes_up_and_goes_down_in_order() {
     assert!(revisions.ends_with(&["2", "3"]), "the first template is now revision 3: {history}");
 }
 
-/// A Deployment whose Pods tolerate an unreachable node for 2 s.
+/// A Deployment of two Pods (which tolerate an unreachable node for as long as the server's
+/// `--default-unreachable-toleration-seconds` says).
 const MOVABLE: &str = r#"
 apiVersion: apps/v1
 kind: Deployment
@@ -429,8 +442,6 @@ spec:
     metadata:
       labels: {app: mover}
     spec:
-      tolerations:
-      - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 2}
       containers:
       - name: c
         image: busybox
@@ -455,7 +466,9 @@ fn movers(k: &Kubectl<'_>) -> Vec<(String, String)> {
 #[test]
 fn pods_of_a_node_that_goes_silent_are_made_again_elsewhere() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start_with(tmp.path(), &["--disable-agent", "--node-monitor-grace-period", "3s"]);
+    let flags =
+        ["--disable-agent", "--node-monitor-grace-period", "3s", "--default-unreachable-toleration-seconds", "2"];
+    let server = Server::start_with(tmp.path(), &flags);
     let bin = kubectls().pop().expect("a kubectl");
     let k = server.kubectl(&bin);
     let fast = ["--lease-interval-seconds", "1"];
@@ -466,6 +479,14 @@ fn pods_of_a_node_that_goes_silent_are_made_again_elsewhere() {
         let m = movers(&k);
         m.len() == 2 && m.iter().all(|(_, n)| n == "a-0")
     });
+    let pod = get(&k, &["pod", &movers(&k)[0].0]);
+    let tolerations = pod["spec"]["tolerations"].as_array().cloned().unwrap_or_default();
+    let seconds = |key: &str| tolerations.iter().find(|t| t["key"] == key).map(|t| t["tolerationSeconds"].clone());
+    assert_eq!(
+        (seconds("node.kubernetes.io/not-ready"), seconds("node.kubernetes.io/unreachable")),
+        (Some(300.into()), Some(2.into())),
+        "{tolerations:?}"
+    );
     let _survivor = Hollow::start(&server, "b", 1, &fast);
     wait_for("node b-0", Duration::from_secs(30), || get(&k, &["nodes"])["items"].as_array().map(Vec::len) == Some(2));
 

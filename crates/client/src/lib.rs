@@ -1,7 +1,10 @@
 //! skiff-client: how skiff's own components (the node agent, the controllers) reach the API
 //! server. They use `kube` (kube-rs) clients and its watchers/reflectors over HTTPS, exactly as
 //! any other Kubernetes client does; this crate turns skiff's credentials (the cluster CA and
-//! a bearer token or a client certificate) into such a client.
+//! a bearer token or a client certificate) into such a client. [`events`] records Events as
+//! client-go's recorder does.
+
+pub mod events;
 
 use base64::Engine;
 use kube::config::AuthInfo;

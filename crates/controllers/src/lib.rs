@@ -24,6 +24,7 @@ pub mod machinery;
 pub mod manager;
 pub mod nodeipam;
 pub mod nodelifecycle;
+pub mod podcontrol;
 pub mod podutil;
 pub mod replicaset;
 pub mod serviceaccount;

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::machinery::cache::Cache;
 use crate::machinery::claim::ignore_not_found;
-use crate::machinery::writer::{Delete, Kind, PatchBody, Writer, PODS};
+use crate::machinery::writer::{Delete, Event, EventType, Kind, PatchBody, Writer, PODS};
 use crate::ControllerError;
 use skiff_api::scheduling::tolerates;
 
@@ -166,6 +166,15 @@ impl NodeLifecycle {
         tracing::info!(node = %name, "node stopped posting status: Unknown");
         let patch = json!({"status": {"conditions": changed}});
         let out = self.writer.patch(NODES, "", &name, true, PatchBody::Strategic(patch)).await?;
+        let message = format!("Node {name} status is now: NodeNotReady");
+        self.writer.event(Event::about(
+            "node-controller",
+            NODES,
+            &node.metadata,
+            EventType::Normal,
+            "NodeNotReady",
+            message,
+        ));
         if let Ok(updated) = serde_json::from_value::<Node>(out) {
             if updated.metadata.name.is_some() {
                 *node = updated;
@@ -227,6 +236,18 @@ impl NodeLifecycle {
                 }
             };
             tracing::info!(pod = %name, node = %node_name, orphan, "evicting");
+            if !orphan {
+                let message = format!("Marking for deletion Pod {ns}/{name}");
+                let event = Event::about(
+                    "taint-eviction-controller",
+                    PODS,
+                    &pod.metadata,
+                    EventType::Normal,
+                    "TaintManagerEviction",
+                    message,
+                );
+                self.writer.event(event);
+            }
             let opts = Delete { uid: pod.metadata.uid.clone(), propagation: None, grace_seconds: orphan.then_some(0) };
             let r = self.writer.delete(PODS, ns, name, opts).await;
             ignore_not_found(r)?;

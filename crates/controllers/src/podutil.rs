@@ -8,13 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use k8s_openapi::jiff::Timestamp;
 use serde_json::{json, Value};
 
-use std::sync::Arc;
-
-use futures::future::join_all;
-
-use crate::machinery::expectations::Expectations;
-use crate::machinery::key_of;
-use crate::machinery::writer::{Delete, Kind, WriteError, Writer, PODS};
+use crate::machinery::writer::Kind;
 
 /// Not finished and not being deleted (`FilterActivePods`).
 pub fn is_active(pod: &Pod) -> bool {
@@ -83,31 +77,6 @@ pub fn pod_from_template(template: &PodTemplateSpec, prefix: &str, owner_ref: Va
         metadata["finalizers"] = json!(f);
     }
     json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": template.spec})
-}
-
-/// Deletes `victims` (each bound to its uid), expecting their deletions under `key`; a delete
-/// that fails is no longer expected. Returns the first failure other than "not found".
-pub async fn delete_pods(
-    writer: &dyn Writer,
-    expectations: &Expectations,
-    key: &str,
-    victims: &[Arc<Pod>],
-) -> Result<(), WriteError> {
-    expectations.expect_deletions(key, victims.iter().map(|p| key_of(p.as_ref())));
-    let deletes = victims.iter().map(|p| async move {
-        let ns = p.metadata.namespace.as_deref().unwrap_or("");
-        let name = p.metadata.name.as_deref().unwrap_or("");
-        let opts = Delete { uid: p.metadata.uid.clone(), propagation: None, grace_seconds: None };
-        let r = writer.delete(PODS, ns, name, opts).await;
-        if r.is_err() {
-            expectations.deletion_observed(key, &key_of(p.as_ref()));
-        }
-        r
-    });
-    match join_all(deletes).await.into_iter().filter_map(Result::err).find(|e| !e.is_not_found()) {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
 }
 
 #[cfg(test)]

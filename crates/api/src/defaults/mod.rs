@@ -1,6 +1,7 @@
 //! Kubernetes defaulting: the `SetDefaults_*` functions of `k8s.io/kubernetes/pkg/apis/*/v1`,
 //! the mutating admission plugins that always run and need nothing but the object
-//! (`ServiceAccount`, `DefaultTolerationSeconds`; `Priority` is [`crate::priority`]) and the
+//! (`ServiceAccount`; `DefaultTolerationSeconds` is [`add_default_tolerations`], which the API
+//! server calls with its flags, and `Priority` is [`crate::priority`]) and the
 //! field-setting parts of the registry strategies' `PrepareForCreate`.
 //!
 //! Everything works on `serde_json::Value` in place and never panics: a field of the wrong JSON
@@ -11,7 +12,7 @@ mod pod;
 pub(crate) mod quantity;
 mod workloads;
 
-pub use pod::qos_class;
+pub use pod::{add_default_tolerations, qos_class};
 
 use serde_json::{Map, Value};
 

@@ -243,15 +243,24 @@ fn requests_from_limits(c: &mut Map<String, Value>) {
     }
 }
 
-/// The always-on mutating admission plugins for pod creation.
+/// The `ServiceAccount` admission plugin's default. The other always-on mutating plugins need
+/// the store (`Priority`: [`crate::priority`]) or the API server's flags
+/// ([`add_default_tolerations`]); the API server runs them.
 fn admission_defaults(spec: &mut Map<String, Value>) {
-    // ServiceAccount admission.
     if str_of(spec, "serviceAccountName").is_empty() {
         spec.insert("serviceAccountName".into(), Value::from("default"));
         spec.insert("serviceAccount".into(), Value::from("default"));
     }
-    // Priority admission needs the PriorityClasses: `crate::priority`, called by the API server.
-    // DefaultTolerationSeconds admission.
+}
+
+/// The `DefaultTolerationSeconds` admission plugin (Pod creates and updates): a Pod that does not
+/// tolerate the `node.kubernetes.io/not-ready` or `unreachable` NoExecute taints gets a toleration
+/// of each for the given seconds (kube-apiserver's `--default-not-ready-toleration-seconds` and
+/// `--default-unreachable-toleration-seconds`, 300 by default).
+pub fn add_default_tolerations(pod: &mut Value, not_ready_seconds: i64, unreachable_seconds: i64) {
+    let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
     let (mut not_ready, mut unreachable) = (false, false);
     if let Some(tols) = spec.get("tolerations").and_then(Value::as_array) {
         for t in tols.iter().filter_map(Value::as_object) {
@@ -263,13 +272,14 @@ fn admission_defaults(spec: &mut Map<String, Value>) {
             }
         }
     }
-    for (tolerated, key) in
-        [(not_ready, "node.kubernetes.io/not-ready"), (unreachable, "node.kubernetes.io/unreachable")]
-    {
+    for (tolerated, key, seconds) in [
+        (not_ready, "node.kubernetes.io/not-ready", not_ready_seconds),
+        (unreachable, "node.kubernetes.io/unreachable", unreachable_seconds),
+    ] {
         if tolerated {
             continue;
         }
-        let tol = json!({"effect": "NoExecute", "key": key, "operator": "Exists", "tolerationSeconds": 300});
+        let tol = json!({"effect": "NoExecute", "key": key, "operator": "Exists", "tolerationSeconds": seconds});
         match spec.get_mut("tolerations") {
             Some(Value::Array(a)) => a.push(tol),
             _ => {

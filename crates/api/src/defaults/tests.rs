@@ -2,14 +2,16 @@
 
 use serde_json::json;
 
-use super::{apply_defaults, prepare_for_create};
+use super::{add_default_tolerations, apply_defaults, prepare_for_create};
 use crate::resources::lookup_kind;
 
 fn create(group: &str, kind: &str, mut obj: serde_json::Value) -> serde_json::Value {
     let r = lookup_kind(group, kind).unwrap();
     if kind == "Pod" {
-        // The API server's Priority admission, with no PriorityClass marked globalDefault.
+        // The API server's Priority admission, with no PriorityClass marked globalDefault, and
+        // DefaultTolerationSeconds with its default flags.
         crate::priority::admit_pod_create(&mut obj, None).unwrap();
+        add_default_tolerations(&mut obj, 300, 300);
     }
     apply_defaults(r, &mut obj);
     prepare_for_create(r, &mut obj);
@@ -87,8 +89,6 @@ fn pod_defaulting_is_idempotent_and_fills_nested_defaults() {
     assert_eq!(c["env"][0]["valueFrom"]["fieldRef"]["apiVersion"], "v1");
     assert_eq!(pod["spec"]["volumes"][0]["configMap"]["defaultMode"], 420);
     assert_eq!(pod["spec"]["volumes"][1]["emptyDir"], json!({}));
-    // A toleration of everything suppresses the default ones.
-    assert_eq!(pod["spec"]["tolerations"].as_array().unwrap().len(), 1);
     assert_eq!(pod["status"]["qosClass"], "Guaranteed");
 }
 
@@ -217,4 +217,29 @@ fn empty_metadata_lists_and_maps_are_dropped() {
         "ownerReferences": [], "finalizers": null, "labels": {}, "annotations": {"a": "b"}}});
     apply_defaults(lookup_kind("apps", "ReplicaSet").unwrap(), &mut rs);
     assert_eq!(rs["metadata"], json!({"name": "r", "annotations": {"a": "b"}}));
+}
+
+#[test]
+fn default_tolerations_are_added_unless_the_pod_tolerates_the_taints() {
+    let mut pod = json!({"spec": {"containers": []}});
+    add_default_tolerations(&mut pod, 300, 7);
+    assert_eq!(
+        pod["spec"]["tolerations"],
+        json!([
+            {"effect": "NoExecute", "key": "node.kubernetes.io/not-ready", "operator": "Exists", "tolerationSeconds": 300},
+            {"effect": "NoExecute", "key": "node.kubernetes.io/unreachable", "operator": "Exists", "tolerationSeconds": 7}
+        ])
+    );
+    // Adding again changes nothing.
+    let once = pod.clone();
+    add_default_tolerations(&mut pod, 1, 1);
+    assert_eq!(pod, once);
+    // A toleration of everything, or of the key with any effect, suppresses the default one.
+    let mut pod = json!({"spec": {"tolerations": [{"operator": "Exists"}]}});
+    add_default_tolerations(&mut pod, 300, 300);
+    assert_eq!(pod["spec"]["tolerations"].as_array().unwrap().len(), 1);
+    let mut pod = json!({"spec": {"tolerations": [{"key": "node.kubernetes.io/unreachable", "operator": "Exists"}]}});
+    add_default_tolerations(&mut pod, 300, 300);
+    assert_eq!(pod["spec"]["tolerations"][1]["key"], "node.kubernetes.io/not-ready");
+    assert_eq!(pod["spec"]["tolerations"].as_array().unwrap().len(), 2);
 }

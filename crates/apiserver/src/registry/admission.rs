@@ -1,14 +1,41 @@
-//! The admission that needs the store: kube-apiserver's `Priority` plugin. A new Pod gets the
-//! priority and preemption policy of the PriorityClass it names (or of the global default one),
-//! at most one PriorityClass is the global default, and the system classes cannot be deleted.
-//! The decisions are `skiff_api::priority`'s; this module looks the classes up.
+//! The admission that needs the store or the server's flags. kube-apiserver's `Priority` plugin:
+//! a new Pod gets the priority and preemption policy of the PriorityClass it names (or of the
+//! global default one), at most one PriorityClass is the global default, and the system classes
+//! cannot be deleted; the decisions are `skiff_api::priority`'s, this module looks the classes
+//! up. `DefaultTolerationSeconds`: Pods tolerate unreachable and not-ready nodes for the
+//! configured seconds unless they say otherwise.
 
 use serde_json::Value;
-use skiff_api::{priority, resources, ApiError, ResourceInfo};
+use skiff_api::{defaults, priority, resources, ApiError, ResourceInfo};
 use skiff_store::KeyValue;
 
 use super::{ListOptions, Registry};
 use crate::objects;
+
+/// Admission plugin settings (kube-apiserver flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdmissionConfig {
+    /// `--default-not-ready-toleration-seconds`
+    pub default_not_ready_toleration_seconds: i64,
+    /// `--default-unreachable-toleration-seconds`
+    pub default_unreachable_toleration_seconds: i64,
+}
+
+impl Default for AdmissionConfig {
+    fn default() -> Self {
+        AdmissionConfig { default_not_ready_toleration_seconds: 300, default_unreachable_toleration_seconds: 300 }
+    }
+}
+
+impl AdmissionConfig {
+    fn add_default_tolerations(&self, pod: &mut Value) {
+        defaults::add_default_tolerations(
+            pod,
+            self.default_not_ready_toleration_seconds,
+            self.default_unreachable_toleration_seconds,
+        );
+    }
+}
 
 fn is_pod(res: &ResourceInfo) -> bool {
     res.group.is_empty() && res.kind == "Pod"
@@ -52,11 +79,13 @@ impl Registry {
         Ok(priority::global_default(&candidates).cloned())
     }
 
-    /// Mutating admission of a new object (before defaulting and validation): a Pod's priority.
+    /// Mutating admission of a new object (before defaulting and validation): a Pod's priority
+    /// and default tolerations.
     pub(super) async fn admit_create(&self, res: &ResourceInfo, obj: &mut Value) -> Result<(), ApiError> {
         if !is_pod(res) {
             return Ok(());
         }
+        self.admission.add_default_tolerations(obj);
         let name = priority::pod_class_name(obj).to_string();
         let class = if name.is_empty() {
             self.default_priority_class().await?
@@ -87,10 +116,14 @@ impl Registry {
     }
 }
 
-/// Mutating admission of an update of the main resource: a Pod keeps the priority it was given.
-pub(super) fn admit_update(res: &ResourceInfo, new: &mut Value, old: &Value) {
-    if is_pod(res) {
-        priority::admit_pod_update(new, old);
+impl Registry {
+    /// Mutating admission of an update of the main resource: a Pod keeps the priority it was
+    /// given and gets the default tolerations it lacks.
+    pub(super) fn admit_update(&self, res: &ResourceInfo, new: &mut Value, old: &Value) {
+        if is_pod(res) {
+            priority::admit_pod_update(new, old);
+            self.admission.add_default_tolerations(new);
+        }
     }
 }
 

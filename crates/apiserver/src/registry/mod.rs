@@ -19,7 +19,7 @@ use skiff_store::{KeyValue, Store, StoreError};
 use crate::objects;
 use crate::request::FieldValidation;
 
-pub use admission::check_delete;
+pub use admission::{check_delete, AdmissionConfig};
 pub use delete::DeleteOptions;
 pub use list::{list_prefix, ListOptions, ListOutput};
 pub use update::UpdateKind;
@@ -57,11 +57,17 @@ pub struct Written {
 #[derive(Clone)]
 pub struct Registry {
     store: Arc<dyn Store>,
+    admission: AdmissionConfig,
 }
 
 impl Registry {
+    /// A registry with kube-apiserver's default admission settings.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Registry { store }
+        Registry::with_admission(store, AdmissionConfig::default())
+    }
+
+    pub fn with_admission(store: Arc<dyn Store>, admission: AdmissionConfig) -> Self {
+        Registry { store, admission }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

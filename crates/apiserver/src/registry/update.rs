@@ -152,7 +152,7 @@ impl Registry {
         defaults::apply_defaults(res, new);
         let causes = match kind {
             UpdateKind::Main => {
-                super::admission::admit_update(res, new, old);
+                self.admit_update(res, new, old);
                 defaults::prepare_for_update(res, new, old);
                 validation::validate_update(res, new, old)
             }

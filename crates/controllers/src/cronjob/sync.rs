@@ -16,7 +16,7 @@ use super::schedule::{self, job_from_template, job_name, requeue_after, Missed};
 use super::CronJobController;
 use crate::job::finished;
 use crate::machinery::split_key;
-use crate::machinery::writer::{patch_status, replacing, Delete, CRONJOBS, JOBS};
+use crate::machinery::writer::{patch_status, replacing, Delete, Event, EventType, CRONJOBS, JOBS};
 use crate::podutil::controller_of;
 use crate::ControllerError;
 
@@ -114,7 +114,7 @@ impl CronJobController {
                 }
             });
             for job in done.into_iter().take(excess) {
-                if self.delete_job(job).await.is_ok() {
+                if self.delete_job(cj, job).await.is_ok() {
                     remove_active(cj, job.metadata.uid.as_deref());
                     changed = true;
                 }
@@ -123,10 +123,22 @@ impl CronJobController {
         changed
     }
 
-    async fn delete_job(&self, job: &Job) -> Result<(), ControllerError> {
+    /// Records an Event about the CronJob.
+    fn event(&self, cj: &CronJob, type_: EventType, reason: &'static str, message: impl Into<String>) {
+        self.writer.event(Event::about("cronjob-controller", CRONJOBS, &cj.metadata, type_, reason, message));
+    }
+
+    async fn delete_job(&self, cj: &CronJob, job: &Job) -> Result<(), ControllerError> {
         let ns = job.metadata.namespace.as_deref().unwrap_or("");
         let opts = Delete { uid: job.metadata.uid.clone(), propagation: Some("Background"), grace_seconds: None };
-        crate::machinery::claim::ignore_not_found(self.writer.delete(JOBS, ns, name(job), opts).await)?;
+        match self.writer.delete(JOBS, ns, name(job), opts).await {
+            Ok(()) => self.event(cj, EventType::Normal, "SuccessfulDelete", format!("Deleted job {}", name(job))),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => {
+                self.event(cj, EventType::Warning, "FailedDelete", format!("Deleted job: {}", e.message));
+                return Err(e.into());
+            }
+        }
         Ok(())
     }
 
@@ -155,6 +167,9 @@ impl CronJobController {
                 tracing::warn!(cronjob = ?cj.metadata.name, job = name(j), "saw a job the controller did not create");
             } else if finished(j) {
                 if found {
+                    let condition = if has_condition(j, "Complete") { "Complete" } else { "Failed" };
+                    let message = format!("Saw completed job: {}, condition: {condition}", name(j));
+                    self.event(cj, EventType::Normal, "SawCompletedJob", message);
                     remove_active(cj, uid);
                     *changed = true;
                 }
@@ -196,6 +211,10 @@ impl CronJobController {
             Ok((_, Some(t), missed)) => {
                 if missed == Missed::Many {
                     tracing::warn!(cronjob = ?cj.metadata.name, "too many missed start times");
+                    let message =
+                        "too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check \
+                                   clock skew";
+                    self.event(cj, EventType::Warning, "TooManyMissedTimes", message);
                 }
                 t
             }
@@ -210,13 +229,15 @@ impl CronJobController {
         }
         let policy = spec.concurrency_policy.as_deref().unwrap_or("Allow");
         if policy == "Forbid" && !active(cj).is_empty() {
+            let message = "Not starting job because prior execution is running and concurrency policy is Forbid";
+            self.event(cj, EventType::Normal, "JobAlreadyActive", message);
             return Ok(again);
         }
         if policy == "Replace" {
             for r in active(cj).to_vec() {
                 let job = self.writer.get(JOBS, &ns, r.name.as_deref().unwrap_or("")).await?;
                 if let Some(job) = job.and_then(|v| serde_json::from_value::<Job>(v).ok()) {
-                    self.delete_job(&job).await?;
+                    self.delete_job(cj, &job).await?;
                 }
                 remove_active(cj, r.uid.as_deref());
                 *changed = true;
@@ -237,10 +258,14 @@ impl CronJobController {
                 }
                 v
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                self.event(cj, EventType::Warning, "FailedCreate", format!("Error creating job: {}", e.message));
+                return Err(e.into());
+            }
         };
         let job: Job = serde_json::from_value(job).map_err(|e| ControllerError::Config(e.to_string()))?;
         tracing::info!(cronjob = ?cj.metadata.name, job = name(&job), "created job");
+        self.event(cj, EventType::Normal, "SuccessfulCreate", format!("Created job {}", name(&job)));
         let status = cj.status.get_or_insert_with(CronJobStatus::default);
         status.active.get_or_insert_with(Vec::new).push(reference(&job));
         status.last_schedule_time = Some(Time(Timestamp::from_second(scheduled).unwrap_or_default()));

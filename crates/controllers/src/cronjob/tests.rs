@@ -90,6 +90,7 @@ async fn a_due_time_starts_one_job_named_for_it() {
     assert_eq!(patch["status"]["lastScheduleTime"], "2026-11-21T10:01:00Z");
     assert_eq!(patch["status"]["active"][0]["name"], format!("hello-{minute}"));
     assert_eq!(patch["status"]["active"][0]["kind"], "Job");
+    assert_eq!(w.events(), [format!("SuccessfulCreate: Created job hello-{minute}")]);
 
     // Before the next minute nothing more happens.
     let status = json!({"lastScheduleTime": "2026-11-21T10:01:00Z", "active": active(&["x"])});
@@ -105,6 +106,11 @@ async fn forbid_waits_for_the_running_job_and_replace_deletes_it() {
     let (c, w) = setup(cronjob(json!({"concurrencyPolicy": "Forbid"}), status.clone()), vec![running.clone()]);
     c.sync_at("d/hello", ms("2026-11-21T10:02:01Z")).await.unwrap();
     assert!(w.created().is_empty());
+    let events = w.events();
+    assert_eq!(
+        events,
+        ["JobAlreadyActive: Not starting job because prior execution is running and concurrency policy is Forbid"]
+    );
 
     let (c, w) = setup(cronjob(json!({"concurrencyPolicy": "Replace"}), status), vec![running]);
     c.sync_at("d/hello", ms("2026-11-21T10:02:01Z")).await.unwrap();

@@ -16,9 +16,10 @@ use super::DaemonSetController;
 use crate::deployment::util::{scaled_value, template_hash};
 use crate::machinery::claim::Claim;
 use crate::machinery::history::History;
+use crate::machinery::split_key;
 use crate::machinery::writer::{patch_status, replacing, DAEMONSETS, PODS};
-use crate::machinery::{slow_start_batch, split_key};
-use crate::podutil::{controller_ref, delete_pods, is_available, is_ready, labels};
+use crate::podcontrol::{create_pods, delete_pods, Owner};
+use crate::podutil::{controller_ref, is_available, is_ready, labels};
 use crate::ControllerError;
 use skiff_api::selector::LabelSelector;
 
@@ -188,14 +189,16 @@ impl DaemonSetController {
         let ns = ds.metadata.namespace.as_deref().unwrap_or("");
         let n = create_on.len().min(crate::replicaset::BURST_REPLICAS);
         self.expectations.expect_creations(key, n);
-        let owner = controller_ref(DAEMONSETS, &ds.metadata);
-        let (created, err) =
-            slow_start_batch(n, |i| self.writer.create(PODS, ns, pod_for_node(ds, hash, &create_on[i], owner.clone())))
-                .await;
+        let reference = controller_ref(DAEMONSETS, &ds.metadata);
+        let owner = Owner::new("daemonset-controller", DAEMONSETS, &ds.metadata);
+        let (created, err) = create_pods(self.writer.as_ref(), owner, ns, n, |i| {
+            pod_for_node(ds, hash, &create_on[i], reference.clone())
+        })
+        .await;
         for _ in created..n {
             self.expectations.creation_observed(key);
         }
-        delete_pods(self.writer.as_ref(), &self.expectations, key, delete).await?;
+        delete_pods(self.writer.as_ref(), &self.expectations, key, owner, delete).await?;
         match err {
             Some(e) => Err(ControllerError::Write(e)),
             None => Ok(()),

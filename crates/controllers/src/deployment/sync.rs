@@ -18,7 +18,9 @@ use super::util::{
 use super::DeploymentController;
 use crate::machinery::claim::{ignore_not_found, Claim};
 use crate::machinery::split_key;
-use crate::machinery::writer::{patch_status, replacing, Delete, PatchBody, WriteError, DEPLOYMENTS, REPLICASETS};
+use crate::machinery::writer::{
+    patch_status, replacing, Delete, Event, EventType, PatchBody, WriteError, DEPLOYMENTS, REPLICASETS,
+};
 use crate::podutil::{controller_of, controller_ref};
 use crate::ControllerError;
 use skiff_api::selector::LabelSelector;
@@ -187,7 +189,19 @@ impl DeploymentController {
         set_new_rs_annotations(d, &mut rs, new_revision, false);
         let body = serde_json::to_value(&rs).map_err(config_error)?;
         let created = match self.writer.create(REPLICASETS, &ns, body).await {
-            Ok(v) => serde_json::from_value::<ReplicaSet>(v).unwrap_or(rs),
+            Ok(v) => {
+                let created = serde_json::from_value::<ReplicaSet>(v).unwrap_or(rs);
+                if count > 0 {
+                    let name = created.metadata.name.as_deref().unwrap_or_default();
+                    self.event(
+                        d,
+                        EventType::Normal,
+                        "ScalingReplicaSet",
+                        format!("Scaled up replica set {name} from 0 to {count}"),
+                    );
+                }
+                created
+            }
             Err(e) if e.code == 409 => {
                 // Ours already (a sync ahead of our watch), or a hash collision.
                 let Some(existing) = self.sets.get(&ns, &name) else { return Err(ControllerError::Write(e)) };
@@ -206,6 +220,7 @@ impl DeploymentController {
             Err(e) => {
                 if progress::has_progress_deadline(d) {
                     let msg = format!("Failed to create new replica set {name:?}: {}", e.message);
+                    self.event(d, EventType::Warning, FAILED_RS_CREATE, msg.clone());
                     let status = r.d.status.get_or_insert_with(Default::default);
                     progress::set(status, progress::condition(PROGRESSING, "False", FAILED_RS_CREATE, msg));
                 }
@@ -242,6 +257,12 @@ impl DeploymentController {
         Ok(())
     }
 
+    /// Records an Event about the Deployment.
+    fn event(&self, d: &Deployment, type_: EventType, reason: &'static str, message: String) {
+        let event = Event::about("deployment-controller", DEPLOYMENTS, &d.metadata, type_, reason, message);
+        self.writer.event(event);
+    }
+
     /// Sizes a ReplicaSet, with the Deployment's replica annotations; true when its size
     /// changed (`scaleReplicaSet`).
     pub(crate) async fn scale_set(&self, r: &mut Rollout, i: usize, size: i32) -> Result<bool, ControllerError> {
@@ -258,13 +279,14 @@ impl DeploymentController {
         let patch = json!({"metadata": {"annotations": {
                 util::DESIRED_REPLICAS: a[util::DESIRED_REPLICAS], util::MAX_REPLICAS: a[util::MAX_REPLICAS]}},
             "spec": {"replicas": size}});
-        tracing::debug!(
-            replicaset = rs.metadata.name.as_deref().unwrap_or(""),
-            from = rs_replicas(&r.sets[i]),
-            to = size,
-            "scaling"
-        );
+        let (from, name) = (rs_replicas(&r.sets[i]), rs.metadata.name.clone().unwrap_or_default());
+        tracing::debug!(replicaset = name, from, to = size, "scaling");
         self.update_set(r, i, rs, patch).await?;
+        if resize {
+            let direction = if from < size { "up" } else { "down" };
+            let message = format!("Scaled {direction} replica set {name} from {from} to {size}");
+            self.event(&r.d, EventType::Normal, "ScalingReplicaSet", message);
+        }
         Ok(resize)
     }
 

@@ -97,6 +97,7 @@ async fn a_new_deployment_gets_a_hashed_replicaset_at_revision_1() {
     let rs = &created[0];
     let hash = template_hash(&d.spec.as_ref().unwrap().template, None);
     assert_eq!(rs["metadata"]["name"], format!("web-{hash}"));
+    assert_eq!(w.events(), [format!("ScalingReplicaSet: Scaled up replica set web-{hash} from 0 to 2")]);
     assert_eq!(rs["metadata"]["labels"][HASH_LABEL], hash);
     assert_eq!(rs["spec"]["selector"]["matchLabels"][HASH_LABEL], hash);
     assert_eq!(rs["spec"]["template"]["metadata"]["labels"][HASH_LABEL], hash);
@@ -209,6 +210,8 @@ async fn scaling_a_deployment_scales_its_only_replicaset() {
     let scale = scale.unwrap();
     assert_eq!(scale["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"], "5");
     assert_eq!(scale["metadata"]["resourceVersion"], "3", "bound to the version read");
+    let name = rs.metadata.name.clone().unwrap();
+    assert_eq!(w.events(), [format!("ScalingReplicaSet: Scaled up replica set {name} from 2 to 5")]);
 }
 
 #[tokio::test]

@@ -16,8 +16,9 @@ use super::policy::{backoff_remaining, restarts};
 use super::{indexes, JobController, INDEX_KEY, TRACKING_FINALIZER};
 use crate::machinery::claim::Claim;
 use crate::machinery::split_key;
-use crate::machinery::writer::{patch_status, replacing, Delete, JOBS, PODS};
-use crate::podutil::{controller_ref, delete_pods, is_active, is_ready, pod_from_template};
+use crate::machinery::writer::{patch_status, replacing, Delete, EventType, JOBS, PODS};
+use crate::podcontrol::{create_pods, delete_pods, Owner};
+use crate::podutil::{controller_ref, is_active, is_ready, pod_from_template};
 use crate::replicaset::{rank::order_for_deletion, BURST_REPLICAS};
 use crate::ControllerError;
 use skiff_api::selector::LabelSelector;
@@ -111,23 +112,29 @@ impl JobController {
             };
         let mut again = None;
         if let Some((reason, msg)) = &failure {
-            self.delete_pods(key, &active).await?;
+            self.delete_pods(key, &job, &active).await?;
             active.clear();
             set_condition(&mut status, condition("FailureTarget", reason, msg, now));
             set_condition(&mut status, condition("Failed", reason, msg, now));
+            owner_of(&job).event(self.writer.as_ref(), EventType::Warning, reason, msg.as_str());
         } else if complete {
-            self.delete_pods(key, &active).await?;
+            self.delete_pods(key, &job, &active).await?;
             active.clear();
             let msg = "Reached expected number of succeeded pods";
             set_condition(&mut status, condition("SuccessCriteriaMet", "CompletionsReached", msg, now));
             set_condition(&mut status, condition("Complete", "CompletionsReached", msg, now));
             status.completion_time = Some(Time(now));
+            owner_of(&job).event(self.writer.as_ref(), EventType::Normal, "Completed", "Job completed");
         } else if suspended {
-            self.delete_pods(key, &active).await?;
+            self.delete_pods(key, &job, &active).await?;
             active.clear();
+            if !has_condition(&status, "Suspended") {
+                owner_of(&job).event(self.writer.as_ref(), EventType::Normal, "Suspended", "Job suspended");
+            }
             set_condition(&mut status, condition("Suspended", "JobSuspended", "Job suspended", now));
         } else {
             if has_condition(&status, "Suspended") {
+                owner_of(&job).event(self.writer.as_ref(), EventType::Normal, "Resumed", "Job resumed");
                 let mut c = condition("Suspended", "JobResumed", "Job resumed", now);
                 c.status = "False".into();
                 set_condition(&mut status, c);
@@ -194,7 +201,7 @@ impl JobController {
             let mut victims = active.clone();
             order_for_deletion(&mut victims, active);
             victims.truncate(n);
-            self.delete_pods(key, &victims).await?;
+            self.delete_pods(key, job, &victims).await?;
             active.retain(|p| !victims.iter().any(|v| Arc::ptr_eq(v, p)));
             return Ok(None);
         }
@@ -220,8 +227,7 @@ impl JobController {
         };
         let n = bodies.len();
         self.expectations.expect_creations(key, n);
-        let (created, err) =
-            crate::machinery::slow_start_batch(n, |i| self.writer.create(PODS, ns, bodies[i].clone())).await;
+        let (created, err) = create_pods(self.writer.as_ref(), owner_of(job), ns, n, |i| bodies[i].clone()).await;
         for _ in created..n {
             self.expectations.creation_observed(key);
         }
@@ -231,8 +237,8 @@ impl JobController {
         }
     }
 
-    async fn delete_pods(&self, key: &str, victims: &[Arc<Pod>]) -> Result<(), ControllerError> {
-        Ok(delete_pods(self.writer.as_ref(), &self.expectations, key, victims).await?)
+    async fn delete_pods(&self, key: &str, job: &Job, victims: &[Arc<Pod>]) -> Result<(), ControllerError> {
+        Ok(delete_pods(self.writer.as_ref(), &self.expectations, key, owner_of(job), victims).await?)
     }
 
     /// Writes `status` over the Job at resourceVersion `rv` (a conflict when it changed since).
@@ -310,4 +316,9 @@ fn indexed_pod(base: &Value, job: &str, i: i32) -> Value {
         }
     }
     p
+}
+
+/// The Job as the owner of its Pods, for Events.
+fn owner_of(job: &Job) -> Owner<'_> {
+    Owner::new("job-controller", JOBS, &job.metadata)
 }

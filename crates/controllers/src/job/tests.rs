@@ -165,6 +165,11 @@ async fn failures_beyond_the_backoff_limit_fail_the_job() {
     assert_eq!((&failed["status"], &failed["reason"]), (&json!("True"), &json!("BackoffLimitExceeded")));
     assert_eq!(failed["message"], "Job has reached the specified backoff limit");
     assert_eq!(condition(&last, "FailureTarget")["reason"], "BackoffLimitExceeded");
+    let events = w.events();
+    assert_eq!(
+        events,
+        ["SuccessfulDelete: Deleted pod: c", "BackoffLimitExceeded: Job has reached the specified backoff limit"]
+    );
 }
 
 #[tokio::test]
@@ -179,6 +184,7 @@ async fn enough_successes_complete_the_job() {
     assert_eq!(condition(&last, "SuccessCriteriaMet")["status"], "True");
     assert!(last["completionTime"].is_string());
     assert!(w.created().is_empty());
+    assert_eq!(w.events(), ["Completed: Job completed"]);
 }
 
 #[tokio::test]

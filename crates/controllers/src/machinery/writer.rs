@@ -2,10 +2,17 @@
 //! [`ApiWriter`] makes them through the API server, and (in tests) `fake::FakeWriter`
 //! records them.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use futures::future::BoxFuture;
+use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions};
 use kube::discovery::ApiResource;
 use serde_json::Value;
+pub use skiff_client::events::EventType;
+use skiff_client::events::{Recorder, Source};
 
 /// A resource kind controllers write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,6 +45,57 @@ pub const DAEMONSETS: Kind = Kind { group: "apps", version: "v1", kind: "DaemonS
 pub const STATEFULSETS: Kind = Kind { group: "apps", version: "v1", kind: "StatefulSet", plural: "statefulsets" };
 pub const JOBS: Kind = Kind { group: "batch", version: "v1", kind: "Job", plural: "jobs" };
 pub const CRONJOBS: Kind = Kind { group: "batch", version: "v1", kind: "CronJob", plural: "cronjobs" };
+
+/// An Event a controller records about an object (`kubectl describe` shows it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// The controller that records it (`replicaset-controller`): the Event's source.
+    pub component: &'static str,
+    pub kind: Kind,
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+    pub type_: EventType,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl Event {
+    /// An Event about the object of `kind` that `meta` describes.
+    pub fn about(
+        component: &'static str,
+        kind: Kind,
+        meta: &ObjectMeta,
+        type_: EventType,
+        reason: &'static str,
+        message: impl Into<String>,
+    ) -> Event {
+        let field = |f: &Option<String>| f.clone().unwrap_or_default();
+        Event {
+            component,
+            kind,
+            namespace: field(&meta.namespace),
+            name: field(&meta.name),
+            uid: field(&meta.uid),
+            type_,
+            reason,
+            message: message.into(),
+        }
+    }
+
+    /// The Event's `involvedObject`.
+    pub fn reference(&self) -> ObjectReference {
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        ObjectReference {
+            api_version: Some(self.kind.api_version()),
+            kind: Some(self.kind.kind.into()),
+            namespace: some(&self.namespace),
+            name: some(&self.name),
+            uid: some(&self.uid),
+            ..Default::default()
+        }
+    }
+}
 
 /// A failed write: the HTTP status code (0 when the request never got an answer).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -132,18 +190,30 @@ pub trait Writer: Send + Sync {
     ) -> BoxFuture<'_, WriteResult<Value>>;
     /// Deletes an object.
     fn delete(&self, kind: Kind, ns: &str, name: &str, opts: Delete) -> BoxFuture<'_, WriteResult<()>>;
+    /// Records an Event: never waits and never fails (Events are best effort).
+    fn event(&self, event: Event);
 }
 
 /// Writes through the API server.
 pub struct ApiWriter {
     client: kube::Client,
     manager: &'static str,
+    /// One Event recorder per controller.
+    recorders: Mutex<HashMap<&'static str, Arc<Recorder>>>,
 }
 
 impl ApiWriter {
     /// A writer whose writes carry `manager` as their field manager.
     pub fn new(client: kube::Client, manager: &'static str) -> Self {
-        ApiWriter { client, manager }
+        ApiWriter { client, manager, recorders: Mutex::new(HashMap::new()) }
+    }
+
+    fn recorder(&self, component: &'static str) -> Arc<Recorder> {
+        let mut recorders = self.recorders.lock().unwrap_or_else(|e| e.into_inner());
+        let recorder = recorders.entry(component).or_insert_with(|| {
+            Recorder::new(self.client.clone(), Source { component: component.into(), host: None }, 1)
+        });
+        recorder.clone()
     }
 
     fn api(&self, kind: Kind, ns: &str) -> Api<DynamicObject> {
@@ -231,6 +301,10 @@ impl Writer for ApiWriter {
             Ok(())
         })
     }
+
+    fn event(&self, event: Event) {
+        self.recorder(event.component).event(event.reference(), event.type_, event.reason, event.message);
+    }
 }
 
 #[cfg(test)]
@@ -255,6 +329,8 @@ pub mod fake {
     #[derive(Default)]
     pub struct FakeWriter {
         pub calls: Mutex<Vec<Call>>,
+        /// Events, apart from the writes.
+        pub recorded: Mutex<Vec<Event>>,
         pub objects: Mutex<std::collections::HashMap<String, Value>>,
         counter: AtomicUsize,
         /// Creates fail with this code once this many have succeeded.
@@ -289,6 +365,11 @@ pub mod fake {
             let ns = obj["metadata"]["namespace"].as_str().unwrap_or("").to_string();
             let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
             self.objects.lock().unwrap().insert(format!("{}/{ns}/{name}", kind.plural), obj);
+        }
+
+        /// The recorded Events, as `reason: message`.
+        pub fn events(&self) -> Vec<String> {
+            self.recorded.lock().unwrap().iter().map(|e| format!("{}: {}", e.reason, e.message)).collect()
         }
 
         pub fn deleted(&self) -> Vec<String> {
@@ -345,6 +426,10 @@ pub mod fake {
         fn delete(&self, kind: Kind, ns: &str, name: &str, opts: Delete) -> BoxFuture<'_, WriteResult<()>> {
             self.calls.lock().unwrap().push(Call::Delete { kind, ns: ns.into(), name: name.into(), opts });
             Box::pin(async { Ok(()) })
+        }
+
+        fn event(&self, event: Event) {
+            self.recorded.lock().unwrap().push(event);
         }
     }
 }

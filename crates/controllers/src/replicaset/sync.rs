@@ -12,9 +12,10 @@ use serde_json::{json, Value};
 use super::rank::order_for_deletion;
 use super::{ReplicaSetController, BURST_REPLICAS};
 use crate::machinery::claim::Claim;
-use crate::machinery::writer::{patch_status, WriteError, PODS};
-use crate::machinery::{slow_start_batch, split_key};
-use crate::podutil::{controller_ref, delete_pods, is_active, is_available, is_ready, labels, pod_from_template};
+use crate::machinery::split_key;
+use crate::machinery::writer::{patch_status, WriteError, PODS, REPLICASETS};
+use crate::podcontrol::{create_pods, delete_pods, Owner};
+use crate::podutil::{controller_ref, is_active, is_available, is_ready, labels, pod_from_template};
 use crate::ControllerError;
 use skiff_api::selector::LabelSelector;
 
@@ -72,14 +73,15 @@ impl ReplicaSetController {
     async fn manage(&self, key: &str, rs: &ReplicaSet, pods: &[Arc<Pod>]) -> Result<(), ManageError> {
         let want = rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1).max(0) as usize;
         let ns = rs.metadata.namespace.as_deref().unwrap_or("");
+        let component = if self.kind == REPLICASETS { "replicaset-controller" } else { "replication-controller" };
+        let owner = Owner::new(component, self.kind, &rs.metadata);
         if pods.len() < want {
             let n = (want - pods.len()).min(BURST_REPLICAS);
             self.expectations.expect_creations(key, n);
             let template = rs.spec.as_ref().and_then(|s| s.template.clone()).unwrap_or_default();
             let prefix = rs.metadata.name.as_deref().unwrap_or("");
-            let owner = controller_ref(self.kind, &rs.metadata);
-            let pod = pod_from_template(&template, prefix, owner);
-            let (created, err) = slow_start_batch(n, |_| self.writer.create(PODS, ns, pod.clone())).await;
+            let pod = pod_from_template(&template, prefix, controller_ref(self.kind, &rs.metadata));
+            let (created, err) = create_pods(self.writer.as_ref(), owner, ns, n, |_| pod.clone()).await;
             for _ in created..n {
                 self.expectations.creation_observed(key);
             }
@@ -90,7 +92,7 @@ impl ReplicaSetController {
             let mut victims = pods.to_vec();
             order_for_deletion(&mut victims, pods);
             victims.truncate(n);
-            let errors = delete_pods(self.writer.as_ref(), &self.expectations, key, &victims).await.err();
+            let errors = delete_pods(self.writer.as_ref(), &self.expectations, key, owner, &victims).await.err();
             return errors.map_or(Ok(()), |error| Err(ManageError { reason: "FailedDelete", error }));
         }
         Ok(())

@@ -70,6 +70,12 @@ async fn missing_pods_are_created_once_until_their_creation_is_seen() {
     assert_eq!(p["metadata"]["labels"]["app"], "web");
     assert_eq!(p["metadata"]["ownerReferences"][0]["uid"], "rs-uid");
     assert_eq!(p["metadata"]["ownerReferences"][0]["blockOwnerDeletion"], true);
+    let names: Vec<&str> = created.iter().map(|p| p["metadata"]["name"].as_str().unwrap()).collect();
+    let said: Vec<String> = names.iter().map(|n| format!("SuccessfulCreate: Created pod: {n}")).collect();
+    let mut events = w.events();
+    events.sort();
+    assert_eq!(events, said);
+    assert_eq!(w.recorded.lock().unwrap()[0].component, "replicaset-controller");
     // The cache has not shown them yet: no second round of creates.
     c.sync("ns/web").await.unwrap();
     assert_eq!(w.created().len(), 3);
@@ -101,6 +107,9 @@ async fn scale_down_deletes_unscheduled_then_not_ready_then_newest() {
     let mut deleted = w.deleted();
     deleted.sort();
     assert_eq!(deleted, ["b", "c"]);
+    let mut events = w.events();
+    events.sort();
+    assert_eq!(events, ["SuccessfulDelete: Deleted pod: b", "SuccessfulDelete: Deleted pod: c"]);
     let status = status_patch(&w).unwrap();
     assert_eq!(status["replicas"], 4);
     assert_eq!(status["readyReplicas"], 2);
@@ -149,6 +158,9 @@ async fn failing_creates_stop_early_and_show_replica_failure() {
     let status = status_patch(&w).unwrap();
     assert_eq!(status["conditions"][0]["type"], "ReplicaFailure");
     assert_eq!(status["conditions"][0]["reason"], "FailedCreate");
+    let events = w.events();
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert!(events.contains(&"FailedCreate: Error creating: create refused".to_string()), "{events:?}");
 }
 
 #[tokio::test]

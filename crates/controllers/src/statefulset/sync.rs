@@ -19,7 +19,8 @@ use crate::machinery::claim::Claim;
 use crate::machinery::history::History;
 use crate::machinery::split_key;
 use crate::machinery::writer::{patch_status, replacing, PODS, STATEFULSETS};
-use crate::podutil::{controller_ref, delete_pods, is_available, is_ready};
+use crate::podcontrol::{create_pod, delete_pods, Owner};
+use crate::podutil::{controller_ref, is_available, is_ready};
 use crate::ControllerError;
 use skiff_api::selector::LabelSelector;
 
@@ -93,18 +94,19 @@ impl StatefulSetController {
     async fn apply(&self, key: &str, set: &StatefulSet, plan: Plan, update_rev: &str) -> Result<(), ControllerError> {
         let ns = set.metadata.namespace.as_deref().unwrap_or("");
         self.expectations.expect_creations(key, plan.create.len());
-        let owner = controller_ref(STATEFULSETS, &set.metadata);
+        let reference = controller_ref(STATEFULSETS, &set.metadata);
+        let owner = Owner::stateful_set(&set.metadata);
         let mut first_err = None;
         for ord in &plan.create {
-            let body = pod_for(set, *ord, update_rev, owner.clone());
-            if let Err(e) = self.writer.create(PODS, ns, body).await {
+            let body = pod_for(set, *ord, update_rev, reference.clone());
+            if let Err(e) = create_pod(self.writer.as_ref(), owner, ns, body).await {
                 self.expectations.creation_observed(key);
                 if e.code != 409 {
                     first_err.get_or_insert(e);
                 }
             }
         }
-        delete_pods(self.writer.as_ref(), &self.expectations, key, &plan.delete).await?;
+        delete_pods(self.writer.as_ref(), &self.expectations, key, owner, &plan.delete).await?;
         match first_err {
             Some(e) => Err(ControllerError::Write(e)),
             None => Ok(()),

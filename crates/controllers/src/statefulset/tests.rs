@@ -70,6 +70,7 @@ async fn ordered_ready_makes_one_pod_after_the_previous_is_ready() {
     let (c, w) = setup(s, vec![pod(0, &r, true)]);
     c.sync("ns/web").await.unwrap();
     assert_eq!(created_names(&w), ["web-1"]);
+    assert_eq!(w.events(), ["SuccessfulCreate: create Pod web-1 in StatefulSet web successful"]);
 }
 
 #[tokio::test]
@@ -86,6 +87,7 @@ async fn scale_down_removes_the_highest_ordinal_first() {
     let (c, w) = setup(s, vec![pod(0, &r, true), pod(1, &r, true), pod(2, &r, true)]);
     c.sync("ns/web").await.unwrap();
     assert_eq!(w.deleted(), ["web-2"]);
+    assert_eq!(w.events(), ["SuccessfulDelete: delete Pod web-2 in StatefulSet web successful"]);
 }
 
 #[tokio::test]

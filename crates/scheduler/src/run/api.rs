@@ -5,13 +5,12 @@
 
 use std::sync::Arc;
 
-use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Binding, Event, EventSource, ObjectReference, Pod};
+use k8s_openapi::api::core::v1::{Binding, ObjectReference, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use serde_json::json;
-use tokio::sync::mpsc;
+use skiff_client::events::{EventType, Recorder, Source};
 
 use crate::framework::registry::PodBinder;
 use crate::framework::{PodInfo, Victim};
@@ -48,7 +47,7 @@ impl PodBinder for ApiBinder {
 #[derive(Clone)]
 pub struct Writer {
     client: kube::Client,
-    events: mpsc::UnboundedSender<Event>,
+    events: Arc<Recorder>,
     scheduler_name: String,
 }
 
@@ -64,58 +63,25 @@ fn truncate(msg: &str) -> String {
 }
 
 impl Writer {
-    /// A writer whose Events a background task sends, a few at a time.
+    /// A writer whose Events four background tasks send.
     pub fn new(client: kube::Client, scheduler_name: &str) -> Writer {
-        let (events, pending) = mpsc::unbounded_channel::<Event>();
-        let sender = client.clone();
-        tokio::spawn(async move {
-            tokio_stream_like(pending)
-                .for_each_concurrent(4, |e| {
-                    let client = sender.clone();
-                    async move {
-                        let ns = e.metadata.namespace.clone().unwrap_or_default();
-                        let api: Api<Event> = Api::namespaced(client, &ns);
-                        if let Err(err) = api.create(&PostParams::default(), &e).await {
-                            tracing::debug!(error = %err, "recording an event failed");
-                        }
-                    }
-                })
-                .await;
-        });
+        let source = Source { component: scheduler_name.to_string(), host: None };
+        let events = Recorder::new(client.clone(), source, 4);
         Writer { client, events, scheduler_name: scheduler_name.to_string() }
     }
 
-    /// Queues an Event about `pod` (`type_` Normal or Warning).
-    pub fn event(&self, pod: &PodInfo, type_: &str, reason: &str, action: &str, message: &str) {
-        let now = Timestamp::now();
-        let e = Event {
-            metadata: ObjectMeta {
-                name: Some(format!("{}.{:x}", pod.name, now.as_nanosecond() as u64)),
-                namespace: Some(pod.namespace.clone()),
-                ..Default::default()
-            },
-            involved_object: ObjectReference {
-                api_version: Some("v1".into()),
-                kind: Some("Pod".into()),
-                name: Some(pod.name.clone()),
-                namespace: Some(pod.namespace.clone()),
-                uid: Some(pod.uid.clone()),
-                resource_version: pod.pod.metadata.resource_version.clone(),
-                field_path: None,
-            },
-            reason: Some(reason.into()),
-            message: Some(truncate(message)),
-            type_: Some(type_.into()),
-            action: Some(action.into()),
-            source: Some(EventSource { component: Some(self.scheduler_name.clone()), host: None }),
-            first_timestamp: Some(Time(now)),
-            last_timestamp: Some(Time(now)),
-            count: Some(1),
-            reporting_component: Some(self.scheduler_name.clone()),
-            reporting_instance: Some(format!("{}-skiff", self.scheduler_name)),
-            ..Default::default()
+    /// Records an Event about `pod`.
+    pub fn event(&self, pod: &PodInfo, type_: EventType, reason: &str, action: &str, message: &str) {
+        let object = ObjectReference {
+            api_version: Some("v1".into()),
+            kind: Some("Pod".into()),
+            name: Some(pod.name.clone()),
+            namespace: Some(pod.namespace.clone()),
+            uid: Some(pod.uid.clone()),
+            resource_version: pod.pod.metadata.resource_version.clone(),
+            field_path: None,
         };
-        let _ = self.events.send(e);
+        self.events.event_with_action(object, type_, reason, action, truncate(message));
     }
 
     /// Sets PodScheduled=False with `reason` and `message` (and nominatedNodeName when
@@ -157,7 +123,7 @@ impl Writer {
         if let Some(info) = victim_info {
             self.event(
                 info,
-                "Normal",
+                EventType::Normal,
                 "Preempted",
                 "Preempting",
                 &format!("Preempted by pod {} on node {node}", preemptor.uid),
@@ -171,9 +137,4 @@ impl Writer {
             tracing::warn!(victim = %victim.name, error = %e, "deleting a preemption victim failed");
         }
     }
-}
-
-/// An unbounded receiver as a stream.
-fn tokio_stream_like<T: Send + 'static>(mut rx: mpsc::UnboundedReceiver<T>) -> impl futures::Stream<Item = T> {
-    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use skiff_client::events::EventType;
 use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 
@@ -83,14 +84,14 @@ impl Loop {
             if status.is_success() {
                 shared.queue.done(&info.uid);
                 let msg = format!("Successfully assigned {}/{} to {node}", info.namespace, info.name);
-                writer.event(&info, "Normal", "Scheduled", "Binding", &msg);
+                writer.event(&info, EventType::Normal, "Scheduled", "Binding", &msg);
                 return;
             }
             shared.lock_cache().forget(&info.uid);
             fw.run_unreserve(&mut state, &info, &node);
             let msg = format!("Binding rejected: {}", status.message());
             tracing::debug!(pod = %info.key(), %node, error = %msg, "binding failed");
-            writer.event(&info, "Warning", "FailedScheduling", "Scheduling", &msg);
+            writer.event(&info, EventType::Warning, "FailedScheduling", "Scheduling", &msg);
             writer.mark_unschedulable(&info, "SchedulerError", &msg, None).await;
             shared.queue.retry(&info.uid);
         });
@@ -138,7 +139,7 @@ impl Loop {
                 ("SchedulerError", None)
             }
         };
-        writer.event(info, "Warning", "FailedScheduling", "Scheduling", &message);
+        writer.event(info, EventType::Warning, "FailedScheduling", "Scheduling", &message);
         let (writer, info) = (writer.clone(), info.clone());
         self.handle.spawn(async move {
             writer.mark_unschedulable(&info, reason, &message, nominated.as_deref()).await;
