@@ -150,6 +150,9 @@ fn run_echo_exit_codes_and_oom() {
     assert!(out.contains("null") && out.contains("pts") && out.contains("shm"), "{out}");
     let o = env.run(&[], &["sh", "-c", "echo $$; cat /proc/self/status | grep CapBnd"]);
     assert!(text(&o).starts_with("1\nCapBnd:\t00000000a80425fb"), "{}", text(&o));
+    // skiff turns transparent huge pages off for itself, not for what it runs.
+    let o = env.run(&[], &["grep", "THP_enabled", "/proc/self/status"]);
+    assert_eq!(text(&o), "THP_enabled:\t1\n");
 
     // -t: a terminal from the container's own devpts.
     let o = env.run(&["-t"], &["sh", "-c", "tty; exit 5"]);

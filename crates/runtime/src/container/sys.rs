@@ -122,6 +122,9 @@ pub fn spawn_with_console(command: Command, steps: Vec<Step>) -> Result<(std::pr
 fn spawn(mut command: Command, steps: Vec<Step>, console: Option<OwnedFd>) -> Result<std::process::Child, String> {
     let (report_r, report_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| e.to_string())?;
     let run = move || -> io::Result<()> {
+        // The skiff binary turned transparent huge pages off for itself (see its main); the
+        // container's processes get the machine's setting back.
+        let _ = rustix::thread::disable_transparent_huge_pages(false);
         let mut ctx = Context { rootfs: PathBuf::new(), console: console.as_ref().map(|c| c.as_fd()) };
         for step in &steps {
             if let Err(source) = perform(step, &mut ctx) {
