@@ -14,6 +14,21 @@ pub fn decode(kv: &KeyValue) -> Result<Value, ApiError> {
     Ok(v)
 }
 
+/// Only the metadata of a stored object (with its resourceVersion), as `{"metadata": {…}}`: the
+/// rest is parsed over, not built (PartialObjectMetadata watchers need no more).
+pub fn decode_metadata(kv: &KeyValue) -> Result<Value, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct MetadataOnly {
+        #[serde(default)]
+        metadata: Value,
+    }
+    let only: MetadataOnly = serde_json::from_slice(&kv.value)
+        .map_err(|e| ApiError::internal(format!("stored object {} is corrupt: {e}", kv.key)))?;
+    let mut v = serde_json::json!({ "metadata": only.metadata });
+    set_resource_version(&mut v, kv.mod_revision);
+    Ok(v)
+}
+
 /// The stored form of an object: `apiVersion`, `kind` and `metadata` first (so that
 /// [`raw_with_rv`] can splice the resourceVersion in without parsing), without
 /// resourceVersion. Serialized in place, without copying the object.

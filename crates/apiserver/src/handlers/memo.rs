@@ -1,4 +1,6 @@
-//! What every watcher of one store event shares: the object decoded once (for Tables), what
+//! What every watcher of one store event shares: the object decoded once (for Tables), its
+//! metadata alone decoded once (for PartialObjectMetadata watchers such as the garbage
+//! collector's), what
 //! selectors read of it and of its previous version decoded once (`selectable`), and the
 //! object's wire bytes made once, by whichever watcher asks first. Without it, each watcher
 //! with a selector decoded every event of its resource twice and encoded it again.
@@ -20,6 +22,7 @@ const CAPACITY: usize = 1024;
 #[derive(Default)]
 pub struct Shared {
     object: OnceLock<Option<Arc<Value>>>,
+    metadata: OnceLock<Option<Arc<Value>>>,
     selectable: OnceLock<Option<Arc<Value>>>,
     prev_selectable: OnceLock<Option<Arc<Value>>>,
     raw: OnceLock<Option<Bytes>>,
@@ -29,6 +32,17 @@ impl Shared {
     /// The new (or, for deletes, last) object.
     pub fn object(&self, ev: &Event) -> Option<&Value> {
         self.object.get_or_init(|| objects::decode(&ev.kv).ok().map(Arc::new)).as_deref()
+    }
+
+    /// Only the metadata of the new (or, for deletes, last) object, as `{"metadata": {…}}`
+    /// (the whole object when that was decoded already).
+    pub fn metadata(&self, ev: &Event) -> Option<&Value> {
+        self.metadata
+            .get_or_init(|| match self.object.get() {
+                Some(decoded) => decoded.clone(),
+                None => objects::decode_metadata(&ev.kv).ok().map(Arc::new),
+            })
+            .as_deref()
     }
 
     /// What selectors read of the new (or, for deletes, last) object.
@@ -110,10 +124,23 @@ mod tests {
         assert_eq!(a.object(&ev).unwrap()["metadata"]["name"], "a");
         assert!(b.object.get().is_some(), "the second watcher sees the first one's decode");
         assert_eq!(a.selectable(&ev).unwrap()["metadata"]["name"], "a");
+        assert_eq!(a.metadata(&ev).unwrap()["metadata"]["resourceVersion"], "7");
         assert!(a.prev_selectable(&ev, &memo).is_none());
         let raw = a.raw(&ev).unwrap();
         let v: Value = serde_json::from_slice(raw).unwrap();
         assert_eq!(v["metadata"]["resourceVersion"], "7");
+    }
+
+    #[test]
+    fn metadata_alone_is_decoded_without_the_rest() {
+        let value = serde_json::to_vec(&serde_json::json!({
+            "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "b"}}, "spec": {"containers": [{"name": "c"}]}
+        }))
+        .unwrap();
+        let kv = KeyValue { key: "/k".into(), value: value.into(), create_revision: 9, mod_revision: 9 };
+        let ev = Event { kind: EventKind::Created, kv, prev: None };
+        let meta = Memo::default().get(9).metadata(&ev).cloned().unwrap();
+        assert_eq!(meta, serde_json::json!({"metadata": {"name": "p", "labels": {"a": "b"}, "resourceVersion": "9"}}));
     }
 
     #[test]

@@ -84,8 +84,11 @@ impl Encoder {
 
     /// The event for a live store event, from the forms its watchers share.
     fn event_shared(&mut self, kind: &str, ev: &Event, shared: &Shared) -> Option<Bytes> {
-        if self.table.is_some() || self.meta_only {
+        if self.table.is_some() {
             return Some(self.event(kind, shared.object(ev)?));
+        }
+        if self.meta_only {
+            return Some(self.event(kind, shared.metadata(ev)?));
         }
         Some(raw_line(kind, shared.raw(ev)?))
     }
