@@ -15,8 +15,9 @@ use kube::api::{Api, ListParams, Patch, PatchParams};
 use skiff_api::quantity::Amount;
 
 use crate::pods::convert;
-use crate::pods::events::{Kind, Recorder};
+use crate::pods::events::Recorder;
 use crate::pods::model::PodRuntime;
+use skiff_client::events::EventType;
 
 /// A threshold: an amount of bytes, or a share of the capacity.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -248,7 +249,7 @@ pub async fn run(
         let api: Api<Pod> = Api::namespaced(client.clone(), &victim.namespace);
         let patch = serde_json::json!({"status": {"phase": "Failed", "reason": "Evicted", "message": text}});
         match api.patch_status(&victim.name, &PatchParams::default(), &Patch::Merge(&patch)).await {
-            Ok(pod) => events.emit(&pod, None, Kind::Warning, "Evicted", text),
+            Ok(pod) => events.emit(&pod, None, EventType::Warning, "Evicted", text),
             Err(e) => tracing::warn!(error = %e, "eviction: failing the Pod"),
         }
     }

@@ -6,8 +6,7 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{ObjectReference, Pod};
-pub use skiff_client::events::EventType as Kind;
-use skiff_client::events::Source;
+use skiff_client::events::{EventType, Source};
 
 /// Records Events for the Pods of one node.
 pub struct Recorder {
@@ -42,8 +41,8 @@ impl Recorder {
     }
 
     /// Records an Event about `pod` (and one of its containers, if named).
-    pub fn emit(&self, pod: &Pod, container: Option<&str>, kind: Kind, reason: &str, message: impl Into<String>) {
-        self.inner.event(reference(pod, container), kind, reason, message);
+    pub fn emit(&self, pod: &Pod, container: Option<&str>, type_: EventType, reason: &str, message: impl Into<String>) {
+        self.inner.event(reference(pod, container), type_, reason, message);
     }
 }
 

@@ -15,13 +15,14 @@ use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
 use super::actions::{self, containers, init_containers, Actions, Backoff, Waiting};
-use super::events::{Kind, Recorder};
+use super::events::Recorder;
 use super::model::{ObservedContainer, ObservedPod, PodRuntime, RuntimeFailure};
 use super::prober::{run_action, ProbeContext, Probes};
 use super::probes::{self, ProbeView};
 use super::pullsecrets;
 use super::sources::{self, PodSources};
 use super::status::{self, Inputs};
+use skiff_client::events::EventType;
 
 /// What every worker shares.
 pub struct WorkerContext {
@@ -220,7 +221,7 @@ async fn act(
             let delay = ctx.backoff.delay(*count);
             if at.elapsed() < delay {
                 let message = format!("Back-off pulling image \"{image}\"");
-                ctx.events.emit(pod, Some(&start.name), Kind::Normal, "BackOff", message);
+                ctx.events.emit(pod, Some(&start.name), EventType::Normal, "BackOff", message);
                 waiting.insert(
                     start.name.clone(),
                     Waiting {
@@ -238,17 +239,23 @@ async fn act(
         match &pulled {
             Ok(false) => {
                 let message = format!("Container image \"{image}\" already present on machine");
-                ctx.events.emit(pod, name, Kind::Normal, "Pulled", message);
+                ctx.events.emit(pod, name, EventType::Normal, "Pulled", message);
             }
             Ok(true) => {
-                ctx.events.emit(pod, name, Kind::Normal, "Pulling", format!("Pulling image \"{image}\""));
+                ctx.events.emit(pod, name, EventType::Normal, "Pulling", format!("Pulling image \"{image}\""));
                 let took = pull_started.elapsed().as_secs_f64();
                 let message = format!("Successfully pulled image \"{image}\" in {took:.3}s");
-                ctx.events.emit(pod, name, Kind::Normal, "Pulled", message);
+                ctx.events.emit(pod, name, EventType::Normal, "Pulled", message);
             }
             Err(e) => {
-                ctx.events.emit(pod, name, Kind::Warning, "Failed", format!("Failed to pull image \"{image}\": {e}"));
-                ctx.events.emit(pod, name, Kind::Warning, "Failed", format!("Error: {}", e.reason));
+                ctx.events.emit(
+                    pod,
+                    name,
+                    EventType::Warning,
+                    "Failed",
+                    format!("Failed to pull image \"{image}\": {e}"),
+                );
+                ctx.events.emit(pod, name, EventType::Warning, "Failed", format!("Error: {}", e.reason));
             }
         }
         if let Err(e) = pulled {
@@ -265,8 +272,8 @@ async fn act(
             Ok(id) => {
                 tracing::info!(container = %start.name, attempt, id = %&id[..12.min(id.len())], "started");
                 let name = Some(start.name.as_str());
-                ctx.events.emit(pod, name, Kind::Normal, "Created", format!("Created container {}", start.name));
-                ctx.events.emit(pod, name, Kind::Normal, "Started", format!("Started container {}", start.name));
+                ctx.events.emit(pod, name, EventType::Normal, "Created", format!("Created container {}", start.name));
+                ctx.events.emit(pod, name, EventType::Normal, "Started", format!("Started container {}", start.name));
                 state.failures.remove(&start.name);
                 let spec = by_name.get(start.name.as_str()).copied();
                 let hook = spec.and_then(|c| Some((c.lifecycle.as_ref()?.post_start.as_ref()?, c)));
@@ -276,7 +283,7 @@ async fn act(
                     if let Err(message) = run_action(&ctx.probe_context(), &id, &action, HOOK_TIMEOUT).await {
                         tracing::warn!(container = %start.name, %message, "PostStartHook failed");
                         let text = format!("PostStartHook failed: {message}");
-                        ctx.events.emit(pod, Some(&start.name), Kind::Warning, "FailedPostStartHook", text);
+                        ctx.events.emit(pod, Some(&start.name), EventType::Warning, "FailedPostStartHook", text);
                         let grace = grace_period(pod);
                         let _ = blocking(ctx, move |r| r.stop_container(&id, grace)).await;
                     }
@@ -286,9 +293,9 @@ async fn act(
                 tracing::warn!(container = %start.name, error = %e, "starting the container failed");
                 let name = Some(start.name.as_str());
                 if e.message.starts_with("MountVolume.") {
-                    ctx.events.emit(pod, name, Kind::Warning, "FailedMount", e.message.clone());
+                    ctx.events.emit(pod, name, EventType::Warning, "FailedMount", e.message.clone());
                 } else {
-                    ctx.events.emit(pod, name, Kind::Warning, "Failed", format!("Error: {}", e.message));
+                    ctx.events.emit(pod, name, EventType::Warning, "Failed", format!("Error: {}", e.message));
                 }
                 state.failures.insert(start.name.clone(), Waiting { reason: e.reason, message: Some(e.message) });
             }
@@ -327,7 +334,7 @@ async fn stop(
     let mut grace = grace;
     if let Some(pod) = pod {
         let message = why.unwrap_or_else(|| format!("Stopping container {}", c.name));
-        ctx.events.emit(pod, Some(&c.name), Kind::Normal, "Killing", message);
+        ctx.events.emit(pod, Some(&c.name), EventType::Normal, "Killing", message);
     }
     let spec = pod.and_then(|p| actions::spec(p, &c.name));
     if let Some((hook, spec)) = spec.and_then(|s| Some((s.lifecycle.as_ref()?.pre_stop.as_ref()?, s))) {
@@ -338,7 +345,7 @@ async fn stop(
             tracing::warn!(container = %c.name, %message, "PreStopHook failed");
             if let Some(pod) = pod {
                 let text = format!("PreStopHook failed: {message}");
-                ctx.events.emit(pod, Some(&c.name), Kind::Warning, "FailedPreStopHook", text);
+                ctx.events.emit(pod, Some(&c.name), EventType::Warning, "FailedPreStopHook", text);
             }
         }
         grace = grace.saturating_sub(started.elapsed()).max(Duration::from_secs(2));
@@ -364,7 +371,7 @@ fn report_backoffs(
                 pod.metadata.namespace.as_deref().unwrap_or("default"),
                 pod.metadata.uid.as_deref().unwrap_or_default()
             );
-            ctx.events.emit(pod, Some(name), Kind::Warning, "BackOff", message);
+            ctx.events.emit(pod, Some(name), EventType::Warning, "BackOff", message);
         }
     }
 }
@@ -380,7 +387,7 @@ async fn restart_unhealthy(
     for c in observed.containers.iter().filter(|c| c.running()) {
         let Some(message) = probes.get(&c.id).and_then(|v| v.unhealthy.as_ref()) else { continue };
         tracing::info!(container = %c.name, %message, "Container {} failed its probe, will be restarted", c.name);
-        ctx.events.emit(pod, Some(&c.name), Kind::Warning, "Unhealthy", message.clone());
+        ctx.events.emit(pod, Some(&c.name), EventType::Warning, "Unhealthy", message.clone());
         let kind = if message.starts_with("Startup") { "startup" } else { "liveness" };
         let why = format!("Container {} failed {kind} probe, will be restarted", c.name);
         let spec = actions::spec(pod, &c.name);
