@@ -77,9 +77,7 @@ pub async fn server_side_apply(
             objects::metadata_mut(&mut obj).insert("name".into(), json!(name));
             match server.registry.create(res, r.namespace.as_deref(), obj, &opts).await {
                 Ok(w) => {
-                    let mut resp = response::json(StatusCode::CREATED, &w.object);
-                    response::add_warnings(&mut resp, &warnings);
-                    return Ok(resp);
+                    return Ok(response::written(StatusCode::CREATED, &w, &warnings));
                 }
                 Err(e) if e.code == 409 && e.reason == "AlreadyExists" => continue,
                 Err(e) => return Err(e),
@@ -101,9 +99,7 @@ pub async fn server_side_apply(
             .await;
         match result {
             Ok(w) => {
-                let mut resp = response::json(StatusCode::OK, &w.object);
-                response::add_warnings(&mut resp, &warnings);
-                return Ok(resp);
+                return Ok(response::written(StatusCode::OK, &w, &warnings));
             }
             // Deleted between the get and the update: apply creates it.
             Err(e) if e.code == 404 => continue,

@@ -25,6 +25,17 @@ pub fn json_bytes(code: StatusCode, bytes: impl Into<Bytes>) -> Response<Body> {
     r
 }
 
+/// The response to a write: the object as stored (from the stored bytes when the write
+/// stored it), with its warnings.
+pub fn written(code: StatusCode, w: &crate::registry::Written, warnings: &[String]) -> Response<Body> {
+    let mut r = match w.stored.as_ref().map(crate::objects::raw_with_rv) {
+        Some(Ok(raw)) => json_bytes(code, raw),
+        _ => json(code, &w.object),
+    };
+    add_warnings(&mut r, warnings);
+    r
+}
+
 /// A response with a body of the given content type.
 pub fn typed(code: StatusCode, content_type: &'static str, bytes: impl Into<Bytes>) -> Response<Body> {
     let mut r = Response::new(full(bytes));

@@ -9,7 +9,7 @@ use skiff_api::{ApiError, ResourceInfo};
 
 use super::body;
 use super::read::selectors;
-use crate::registry::{self, DeleteOptions, ListOptions, WriteOptions, Written};
+use crate::registry::{self, DeleteOptions, ListOptions, WriteOptions};
 use crate::request::{Query, ResourceRequest};
 use crate::response::{self, Body};
 use crate::server::ApiServer;
@@ -38,12 +38,6 @@ fn default_manager(parts: &http::request::Parts) -> String {
         .collect()
 }
 
-fn respond(code: StatusCode, w: &Written, warnings: &[String]) -> Response<Body> {
-    let mut r = response::json(code, &w.object);
-    response::add_warnings(&mut r, warnings);
-    r
-}
-
 pub async fn create(
     server: &Arc<ApiServer>,
     req: Request<Incoming>,
@@ -54,7 +48,7 @@ pub async fn create(
     let opts = write_options(query, &default_manager(&parts))?;
     let (obj, warnings) = body::decode_object(r.resource, &body::content_type(&parts), &bytes, opts.validation)?;
     let w = server.registry.create(r.resource, r.namespace.as_deref(), obj, &opts).await?;
-    Ok(respond(StatusCode::CREATED, &w, &warnings))
+    Ok(response::written(StatusCode::CREATED, &w, &warnings))
 }
 
 pub async fn update(
@@ -71,7 +65,7 @@ pub async fn update(
         .registry
         .guaranteed_update(r.resource, r.namespace.as_deref(), name, r.kind(), &opts, |_| Ok(obj.clone()))
         .await?;
-    Ok(respond(StatusCode::OK, &w, &warnings))
+    Ok(response::written(StatusCode::OK, &w, &warnings))
 }
 
 /// The four patch types.
@@ -152,7 +146,7 @@ pub async fn patch(
             Ok(new)
         })
         .await?;
-    Ok(respond(StatusCode::OK, &w, &warnings))
+    Ok(response::written(StatusCode::OK, &w, &warnings))
 }
 
 fn patch_sets_rv(pt: PatchType, patch: &Value) -> bool {

@@ -72,13 +72,13 @@ impl Registry {
                 if self.store.get(&res.key(ns, &name)).await.map_err(store_error)?.is_some() {
                     return Err(ApiError::already_exists(res.group, res.plural, &name));
                 }
-                return Ok(Written { object: prepared, created: true });
+                return Ok(Written { object: prepared, created: true, stored: None });
             }
             match self.store.create(&res.key(ns, &name), objects::encode(&prepared)).await {
                 Ok(kv) => {
                     let mut out = prepared;
                     objects::set_resource_version(&mut out, kv.mod_revision);
-                    return Ok(Written { object: out, created: true });
+                    return Ok(Written { object: out, created: true, stored: Some(kv) });
                 }
                 Err(StoreError::AlreadyExists(_)) if attempt + 1 < attempts => continue,
                 Err(StoreError::AlreadyExists(_)) => {

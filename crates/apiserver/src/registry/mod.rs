@@ -51,6 +51,9 @@ pub struct Written {
     pub object: Value,
     /// True when the write created the object (201 rather than 200).
     pub created: bool,
+    /// What the store now holds for it (`object`, encoded), when the write stored it: the
+    /// response is made from it rather than by serializing `object` again.
+    pub stored: Option<skiff_store::KeyValue>,
 }
 
 /// Resource storage over a [`Store`].

@@ -68,14 +68,14 @@ impl Registry {
             }
             if unchanged(&new, &old, opts.apply) {
                 // Nothing changed: no write, no new resourceVersion.
-                return Ok(Written { object: old, created: false });
+                return Ok(Written { object: old, created: false, stored: None });
             }
             if kind != UpdateKind::System && !opts.apply {
                 let sub = (kind == UpdateKind::Status).then_some("status");
                 managed::track(res, Some(&old), &mut new, &opts.field_manager, sub);
             }
             if opts.dry_run {
-                return Ok(Written { object: new, created: false });
+                return Ok(Written { object: new, created: false, stored: None });
             }
             let delete_now = objects::finalizers(&new).is_empty()
                 && old.pointer("/metadata/deletionTimestamp").is_some()
@@ -88,7 +88,8 @@ impl Registry {
             match result {
                 Ok(kv) => {
                     objects::set_resource_version(&mut new, kv.mod_revision);
-                    return Ok(Written { object: new, created: false });
+                    let stored = (!delete_now).then_some(kv);
+                    return Ok(Written { object: new, created: false, stored });
                 }
                 Err(StoreError::Conflict { .. }) if !pinned => continue,
                 Err(StoreError::Conflict { .. }) => {

@@ -4,8 +4,9 @@
 //! (group commit): a write is acknowledged only after its transaction is durable, and many
 //! concurrent writers share one fsync. Reads use a separate connection (WAL snapshots).
 //!
-//! Tables: `kv` holds the current value of each key, `log` one row per revision (the history
-//! watches replay), `meta` the current and compacted revisions.
+//! Tables: `log` holds one row per revision with its value (the history watches replay),
+//! `live` points each key at the log row of its current value, `meta` keeps the compacted
+//! revision.
 
 mod schema;
 mod writer;
@@ -101,7 +102,7 @@ impl Store for SqliteStore {
     async fn get(&self, key: &str) -> Result<Option<KeyValue>, StoreError> {
         let key = key.to_string();
         self.read(move |conn| {
-            conn.query_row("SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1", params![key], |r| {
+            conn.query_row(schema::GET, params![key], |r| {
                 Ok(KeyValue {
                     key: key.as_str().into(),
                     value: Bytes::from(r.get::<_, Vec<u8>>(0)?),
@@ -119,7 +120,7 @@ impl Store for SqliteStore {
         let prefix = prefix.to_string();
         self.read(move |conn| {
             let tx = conn.transaction()?;
-            let rev: Revision = tx.query_row("SELECT value FROM meta WHERE name = 'rev'", [], |r| r.get(0))?;
+            let rev: Revision = tx.prepare_cached(schema::CURRENT_REVISION)?.query_row([], |r| r.get(0))?;
             let start = match &opts.start_after {
                 Some(s) if s.as_str() >= prefix.as_str() => s.clone(),
                 _ => prefix.clone(),
@@ -127,11 +128,7 @@ impl Store for SqliteStore {
             let strict = opts.start_after.as_deref().is_some_and(|s| s >= prefix.as_str());
             let end = prefix_end(&prefix).unwrap_or_else(|| "\u{7f}".repeat(8));
             let limit: i64 = if opts.limit == 0 { -1 } else { opts.limit as i64 + 1 };
-            let sql = if strict {
-                "SELECT key, value, create_rev, mod_rev FROM kv WHERE key > ?1 AND key < ?2 ORDER BY key LIMIT ?3"
-            } else {
-                "SELECT key, value, create_rev, mod_rev FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT ?3"
-            };
+            let sql = if strict { schema::RANGE_AFTER } else { schema::RANGE_FROM };
             let mut stmt = tx.prepare_cached(sql)?;
             let mut items = stmt
                 .query_map(params![start, end, limit], |r| {

@@ -79,7 +79,6 @@ fn commit_batch(conn: &mut Connection, batch: &[Request], rev: &mut Revision) ->
         for req in batch {
             outcomes.push(apply(conn, &req.op, rev));
         }
-        conn.prepare_cached("UPDATE meta SET value = ?1 WHERE name = 'rev'")?.execute(params![*rev])?;
         conn.prepare_cached("COMMIT")?.execute([])?;
         Ok(outcomes)
     })();
@@ -90,7 +89,7 @@ fn commit_batch(conn: &mut Connection, batch: &[Request], rev: &mut Revision) ->
 }
 
 fn current(tx: &Connection, key: &str) -> Result<Option<KeyValue>, StoreError> {
-    let mut stmt = tx.prepare_cached("SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1")?;
+    let mut stmt = tx.prepare_cached(super::schema::GET)?;
     stmt.query_row(params![key], |r| {
         Ok(KeyValue {
             key: key.into(),
@@ -130,8 +129,8 @@ fn apply(tx: &Connection, op: &Op, rev: &mut Revision) -> Outcome {
             }
             let next = *rev + 1;
             let kv = KeyValue { key: key.clone(), value: value.clone(), create_revision: next, mod_revision: next };
-            tx.prepare_cached("INSERT INTO kv (key, value, create_rev, mod_rev) VALUES (?1, ?2, ?3, ?3)")?
-                .execute(params![&**key, &value[..], next])?;
+            tx.prepare_cached("INSERT INTO live (key, create_rev, mod_rev) VALUES (?1, ?2, ?2)")?
+                .execute(params![&**key, next])?;
             log(tx, EventKind::Created, &kv, None)?;
             *rev = next;
             Ok((kv.clone(), Some(Event { kind: EventKind::Created, kv, prev: None })))
@@ -145,11 +144,7 @@ fn apply(tx: &Connection, op: &Op, rev: &mut Revision) -> Outcome {
                 create_revision: prev.create_revision,
                 mod_revision: next,
             };
-            tx.prepare_cached("UPDATE kv SET value = ?2, mod_rev = ?3 WHERE key = ?1")?.execute(params![
-                &**key,
-                &value[..],
-                next
-            ])?;
+            tx.prepare_cached("UPDATE live SET mod_rev = ?2 WHERE key = ?1")?.execute(params![&**key, next])?;
             log(tx, EventKind::Updated, &kv, Some(prev.mod_revision))?;
             *rev = next;
             Ok((kv.clone(), Some(Event { kind: EventKind::Updated, kv, prev: Some(prev) })))
@@ -158,7 +153,7 @@ fn apply(tx: &Connection, op: &Op, rev: &mut Revision) -> Outcome {
             let prev = check(key, &current(tx, key)?, *expected)?;
             let next = *rev + 1;
             let kv = KeyValue { mod_revision: next, ..prev.clone() };
-            tx.prepare_cached("DELETE FROM kv WHERE key = ?1")?.execute(params![&**key])?;
+            tx.prepare_cached("DELETE FROM live WHERE key = ?1")?.execute(params![&**key])?;
             log(tx, EventKind::Deleted, &kv, Some(prev.mod_revision))?;
             *rev = next;
             Ok((kv.clone(), Some(Event { kind: EventKind::Deleted, kv, prev: Some(prev) })))
@@ -167,7 +162,7 @@ fn apply(tx: &Connection, op: &Op, rev: &mut Revision) -> Outcome {
             if *revision > *rev {
                 return Err(StoreError::FutureRevision(*revision));
             }
-            tx.prepare_cached("DELETE FROM log WHERE rev <= ?1")?.execute(params![revision])?;
+            tx.prepare_cached(super::schema::COMPACT)?.execute(params![revision])?;
             tx.prepare_cached("UPDATE meta SET value = max(value, ?1) WHERE name = 'compacted'")?
                 .execute(params![revision])?;
             Ok((KeyValue { key: "".into(), value: Bytes::new(), create_revision: 0, mod_revision: *rev }, None))
