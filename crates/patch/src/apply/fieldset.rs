@@ -250,6 +250,17 @@ impl FieldSet {
         FieldSet { members, children }
     }
 
+    /// Removes the paths of `other` from `self`, as [`FieldSet::difference`] without a copy.
+    pub(crate) fn subtract(&mut self, other: &FieldSet) {
+        self.members.retain(|m| !other.members.contains(m));
+        self.children.retain(|pe, c| {
+            if let Some(o) = other.children.get(pe) {
+                c.subtract(o);
+            }
+            !c.is_empty()
+        });
+    }
+
     /// Paths in both sets.
     pub fn intersection(&self, other: &FieldSet) -> FieldSet {
         let members = self.members.intersection(&other.members).cloned().collect();

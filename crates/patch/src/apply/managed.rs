@@ -37,29 +37,41 @@ pub(crate) fn decode(obj: &Value) -> Option<Vec<Entry>> {
 
 /// A managedFields list, as [`decode`] reads it.
 pub(crate) fn decode_list(list: &Value) -> Option<Vec<Entry>> {
-    let list = list.as_array()?;
+    decode_owned(list.clone())
+}
+
+/// A managedFields list taken out of its object: the entries' strings and `fieldsV1` are
+/// moved, not copied.
+pub(crate) fn decode_owned(list: Value) -> Option<Vec<Entry>> {
+    let Value::Array(list) = list else { return None };
     if list.len() == 1 && list[0].as_object().is_some_and(Map::is_empty) {
         return Some(Vec::new());
     }
     let mut out = Vec::with_capacity(list.len());
     for e in list {
-        let m = e.as_object()?;
-        let s = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
+        let Value::Object(mut m) = e else { return None };
+        let mut s = |k: &str| match m.shift_remove(k) {
+            Some(Value::String(v)) => Some(v),
+            _ => None,
+        };
         if s("fieldsType").is_some_and(|t| t != "FieldsV1") {
             return None;
         }
-        let set = match m.get("fieldsV1") {
+        let (manager, operation, api_version) = (s("manager"), s("operation"), s("apiVersion"));
+        let (time, subresource) = (s("time"), s("subresource"));
+        let raw = m.shift_remove("fieldsV1");
+        let set = match &raw {
             Some(v) => FieldSet::from_fields_v1(v)?,
             None => FieldSet::new(),
         };
         out.push(Entry {
-            manager: s("manager").unwrap_or_default(),
-            operation: s("operation").unwrap_or_default(),
-            api_version: s("apiVersion").unwrap_or_default(),
-            time: s("time"),
-            subresource: s("subresource").filter(|s| !s.is_empty()),
+            manager: manager.unwrap_or_default(),
+            operation: operation.unwrap_or_default(),
+            api_version: api_version.unwrap_or_default(),
+            time,
+            subresource: subresource.filter(|s| !s.is_empty()),
             set,
-            raw: m.get("fieldsV1").cloned(),
+            raw,
         });
     }
     Some(out)
@@ -135,7 +147,12 @@ pub(crate) fn without_managed_fields(obj: &Value) -> Value {
 }
 
 /// The fields the fieldmanager never tracks (its `stripSet`): removed as exact paths.
-pub(crate) fn strip_set() -> FieldSet {
+pub(crate) fn strip_set() -> &'static FieldSet {
+    static STRIP: std::sync::LazyLock<FieldSet> = std::sync::LazyLock::new(build_strip_set);
+    &STRIP
+}
+
+fn build_strip_set() -> FieldSet {
     let f = |s: &str| PathElement::Field(s.to_string());
     let mut set = FieldSet::new();
     set.insert(&[f("apiVersion")]);

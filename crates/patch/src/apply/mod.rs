@@ -42,7 +42,7 @@ fn api_version_of(obj: &Value) -> String {
 pub fn fields_v1(obj: &Value, definition: &str, meta: &dyn PatchMeta) -> Value {
     let obj = without_managed_fields(obj);
     let set = Walker::new(meta, false).field_set(&obj, &root_ty(definition));
-    set.difference(&strip_set()).to_fields_v1()
+    set.difference(strip_set()).to_fields_v1()
 }
 
 /// Server-side apply of `applied` (a full configuration: apiVersion, kind, metadata.name, …)
@@ -73,7 +73,7 @@ pub fn apply(
     if let Some(l) = &live_obj {
         if entries.is_empty() {
             // The object predates managedFields: its fields belong to "before-first-apply".
-            let set = lenient.field_set(l, &ty).difference(&strip);
+            let set = lenient.field_set(l, &ty).difference(strip);
             if !set.is_empty() {
                 entries.push(Entry {
                     manager: BEFORE_FIRST_APPLY.into(),
@@ -89,7 +89,7 @@ pub fn apply(
     }
 
     let mut strict = Walker::new(meta, true);
-    let config_set = strict.field_set(&config, &ty).difference(&strip);
+    let config_set = strict.field_set(&config, &ty).difference(strip);
     if let Some(e) = strict.errors.first() {
         return Err(ApplyError::Invalid(format!(".{}", e.trim_start_matches('.'))));
     }
@@ -182,7 +182,7 @@ pub fn track_update(
     meta: &dyn PatchMeta,
     now_rfc3339: &str,
 ) {
-    let sent = managed::take_managed_fields(new).and_then(|l| managed::decode_list(&l));
+    let sent = managed::take_managed_fields(new).and_then(managed::decode_owned);
     let mut entries = match sent {
         // The "reset" form `[{}]`.
         Some(e) if e.is_empty() => return,
@@ -194,10 +194,17 @@ pub fn track_update(
     let mut walker = Walker::new(meta, false);
     walker.skip_managed_fields = true;
     let Comparison { removed, modified, added } = walker.compare(old.unwrap_or(&empty), new, &ty);
-    let changed = modified.union(&added);
+    let changed = if modified.is_empty() {
+        added
+    } else {
+        let mut m = modified;
+        m.union_in_place(&added);
+        m
+    };
     release(&mut entries, &changed, &removed);
 
-    let op_set = changed.difference(&strip_set());
+    let mut op_set = changed;
+    op_set.subtract(strip_set());
     if !op_set.is_empty() {
         let api_version = api_version_of(new);
         match entries.iter_mut().find(|e| e.is(manager, operation, &api_version, subresource)) {

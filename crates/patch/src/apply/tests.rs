@@ -357,3 +357,23 @@ fn malformed_managed_fields_do_not_panic() {
         let _ = track_update(Some(&pod("a")), &cfg, "m", "Update", None, POD, &meta, T1);
     }
 }
+
+#[test]
+fn subtracting_in_place_is_the_difference() {
+    use super::fieldset::{FieldSet, PathElement};
+    let f = |s: &str| PathElement::Field(s.into());
+    let mut a = FieldSet::new();
+    for p in
+        [&[f("spec"), f("x")][..], &[f("spec"), f("y")], &[f("metadata")], &[f("metadata"), f("name")], &[f("kind")]]
+    {
+        a.insert(p);
+    }
+    let mut b = FieldSet::new();
+    for p in [&[f("spec"), f("x")][..], &[f("metadata"), f("name")], &[f("kind")], &[f("status")]] {
+        b.insert(p);
+    }
+    let mut c = a.clone();
+    c.subtract(&b);
+    assert_eq!(c, a.difference(&b));
+    assert!(c.has(&[f("spec"), f("y")]) && c.has(&[f("metadata")]) && !c.has(&[f("kind")]));
+}

@@ -113,8 +113,10 @@ impl<'a> Walker<'a> {
             return;
         }
         // Equal subtrees hold no change; comparing values is far cheaper than walking paths.
+        // (Not at the root: whole objects compared here always differ, and comparing them
+        // would walk every unchanged field twice.)
         if let (Some(l), Some(r)) = (lhs, rhs) {
-            if l == r {
+            if !path.is_empty() && l == r {
                 return;
             }
         }
