@@ -35,6 +35,10 @@ pub struct HollowArgs {
     /// Seconds between renewals of each node's Lease
     #[arg(long, default_value_t = 10)]
     lease_interval_seconds: u64,
+    /// Seconds between reports of each node's status when nothing changed (the kubelet's
+    /// nodeStatusReportFrequency; the Lease says the node is alive in between)
+    #[arg(long, default_value_t = 300)]
+    node_status_report_seconds: u64,
     /// Requests in flight at once
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
@@ -56,7 +60,7 @@ pub fn run(args: HollowArgs) -> anyhow::Result<()> {
         labels,
         zones: args.zones,
         lease_interval: Duration::from_secs(args.lease_interval_seconds.max(1)),
-        status_interval: Duration::from_secs(60),
+        status_interval: Duration::from_secs(args.node_status_report_seconds.max(1)),
         concurrency: args.concurrency,
     };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
