@@ -11,6 +11,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
+use kube::Resource;
 use serde_json::{json, Value};
 
 /// What a hollow node does with a Pod.
@@ -62,11 +63,12 @@ pub fn running_status(pod: &Pod, now: Timestamp) -> Value {
 async fn handle(client: kube::Client, pod: Pod) {
     let ns = pod.metadata.namespace.clone().unwrap_or_default();
     let name = pod.metadata.name.clone().unwrap_or_default();
-    let api: Api<Pod> = Api::namespaced(client, &ns);
     let result = match action(&pod) {
         Action::Run => {
             let status = running_status(&pod, Timestamp::now());
-            api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&status)).await.map(drop)
+            let pods = kube::core::Request::new(Pod::url_path(&(), Some(&ns)));
+            let req = pods.patch_subresource("status", &name, &PatchParams::default(), &Patch::Merge(&status));
+            super::send(&client, req).await
         }
         Action::Delete => {
             let uid = pod.metadata.uid.clone();
@@ -75,7 +77,7 @@ async fn handle(client: kube::Client, pod: Pod) {
                 preconditions: Some(kube::api::Preconditions { uid, resource_version: None }),
                 ..DeleteParams::default()
             };
-            api.delete(&name, &dp).await.map(drop)
+            Api::<Pod>::namespaced(client, &ns).delete(&name, &dp).await.map(drop)
         }
         Action::Nothing => Ok(()),
     };
