@@ -134,15 +134,6 @@ async fn register(client: &kube::Client, config: &HollowConfig, i: usize) -> Res
     }
 }
 
-/// Sends a request and reads the response only for its status: hollow nodes never use the
-/// object a patch returns, and decoding it was a quarter of their CPU.
-pub(crate) async fn send(
-    client: &kube::Client,
-    req: Result<http::Request<Vec<u8>>, kube::core::request::Error>,
-) -> Result<(), kube::Error> {
-    client.request_text(req.map_err(kube::Error::BuildRequest)?).await.map(drop)
-}
-
 /// Renews every Lease once per interval, spread evenly over it.
 async fn lease_loop(client: kube::Client, config: Arc<HollowConfig>) {
     let leases = kube::core::Request::new(Lease::url_path(&(), Some("kube-node-lease")));
@@ -152,7 +143,7 @@ async fn lease_loop(client: kube::Client, config: Arc<HollowConfig>) {
             let patch = json!({"spec": {"renewTime": MicroTime(Timestamp::now())}});
             let name = node_name(&config.prefix, i);
             let req = leases.patch(&name, &PatchParams::default(), &Patch::Merge(&patch));
-            if let Err(e) = send(&client, req).await {
+            if let Err(e) = skiff_client::raw::send(&client, req).await {
                 tracing::debug!(node = %name, error = %e, "renewing a hollow node's lease");
             }
             tokio::time::sleep(pause).await;
@@ -170,7 +161,7 @@ async fn status_loop(client: kube::Client, config: Arc<HollowConfig>) {
             let patch = json!({"status": {"conditions": conditions(Timestamp::now())}});
             let name = node_name(&config.prefix, i);
             let req = nodes.patch_subresource("status", &name, &PatchParams::default(), &Patch::Strategic(&patch));
-            if let Err(e) = send(&client, req).await {
+            if let Err(e) = skiff_client::raw::send(&client, req).await {
                 tracing::debug!(node = %name, error = %e, "reporting a hollow node's status");
             }
             tokio::time::sleep(pause).await;

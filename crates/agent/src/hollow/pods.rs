@@ -68,7 +68,7 @@ async fn handle(client: kube::Client, pod: Pod) {
             let status = running_status(&pod, Timestamp::now());
             let pods = kube::core::Request::new(Pod::url_path(&(), Some(&ns)));
             let req = pods.patch_subresource("status", &name, &PatchParams::default(), &Patch::Merge(&status));
-            super::send(&client, req).await
+            skiff_client::raw::send(&client, req).await
         }
         Action::Delete => {
             let uid = pod.metadata.uid.clone();

@@ -14,7 +14,10 @@ use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::core::v1::{Event, ObjectReference};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Patch, PatchParams, PostParams};
+use kube::Resource;
+
+use crate::raw;
 use tokio::sync::mpsc;
 
 pub use correlator::{event_name, new_event, Correlator, Source, Write};
@@ -105,16 +108,21 @@ impl Recorder {
 /// Sends one write; failures are logged, never retried (Events are best effort).
 async fn send(client: &kube::Client, write: Write) {
     let event = write.event();
-    let api: Api<Event> = Api::namespaced(client.clone(), event.metadata.namespace.as_deref().unwrap_or("default"));
+    let events =
+        kube::core::Request::new(Event::url_path(&(), Some(event.metadata.namespace.as_deref().unwrap_or("default"))));
+    let create = |e: &Event| {
+        let body = serde_json::to_vec(e).map_err(kube::core::request::Error::SerializeBody);
+        body.and_then(|b| events.create(&PostParams::default(), b))
+    };
     let result = match &write {
-        Write::Create(e) => api.create(&PostParams::default(), e).await.map(drop),
+        Write::Create(e) => raw::send(client, create(e)).await,
         Write::Update(e) => {
             let name = e.metadata.name.as_deref().unwrap_or_default();
             let patch = serde_json::json!({"message": e.message, "count": e.count, "lastTimestamp": e.last_timestamp});
-            match api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+            match raw::send(client, events.patch(name, &PatchParams::default(), &Patch::Merge(&patch))).await {
                 // Gone (deleted, or its create failed): create it as it is now.
-                Err(kube::Error::Api(s)) if s.code == 404 => api.create(&PostParams::default(), e).await.map(drop),
-                other => other.map(drop),
+                Err(kube::Error::Api(s)) if s.code == 404 => raw::send(client, create(e)).await,
+                other => other,
             }
         }
     };

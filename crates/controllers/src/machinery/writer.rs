@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions};
+use kube::api::{DeleteParams, DynamicObject, GetParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::discovery::ApiResource;
+use kube::Resource;
 use serde_json::Value;
 pub use skiff_client::events::EventType;
 use skiff_client::events::{Recorder, Source};
@@ -216,7 +217,8 @@ impl ApiWriter {
         recorder.clone()
     }
 
-    fn api(&self, kind: Kind, ns: &str) -> Api<DynamicObject> {
+    /// Requests for objects of `kind` in `ns` (all namespaces, or cluster-scoped, when empty).
+    fn request(&self, kind: Kind, ns: &str) -> kube::core::Request {
         let ar = ApiResource {
             group: kind.group.into(),
             version: kind.version.into(),
@@ -224,38 +226,36 @@ impl ApiWriter {
             kind: kind.kind.into(),
             plural: kind.plural.into(),
         };
-        if ns.is_empty() {
-            Api::all_with(self.client.clone(), &ar)
-        } else {
-            Api::namespaced_with(self.client.clone(), ns, &ar)
-        }
+        kube::core::Request::new(DynamicObject::url_path(&ar, (!ns.is_empty()).then_some(ns)))
     }
-}
 
-fn to_value(obj: DynamicObject) -> WriteResult<Value> {
-    serde_json::to_value(obj).map_err(|e| WriteError { code: 0, message: e.to_string() })
+    /// Sends a request and decodes the object it returns straight into a JSON value (not
+    /// through kube's typed objects and back).
+    async fn send(&self, req: Result<http::Request<Vec<u8>>, kube::core::request::Error>) -> WriteResult<Value> {
+        let req = req.map_err(|e| WriteError { code: 0, message: e.to_string() })?;
+        let text = self.client.request_text(req).await?;
+        serde_json::from_str(&text).map_err(|e| WriteError { code: 0, message: e.to_string() })
+    }
 }
 
 impl Writer for ApiWriter {
     fn get(&self, kind: Kind, ns: &str, name: &str) -> BoxFuture<'_, WriteResult<Option<Value>>> {
-        let api = self.api(kind, ns);
-        let name = name.to_string();
+        let req = self.request(kind, ns).get(name, &GetParams::default());
         Box::pin(async move {
-            match api.get_opt(&name).await? {
-                Some(obj) => to_value(obj).map(Some),
-                None => Ok(None),
+            match self.send(req).await {
+                Ok(obj) => Ok(Some(obj)),
+                Err(e) if e.code == 404 => Ok(None),
+                Err(e) => Err(e),
             }
         })
     }
 
     fn create(&self, kind: Kind, ns: &str, obj: Value) -> BoxFuture<'_, WriteResult<Value>> {
-        let api = self.api(kind, ns);
-        Box::pin(async move {
-            let obj: DynamicObject =
-                serde_json::from_value(obj).map_err(|e| WriteError { code: 0, message: e.to_string() })?;
-            let pp = PostParams { field_manager: Some(self.manager.into()), ..PostParams::default() };
-            to_value(api.create(&pp, &obj).await?)
-        })
+        let pp = PostParams { field_manager: Some(self.manager.into()), ..PostParams::default() };
+        let req = serde_json::to_vec(&obj)
+            .map_err(kube::core::request::Error::SerializeBody)
+            .and_then(|body| self.request(kind, ns).create(&pp, body));
+        Box::pin(self.send(req))
     }
 
     fn patch(
@@ -266,40 +266,33 @@ impl Writer for ApiWriter {
         status: bool,
         patch: PatchBody,
     ) -> BoxFuture<'_, WriteResult<Value>> {
-        let api = self.api(kind, ns);
-        let name = name.to_string();
-        Box::pin(async move {
-            let pp = PatchParams { field_manager: Some(self.manager.into()), ..PatchParams::default() };
-            let patch = match &patch {
-                PatchBody::Merge(v) => Patch::Merge(v),
-                PatchBody::Strategic(v) => Patch::Strategic(v),
-            };
-            let out = if status {
-                api.patch_status(&name, &pp, &patch).await?
-            } else {
-                api.patch(&name, &pp, &patch).await?
-            };
-            to_value(out)
-        })
+        let pp = PatchParams { field_manager: Some(self.manager.into()), ..PatchParams::default() };
+        let patch = match patch {
+            PatchBody::Merge(v) => Patch::Merge(v),
+            PatchBody::Strategic(v) => Patch::Strategic(v),
+        };
+        let request = self.request(kind, ns);
+        let req = if status {
+            request.patch_subresource("status", name, &pp, &patch)
+        } else {
+            request.patch(name, &pp, &patch)
+        };
+        Box::pin(self.send(req))
     }
 
     fn delete(&self, kind: Kind, ns: &str, name: &str, opts: Delete) -> BoxFuture<'_, WriteResult<()>> {
-        let api = self.api(kind, ns);
-        let name = name.to_string();
-        Box::pin(async move {
-            let dp = DeleteParams {
-                preconditions: opts.uid.map(|uid| Preconditions { uid: Some(uid), resource_version: None }),
-                propagation_policy: opts.propagation.map(|p| match p {
-                    "Foreground" => kube::api::PropagationPolicy::Foreground,
-                    "Orphan" => kube::api::PropagationPolicy::Orphan,
-                    _ => kube::api::PropagationPolicy::Background,
-                }),
-                grace_period_seconds: opts.grace_seconds.map(|g| g.max(0) as u32),
-                ..DeleteParams::default()
-            };
-            api.delete(&name, &dp).await?;
-            Ok(())
-        })
+        let dp = DeleteParams {
+            preconditions: opts.uid.map(|uid| Preconditions { uid: Some(uid), resource_version: None }),
+            propagation_policy: opts.propagation.map(|p| match p {
+                "Foreground" => kube::api::PropagationPolicy::Foreground,
+                "Orphan" => kube::api::PropagationPolicy::Orphan,
+                _ => kube::api::PropagationPolicy::Background,
+            }),
+            grace_period_seconds: opts.grace_seconds.map(|g| g.max(0) as u32),
+            ..DeleteParams::default()
+        };
+        let req = self.request(kind, ns).delete(name, &dp);
+        Box::pin(async move { self.send(req).await.map(drop) })
     }
 
     fn event(&self, event: Event) {
