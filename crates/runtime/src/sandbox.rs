@@ -139,10 +139,6 @@ impl Sandboxes {
             let message = line.trim().strip_prefix("error ").unwrap_or("the infra process exited").to_string();
             return Err(SandboxError::Start(message));
         }
-        for d in cg.join_dirs() {
-            let procs = d.join("cgroup.procs");
-            fs::write(&procs, pid.to_string()).map_err(io_err(&procs))?;
-        }
         let record = SandboxRecord {
             id: id.to_string(),
             hostname: config.hostname.clone(),
@@ -152,9 +148,22 @@ impl Sandboxes {
             created: state::now(),
             labels: config.labels.clone(),
         };
-        reaper::adopt(child);
+        // Recorded before anything else can fail or the agent can die, so that whoever cleans
+        // up finds the infra process; a failure from here on takes the process back down.
         let path = dir.join("sandbox.json");
-        write_json(&path, &record).map_err(io_err(&path))?;
+        let joined = write_json(&path, &record).map_err(io_err(&path)).and_then(|()| {
+            cg.join_dirs().into_iter().try_for_each(|d| {
+                let procs = d.join("cgroup.procs");
+                fs::write(&procs, pid.to_string()).map_err(io_err(&procs))
+            })
+        });
+        if let Err(e) = joined {
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = fs::remove_file(&path);
+            return Err(e);
+        }
+        reaper::adopt(child);
         Ok(record)
     }
 

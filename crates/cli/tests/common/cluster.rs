@@ -165,6 +165,10 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         if self.server.is_some() {
+            // The controllers first, so that none makes a new Pod (whose infra process could
+            // outlive a server killed while starting it) while the Pods go.
+            let controllers = "deployments,replicasets,replicationcontrollers,statefulsets,daemonsets,jobs,cronjobs";
+            let _ = self.k().run(&["delete", controllers, "--all", "--all-namespaces", "--wait=false"], None);
             let _ = self.k().run(&["delete", "pods", "--all", "--grace-period=1", "--timeout=20s"], None);
         }
         if let Some(mut s) = self.server.take() {
