@@ -16,9 +16,9 @@ use k8s_openapi::api::core::v1::{Event, ObjectReference};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::Resource;
+use tokio::sync::mpsc;
 
 use crate::raw;
-use tokio::sync::mpsc;
 
 pub use correlator::{event_name, new_event, Correlator, Source, Write};
 
@@ -110,10 +110,7 @@ async fn send(client: &kube::Client, write: Write) {
     let event = write.event();
     let events =
         kube::core::Request::new(Event::url_path(&(), Some(event.metadata.namespace.as_deref().unwrap_or("default"))));
-    let create = |e: &Event| {
-        let body = serde_json::to_vec(e).map_err(kube::core::request::Error::SerializeBody);
-        body.and_then(|b| events.create(&PostParams::default(), b))
-    };
+    let create = |e: &Event| raw::create(&events, &PostParams::default(), e);
     let result = match &write {
         Write::Create(e) => raw::send(client, create(e)).await,
         Write::Update(e) => {

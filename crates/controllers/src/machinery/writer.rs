@@ -14,6 +14,7 @@ use kube::Resource;
 use serde_json::Value;
 pub use skiff_client::events::EventType;
 use skiff_client::events::{Recorder, Source};
+use skiff_client::raw;
 
 /// A resource kind controllers write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -231,10 +232,8 @@ impl ApiWriter {
 
     /// Sends a request and decodes the object it returns straight into a JSON value (not
     /// through kube's typed objects and back).
-    async fn send(&self, req: Result<http::Request<Vec<u8>>, kube::core::request::Error>) -> WriteResult<Value> {
-        let req = req.map_err(|e| WriteError { code: 0, message: e.to_string() })?;
-        let text = self.client.request_text(req).await?;
-        serde_json::from_str(&text).map_err(|e| WriteError { code: 0, message: e.to_string() })
+    async fn send(&self, req: raw::Built) -> WriteResult<Value> {
+        Ok(raw::send_for(&self.client, req).await?)
     }
 }
 
@@ -252,9 +251,7 @@ impl Writer for ApiWriter {
 
     fn create(&self, kind: Kind, ns: &str, obj: Value) -> BoxFuture<'_, WriteResult<Value>> {
         let pp = PostParams { field_manager: Some(self.manager.into()), ..PostParams::default() };
-        let req = serde_json::to_vec(&obj)
-            .map_err(kube::core::request::Error::SerializeBody)
-            .and_then(|body| self.request(kind, ns).create(&pp, body));
+        let req = raw::create(&self.request(kind, ns), &pp, &obj);
         Box::pin(self.send(req))
     }
 
