@@ -14,19 +14,43 @@ pub fn decode(kv: &KeyValue) -> Result<Value, ApiError> {
     Ok(v)
 }
 
-/// Only the metadata of a stored object (with its resourceVersion), as `{"metadata": {…}}`: the
-/// rest is parsed over, not built (PartialObjectMetadata watchers need no more).
-pub fn decode_metadata(kv: &KeyValue) -> Result<Value, ApiError> {
-    #[derive(serde::Deserialize)]
-    struct MetadataOnly {
-        #[serde(default)]
-        metadata: Value,
+/// A stored object as PartialObjectMetadata JSON (kind, apiVersion and its metadata with its
+/// resourceVersion): the metadata's bytes are copied, the rest is parsed over, nothing is built
+/// (metadata-only watchers, as the garbage collector's, need no more).
+pub fn raw_metadata_only(kv: &KeyValue) -> Result<Bytes, ApiError> {
+    const HEAD: &[u8] = b"{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":{";
+    let raw = &kv.value[..];
+    let members = metadata_members(raw).and_then(|at| {
+        // The metadata object starts at the brace before `at`; find where it ends.
+        let mut values = serde_json::Deserializer::from_slice(&raw[at - 1..]).into_iter::<serde::de::IgnoredAny>();
+        values.next()?.ok()?;
+        Some(&raw[at..at - 1 + values.byte_offset()])
+    });
+    let Some(members) = members else {
+        let obj = decode(kv)?;
+        return Ok(Bytes::from(serde_json::to_vec(&partial_object(&obj)).unwrap_or_default()));
+    };
+    let rv = kv.mod_revision.to_string();
+    let mut out = Vec::with_capacity(HEAD.len() + members.len() + rv.len() + 24);
+    out.extend_from_slice(HEAD);
+    out.extend_from_slice(b"\"resourceVersion\":\"");
+    out.extend_from_slice(rv.as_bytes());
+    out.push(b'"');
+    if members.first() != Some(&b'}') {
+        out.push(b',');
     }
-    let only: MetadataOnly = serde_json::from_slice(&kv.value)
-        .map_err(|e| ApiError::internal(format!("stored object {} is corrupt: {e}", kv.key)))?;
-    let mut v = serde_json::json!({ "metadata": only.metadata });
-    set_resource_version(&mut v, kv.mod_revision);
-    Ok(v)
+    out.extend_from_slice(members);
+    out.push(b'}');
+    Ok(Bytes::from(out))
+}
+
+/// An object reduced to PartialObjectMetadata: its kind, apiVersion and metadata.
+pub fn partial_object(obj: &Value) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
+    })
 }
 
 /// The stored form of an object: `apiVersion`, `kind` and `metadata` first (so that
@@ -225,6 +249,22 @@ mod tests {
             let spliced: Value = serde_json::from_slice(&raw_with_rv(&kv).unwrap()).unwrap();
             assert_eq!(spliced, decode(&kv).unwrap());
             assert_eq!(resource_version(&spliced), Some("42"));
+        }
+    }
+
+    #[test]
+    fn metadata_only_matches_the_decoded_metadata() {
+        for obj in [
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "}{\""}},
+                "spec": {"containers": [{"name": "c"}]}}),
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {}, "spec": {}}),
+            json!({"metadata": {"name": "no-type"}, "spec": 1}),
+        ] {
+            let kv = KeyValue { key: "/k".into(), value: encode(&obj), create_revision: 1, mod_revision: 42 };
+            let partial: Value = serde_json::from_slice(&raw_metadata_only(&kv).unwrap()).unwrap();
+            assert_eq!(partial, partial_object(&decode(&kv).unwrap()));
+            assert_eq!(partial["kind"], "PartialObjectMetadata");
+            assert_eq!(resource_version(&partial), Some("42"));
         }
     }
 }

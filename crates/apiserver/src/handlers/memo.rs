@@ -1,7 +1,6 @@
 //! What every watcher of one store event shares: the object decoded once (for Tables), its
-//! metadata alone decoded once (for PartialObjectMetadata watchers such as the garbage
-//! collector's), what
-//! selectors read of it and of its previous version decoded once (`selectable`), and the
+//! PartialObjectMetadata bytes made once (for metadata-only watchers such as the garbage
+//! collector's), what selectors read of it and of its previous version decoded once (`selectable`), and the
 //! object's wire bytes made once, by whichever watcher asks first. Without it, each watcher
 //! with a selector decoded every event of its resource twice and encoded it again.
 
@@ -22,7 +21,7 @@ const CAPACITY: usize = 1024;
 #[derive(Default)]
 pub struct Shared {
     object: OnceLock<Option<Arc<Value>>>,
-    metadata: OnceLock<Option<Arc<Value>>>,
+    metadata: OnceLock<Option<Bytes>>,
     selectable: OnceLock<Option<Arc<Value>>>,
     prev_selectable: OnceLock<Option<Arc<Value>>>,
     raw: OnceLock<Option<Bytes>>,
@@ -34,15 +33,9 @@ impl Shared {
         self.object.get_or_init(|| objects::decode(&ev.kv).ok().map(Arc::new)).as_deref()
     }
 
-    /// Only the metadata of the new (or, for deletes, last) object, as `{"metadata": {…}}`
-    /// (the whole object when that was decoded already).
-    pub fn metadata(&self, ev: &Event) -> Option<&Value> {
-        self.metadata
-            .get_or_init(|| match self.object.get() {
-                Some(decoded) => decoded.clone(),
-                None => objects::decode_metadata(&ev.kv).ok().map(Arc::new),
-            })
-            .as_deref()
+    /// The new (or, for deletes, last) object as PartialObjectMetadata JSON.
+    pub fn metadata(&self, ev: &Event) -> Option<&Bytes> {
+        self.metadata.get_or_init(|| objects::raw_metadata_only(&ev.kv).ok()).as_ref()
     }
 
     /// What selectors read of the new (or, for deletes, last) object.
@@ -124,7 +117,8 @@ mod tests {
         assert_eq!(a.object(&ev).unwrap()["metadata"]["name"], "a");
         assert!(b.object.get().is_some(), "the second watcher sees the first one's decode");
         assert_eq!(a.selectable(&ev).unwrap()["metadata"]["name"], "a");
-        assert_eq!(a.metadata(&ev).unwrap()["metadata"]["resourceVersion"], "7");
+        let meta: Value = serde_json::from_slice(a.metadata(&ev).unwrap()).unwrap();
+        assert_eq!(meta["metadata"]["resourceVersion"], "7");
         assert!(a.prev_selectable(&ev, &memo).is_none());
         let raw = a.raw(&ev).unwrap();
         let v: Value = serde_json::from_slice(raw).unwrap();
@@ -132,15 +126,22 @@ mod tests {
     }
 
     #[test]
-    fn metadata_alone_is_decoded_without_the_rest() {
+    fn metadata_alone_is_made_once_as_partial_object_metadata() {
         let value = serde_json::to_vec(&serde_json::json!({
-            "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "b"}}, "spec": {"containers": [{"name": "c"}]}
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "b"}},
+            "spec": {"containers": [{"name": "c"}]}
         }))
         .unwrap();
         let kv = KeyValue { key: "/k".into(), value: value.into(), create_revision: 9, mod_revision: 9 };
         let ev = Event { kind: EventKind::Created, kv, prev: None };
-        let meta = Memo::default().get(9).metadata(&ev).cloned().unwrap();
-        assert_eq!(meta, serde_json::json!({"metadata": {"name": "p", "labels": {"a": "b"}, "resourceVersion": "9"}}));
+        let memo = Memo::default();
+        let meta: Value = serde_json::from_slice(memo.get(9).metadata(&ev).unwrap()).unwrap();
+        assert_eq!(
+            meta,
+            serde_json::json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                "metadata": {"name": "p", "labels": {"a": "b"}, "resourceVersion": "9"}})
+        );
+        assert!(memo.get(9).metadata.get().is_some(), "kept for the next watcher");
     }
 
     #[test]

@@ -8,13 +8,7 @@ pub fn wanted(accept: &str) -> bool {
     accept.split(',').next().is_some_and(|first| first.contains("as=PartialObjectMetadata"))
 }
 
-pub fn object(obj: &Value) -> Value {
-    json!({
-        "kind": "PartialObjectMetadata",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
-    })
-}
+pub use crate::objects::partial_object as object;
 
 pub fn list(items: &[Value], list_meta: Value) -> Value {
     json!({

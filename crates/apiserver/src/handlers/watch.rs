@@ -76,8 +76,11 @@ impl Encoder {
 
     /// The event for a stored object, without decoding it when no Table is wanted.
     fn event_kv(&mut self, kind: &str, kv: &skiff_store::KeyValue) -> Option<Bytes> {
-        if self.table.is_some() || self.meta_only {
+        if self.table.is_some() {
             return Some(self.event(kind, &objects::decode(kv).ok()?));
+        }
+        if self.meta_only {
+            return Some(raw_line(kind, &objects::raw_metadata_only(kv).ok()?));
         }
         Some(raw_line(kind, &objects::raw_with_rv(kv).ok()?))
     }
@@ -88,7 +91,7 @@ impl Encoder {
             return Some(self.event(kind, shared.object(ev)?));
         }
         if self.meta_only {
-            return Some(self.event(kind, shared.metadata(ev)?));
+            return Some(raw_line(kind, shared.metadata(ev)?));
         }
         Some(raw_line(kind, shared.raw(ev)?))
     }
