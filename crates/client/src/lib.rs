@@ -2,10 +2,12 @@
 //! server. They use `kube` (kube-rs) clients and its watchers/reflectors over HTTPS, exactly as
 //! any other Kubernetes client does; this crate turns skiff's credentials (the cluster CA and
 //! a bearer token or a client certificate) into such a client. [`events`] records Events as
-//! client-go's recorder does; [`raw`] sends writes whose answer is not needed.
+//! client-go's recorder does; [`raw`] sends writes whose answer is not needed; [`trimmed`]
+//! decodes watched objects without their managedFields.
 
 pub mod events;
 pub mod raw;
+pub mod trimmed;
 
 use base64::Engine;
 use kube::config::AuthInfo;

@@ -8,27 +8,35 @@ use crate::error::PatchError;
 /// anything else (arrays included) replaces.
 pub fn json_merge(original: &Value, patch: &Value) -> Value {
     match patch {
-        Value::Object(p) => {
-            let mut target = match original {
-                Value::Object(o) => o.clone(),
-                _ => Map::new(),
-            };
-            for (k, v) in p {
-                if v.is_null() {
-                    target.remove(k);
-                } else {
-                    let merged = json_merge(target.get(k).unwrap_or(&Value::Null), v);
-                    match target.get_mut(k) {
-                        Some(slot) => *slot = merged,
-                        None => {
-                            target.insert(k.clone(), merged);
-                        }
-                    }
-                }
-            }
-            Value::Object(target)
+        Value::Object(_) => {
+            let mut target = original.clone();
+            merge_into(&mut target, patch);
+            target
         }
         other => other.clone(),
+    }
+}
+
+/// [`json_merge`] in place: `target` is changed where the patch says, nothing else is copied.
+fn merge_into(target: &mut Value, patch: &Value) {
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let Value::Object(t) = target else { return };
+    for (k, v) in p {
+        if v.is_null() {
+            t.remove(k);
+        } else if let Some(slot) = t.get_mut(k) {
+            merge_into(slot, v);
+        } else {
+            let mut fresh = Value::Null;
+            merge_into(&mut fresh, v);
+            t.insert(k.clone(), fresh);
+        }
     }
 }
 

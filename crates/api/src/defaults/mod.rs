@@ -137,20 +137,27 @@ pub fn prepare_for_status_update(resource: &ResourceInfo, new: &mut Value, old: 
     let Some(new_map) = new.as_object_mut() else {
         return;
     };
+    // Status updates rarely touch the spec: it is copied back only when it differs.
     match old.get("spec") {
-        Some(s) => {
+        Some(s) if new_map.get("spec") != Some(s) => {
             new_map.insert("spec".into(), s.clone());
         }
+        Some(_) => {}
         None => {
             new_map.remove("spec");
         }
     }
     if matches!(resource.group, "apps" | "batch") {
-        let labels = old.pointer("/metadata/labels").cloned();
+        let labels = old.pointer("/metadata/labels");
         if let Some(meta) = child_obj(new_map, "metadata") {
             match labels {
-                Some(l) => meta.insert("labels".into(), l),
-                None => meta.remove("labels"),
+                Some(l) if meta.get("labels") != Some(l) => {
+                    meta.insert("labels".into(), l.clone());
+                }
+                Some(_) => {}
+                None => {
+                    meta.remove("labels");
+                }
             };
         }
     }

@@ -58,15 +58,25 @@ impl Registry {
         self.check_namespace(res, ns).await?;
         self.admit_create(res, &mut obj).await?;
         let attempts = if generate.is_some() { GENERATE_ATTEMPTS } else { 1 };
+        // An object whose generated name was taken already: prepared and admitted, only its
+        // name changes for the next attempt (no field, default or verdict depends on it).
+        let mut taken: Option<Value> = None;
         for attempt in 0..attempts {
-            if let Some(base) = &generate {
-                let name = generated_name(base);
-                objects::metadata_mut(&mut obj).insert("name".into(), Value::String(name));
-            }
-            // Only a generated name can be tried again: the last attempt takes the object.
-            let input = if attempt + 1 < attempts { obj.clone() } else { std::mem::take(&mut obj) };
-            let prepared = self.prepare_create(res, input, opts)?;
-            self.validate_admission(res, &prepared, None).await?;
+            let prepared = match taken.take() {
+                Some(mut again) => {
+                    let base = generate.as_deref().unwrap_or_default();
+                    objects::metadata_mut(&mut again).insert("name".into(), Value::String(generated_name(base)));
+                    again
+                }
+                None => {
+                    if let Some(base) = &generate {
+                        objects::metadata_mut(&mut obj).insert("name".into(), Value::String(generated_name(base)));
+                    }
+                    let prepared = self.prepare_create(res, std::mem::take(&mut obj), opts)?;
+                    self.validate_admission(res, &prepared, None).await?;
+                    prepared
+                }
+            };
             let name = objects::name(&prepared).unwrap_or_default().to_string();
             if opts.dry_run {
                 if self.store.get(&res.key(ns, &name)).await.map_err(store_error)?.is_some() {
@@ -80,7 +90,7 @@ impl Registry {
                     objects::set_resource_version(&mut out, kv.mod_revision);
                     return Ok(Written { object: out, created: true, stored: Some(kv) });
                 }
-                Err(StoreError::AlreadyExists(_)) if attempt + 1 < attempts => continue,
+                Err(StoreError::AlreadyExists(_)) if attempt + 1 < attempts => taken = Some(prepared),
                 Err(StoreError::AlreadyExists(_)) => {
                     return Err(ApiError::already_exists(res.group, res.plural, &name))
                 }

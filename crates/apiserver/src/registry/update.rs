@@ -137,7 +137,8 @@ impl Registry {
                 ));
             }
         }
-        let old_meta = old.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
+        let no_meta = Map::new();
+        let old_meta = old.get("metadata").and_then(Value::as_object).unwrap_or(&no_meta);
         let meta = objects::metadata_mut(new);
         meta.insert("name".into(), Value::String(name.to_string()));
         for f in SYSTEM_FIELDS {

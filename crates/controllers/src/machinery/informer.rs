@@ -1,7 +1,8 @@
 //! An informer: kube-runtime's watcher (list, then watch; re-list after 410 Gone or a broken
 //! watch) feeding a [`Cache`], and handlers told of each change as (old, new): `(None, Some)`
 //! an add, `(Some, Some)` an update, `(Some, None)` a delete. After a re-list, objects that
-//! were not listed again are deleted. Cached objects keep no `managedFields`.
+//! were not listed again are deleted. Objects are decoded without their `managedFields`
+//! (`skiff_client::trimmed`), as kube-controller-manager's informers drop them.
 
 use std::collections::HashSet;
 use std::fmt::Debug;
@@ -12,6 +13,7 @@ use kube::api::Api;
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
 use serde::de::DeserializeOwned;
+use skiff_client::trimmed::Trimmed;
 use tokio::sync::watch;
 
 use super::cache::Cache;
@@ -21,7 +23,7 @@ pub type Handler<K> = Arc<dyn Fn(Option<&Arc<K>>, Option<&Arc<K>>) + Send + Sync
 
 /// One type's list + watch, its cache and its handlers.
 pub struct Informer<K> {
-    api: Api<K>,
+    api: Api<Trimmed<K>>,
     config: watcher::Config,
     cache: Cache<K>,
     handlers: Vec<Handler<K>>,
@@ -32,9 +34,18 @@ impl<K> Informer<K>
 where
     K: kube::Resource + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
 {
-    pub fn new(api: Api<K>) -> Self {
+    /// An informer of what `api` lists (a type whose dynamic type is known statically).
+    pub fn new(api: Api<K>) -> Self
+    where
+        K::DynamicType: Default,
+    {
+        Self::new_with(api, &K::DynamicType::default())
+    }
+
+    /// An informer of what `api` lists, a resource of type `dt`.
+    pub fn new_with(api: Api<K>, dt: &K::DynamicType) -> Self {
         Informer {
-            api,
+            api: skiff_client::trimmed::api(api, dt),
             config: watcher::Config::default(),
             cache: Cache::default(),
             handlers: Vec::new(),
@@ -63,9 +74,7 @@ where
         }
     }
 
-    fn apply(&self, mut obj: K) -> (String, String) {
-        // No controller reads managedFields, often the largest part of an object.
-        obj.meta_mut().managed_fields = None;
+    fn apply(&self, obj: K) -> (String, String) {
         let m = obj.meta();
         let id = (m.namespace.clone().unwrap_or_default(), m.name.clone().unwrap_or_default());
         let new = Arc::new(obj);
@@ -81,7 +90,7 @@ where
         while let Some(ev) = events.next().await {
             match ev {
                 Ok(Event::Init) => listed.clear(),
-                Ok(Event::InitApply(obj)) => {
+                Ok(Event::InitApply(Trimmed(obj))) => {
                     listed.insert(self.apply(obj));
                 }
                 Ok(Event::InitDone) => {
@@ -96,10 +105,10 @@ where
                     listed.clear();
                     let _ = self.synced.send(true);
                 }
-                Ok(Event::Apply(obj)) => {
+                Ok(Event::Apply(Trimmed(obj))) => {
                     self.apply(obj);
                 }
-                Ok(Event::Delete(obj)) => {
+                Ok(Event::Delete(Trimmed(obj))) => {
                     let m = obj.meta();
                     let ns = m.namespace.clone().unwrap_or_default();
                     let name = m.name.clone().unwrap_or_default();

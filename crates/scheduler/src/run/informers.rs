@@ -22,16 +22,8 @@ fn is_terminal(pod: &Pod) -> bool {
     matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"))
 }
 
-/// Drops `metadata.managedFields`, which the scheduler never reads, as kube-scheduler's
-/// informers do: it is often the largest part of an object.
-fn trim<K: kube::Resource>(mut obj: K) -> K {
-    obj.meta_mut().managed_fields = None;
-    obj
-}
-
 /// Applies one Pod from a watch.
 fn on_pod(shared: &Shared, pod: Pod) {
-    let pod = trim(pod);
     let info = Arc::new(PodInfo::new(Arc::new(pod)));
     let uid = info.uid.clone();
     if !info.node_name().is_empty() {
@@ -86,7 +78,7 @@ fn on_pod_deleted(shared: &Shared, uid: &str) {
 pub async fn pods(client: kube::Client, shared: Arc<Shared>, synced: watch::Sender<bool>) {
     let api: Api<Pod> = Api::all(client);
     let config = watcher::Config::default().fields("status.phase!=Succeeded,status.phase!=Failed");
-    let mut events = watcher::watcher(api, config).default_backoff().boxed();
+    let mut events = skiff_client::trimmed::watcher(api, config).default_backoff().boxed();
     let mut listed: HashSet<String> = HashSet::new();
     while let Some(ev) = events.next().await {
         match ev {
@@ -126,7 +118,7 @@ fn node_changed(old: Option<&Node>, new: &Node) -> bool {
 /// Watches Nodes; signals `synced` after the first full list.
 pub async fn nodes(client: kube::Client, shared: Arc<Shared>, synced: watch::Sender<bool>) {
     let api: Api<Node> = Api::all(client);
-    let mut events = watcher::watcher(api, watcher::Config::default()).default_backoff().boxed();
+    let mut events = skiff_client::trimmed::watcher(api, watcher::Config::default()).default_backoff().boxed();
     let mut listed: HashSet<String> = HashSet::new();
     // The Node objects the cache holds (shared), to tell real changes from heartbeats.
     let mut known: std::collections::HashMap<String, Arc<Node>> = std::collections::HashMap::new();
@@ -158,7 +150,6 @@ pub async fn nodes(client: kube::Client, shared: Arc<Shared>, synced: watch::Sen
                 continue;
             }
         };
-        let node = trim(node);
         let name = node.metadata.name.clone().unwrap_or_default();
         if initial {
             listed.insert(name.clone());
@@ -178,7 +169,7 @@ pub async fn nodes(client: kube::Client, shared: Arc<Shared>, synced: watch::Sen
 /// Watches Namespaces for their labels.
 pub async fn namespaces(client: kube::Client, shared: Arc<Shared>) {
     let api: Api<Namespace> = Api::all(client);
-    let mut events = watcher::watcher(api, watcher::Config::default()).default_backoff().boxed();
+    let mut events = skiff_client::trimmed::watcher(api, watcher::Config::default()).default_backoff().boxed();
     while let Some(ev) = events.next().await {
         match ev {
             Ok(Event::InitApply(ns)) | Ok(Event::Apply(ns)) => {
@@ -202,7 +193,7 @@ where
         + 'static,
 {
     let api: Api<K> = Api::all(client);
-    let mut events = watcher::watcher(api, watcher::Config::default()).default_backoff().boxed();
+    let mut events = skiff_client::trimmed::watcher(api, watcher::Config::default()).default_backoff().boxed();
     while let Some(ev) = events.next().await {
         let (obj, deleted) = match ev {
             Ok(Event::InitApply(o)) | Ok(Event::Apply(o)) => (o, false),
