@@ -30,7 +30,7 @@ impl<'de, K: Deserialize<'de>> Deserialize<'de> for Trimmed<K> {
 
 impl<K: kube::Resource> kube::Resource for Trimmed<K> {
     type DynamicType = K::DynamicType;
-    /// Any: informers build their `Api` with `all_with` or `namespaced_with`.
+    /// Any: [`watcher`] builds its `Api` with `all_with` or `namespaced_with`.
     type Scope = kube::core::DynamicResourceScope;
 
     fn kind(dt: &Self::DynamicType) -> Cow<'_, str> {
@@ -59,24 +59,22 @@ impl<K: kube::Resource> kube::Resource for Trimmed<K> {
     }
 }
 
-/// The `Api` of `api`'s resource (of type `dt`) in the same namespace (or all), for
-/// `Trimmed` objects.
-pub fn api<K: kube::Resource>(api: kube::Api<K>, dt: &K::DynamicType) -> kube::Api<Trimmed<K>> {
-    let ns = api.namespace().map(str::to_string);
-    let client = api.into_client();
-    match ns {
-        Some(ns) => kube::Api::namespaced_with(client, &ns, dt),
-        None => kube::Api::all_with(client, dt),
-    }
-}
-
-/// kube-runtime's watcher of what `api` lists, its objects decoded without managedFields.
-pub fn watcher<K>(api: kube::Api<K>, config: kw::Config) -> impl futures::Stream<Item = kw::Result<kw::Event<K>>> + Send
+/// kube-runtime's watcher of what `api` lists (a resource of type `dt`), its objects decoded
+/// without managedFields.
+pub fn watcher<K>(
+    api: kube::Api<K>,
+    dt: &K::DynamicType,
+    config: kw::Config,
+) -> impl futures::Stream<Item = kw::Result<kw::Event<K>>> + Send
 where
     K: kube::Resource + Clone + fmt::Debug + DeserializeOwned + Send + 'static,
-    K::DynamicType: Default,
 {
-    let api = self::api(api, &K::DynamicType::default());
+    let ns = api.namespace().map(str::to_string);
+    let client = api.into_client();
+    let api: kube::Api<Trimmed<K>> = match ns {
+        Some(ns) => kube::Api::namespaced_with(client, &ns, dt),
+        None => kube::Api::all_with(client, dt),
+    };
     kw::watcher(api, config).map_ok(|ev| match ev {
         kw::Event::Apply(Trimmed(o)) => kw::Event::Apply(o),
         kw::Event::Delete(Trimmed(o)) => kw::Event::Delete(o),

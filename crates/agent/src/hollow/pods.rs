@@ -90,7 +90,7 @@ async fn handle(client: kube::Client, pod: Pod) {
 pub async fn run(client: kube::Client, nodes: Arc<HashSet<String>>, concurrency: usize) {
     let api: Api<Pod> = Api::all(client.clone());
     let config = watcher::Config::default().fields("spec.nodeName!=");
-    let events = skiff_client::trimmed::watcher(api, config).default_backoff();
+    let events = skiff_client::trimmed::watcher(api, &(), config).default_backoff();
     events
         .filter_map(|ev| {
             let nodes = nodes.clone();

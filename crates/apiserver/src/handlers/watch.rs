@@ -54,30 +54,24 @@ struct Encoder {
 }
 
 impl Encoder {
-    fn event(&mut self, kind: &str, obj: &Value) -> Bytes {
-        let object = match self.table {
-            Some(include) => {
-                let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
-                let t = table::build(
-                    self.res,
-                    std::slice::from_ref(obj),
-                    include,
-                    !self.headers_sent,
-                    json!({"resourceVersion": rv}),
-                );
-                self.headers_sent = true;
-                t
-            }
-            None if self.meta_only => partial::object(obj),
-            None => obj.clone(),
-        };
+    /// The event for `obj` as a Table row (with the column headers in the first one).
+    fn table_event(&mut self, kind: &str, obj: &Value, include: table::Include) -> Bytes {
+        let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
+        let object = table::build(
+            self.res,
+            std::slice::from_ref(obj),
+            include,
+            !self.headers_sent,
+            json!({"resourceVersion": rv}),
+        );
+        self.headers_sent = true;
         line(&json!({"type": kind, "object": object}))
     }
 
     /// The event for a stored object, without decoding it when no Table is wanted.
     fn event_kv(&mut self, kind: &str, kv: &skiff_store::KeyValue) -> Option<Bytes> {
-        if self.table.is_some() {
-            return Some(self.event(kind, &objects::decode(kv).ok()?));
+        if let Some(include) = self.table {
+            return Some(self.table_event(kind, &objects::decode(kv).ok()?, include));
         }
         if self.meta_only {
             return Some(raw_line(kind, &objects::raw_metadata_only(kv).ok()?));
@@ -87,8 +81,8 @@ impl Encoder {
 
     /// The event for a live store event, from the forms its watchers share.
     fn event_shared(&mut self, kind: &str, ev: &Event, shared: &Shared) -> Option<Bytes> {
-        if self.table.is_some() {
-            return Some(self.event(kind, shared.object(ev)?));
+        if let Some(include) = self.table {
+            return Some(self.table_event(kind, shared.object(ev)?, include));
         }
         if self.meta_only {
             return Some(raw_line(kind, shared.metadata(ev)?));

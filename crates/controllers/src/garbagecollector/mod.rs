@@ -176,7 +176,7 @@ pub async fn run(client: kube::Client, writer: Arc<dyn Writer>) -> Result<(), Co
     for (ar, kind, _) in &found {
         let kind = *kind;
         let api: Api<PartialObjectMeta<DynamicObject>> = Api::all_with(client.clone(), ar);
-        let mut informer = Informer::new_with(api, ar);
+        let mut informer = Informer::new_with(api, ar.clone());
         let g = gc.clone();
         informer.on_change(move |old, new| g.on_change(kind, old.map(|o| o.as_ref()), new.map(|n| n.as_ref())));
         synced.push(informer.synced());

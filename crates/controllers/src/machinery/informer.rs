@@ -13,7 +13,6 @@ use kube::api::Api;
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
 use serde::de::DeserializeOwned;
-use skiff_client::trimmed::Trimmed;
 use tokio::sync::watch;
 
 use super::cache::Cache;
@@ -22,8 +21,9 @@ use super::cache::Cache;
 pub type Handler<K> = Arc<dyn Fn(Option<&Arc<K>>, Option<&Arc<K>>) + Send + Sync>;
 
 /// One type's list + watch, its cache and its handlers.
-pub struct Informer<K> {
-    api: Api<Trimmed<K>>,
+pub struct Informer<K: kube::Resource> {
+    api: Api<K>,
+    dt: K::DynamicType,
     config: watcher::Config,
     cache: Cache<K>,
     handlers: Vec<Handler<K>>,
@@ -39,13 +39,14 @@ where
     where
         K::DynamicType: Default,
     {
-        Self::new_with(api, &K::DynamicType::default())
+        Self::new_with(api, K::DynamicType::default())
     }
 
     /// An informer of what `api` lists, a resource of type `dt`.
-    pub fn new_with(api: Api<K>, dt: &K::DynamicType) -> Self {
+    pub fn new_with(api: Api<K>, dt: K::DynamicType) -> Self {
         Informer {
-            api: skiff_client::trimmed::api(api, dt),
+            api,
+            dt,
             config: watcher::Config::default(),
             cache: Cache::default(),
             handlers: Vec::new(),
@@ -85,12 +86,13 @@ where
 
     /// Lists and watches until the process ends.
     pub async fn run(self) {
-        let mut events = watcher::watcher(self.api.clone(), self.config.clone()).default_backoff().boxed();
+        let mut events =
+            skiff_client::trimmed::watcher(self.api.clone(), &self.dt, self.config.clone()).default_backoff().boxed();
         let mut listed: HashSet<(String, String)> = HashSet::new();
         while let Some(ev) = events.next().await {
             match ev {
                 Ok(Event::Init) => listed.clear(),
-                Ok(Event::InitApply(Trimmed(obj))) => {
+                Ok(Event::InitApply(obj)) => {
                     listed.insert(self.apply(obj));
                 }
                 Ok(Event::InitDone) => {
@@ -105,10 +107,10 @@ where
                     listed.clear();
                     let _ = self.synced.send(true);
                 }
-                Ok(Event::Apply(Trimmed(obj))) => {
+                Ok(Event::Apply(obj)) => {
                     self.apply(obj);
                 }
-                Ok(Event::Delete(Trimmed(obj))) => {
+                Ok(Event::Delete(obj)) => {
                     let m = obj.meta();
                     let ns = m.namespace.clone().unwrap_or_default();
                     let name = m.name.clone().unwrap_or_default();

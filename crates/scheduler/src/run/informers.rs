@@ -78,7 +78,7 @@ fn on_pod_deleted(shared: &Shared, uid: &str) {
 pub async fn pods(client: kube::Client, shared: Arc<Shared>, synced: watch::Sender<bool>) {
     let api: Api<Pod> = Api::all(client);
     let config = watcher::Config::default().fields("status.phase!=Succeeded,status.phase!=Failed");
-    let mut events = skiff_client::trimmed::watcher(api, config).default_backoff().boxed();
+    let mut events = skiff_client::trimmed::watcher(api, &(), config).default_backoff().boxed();
     let mut listed: HashSet<String> = HashSet::new();
     while let Some(ev) = events.next().await {
         match ev {
@@ -118,7 +118,7 @@ fn node_changed(old: Option<&Node>, new: &Node) -> bool {
 /// Watches Nodes; signals `synced` after the first full list.
 pub async fn nodes(client: kube::Client, shared: Arc<Shared>, synced: watch::Sender<bool>) {
     let api: Api<Node> = Api::all(client);
-    let mut events = skiff_client::trimmed::watcher(api, watcher::Config::default()).default_backoff().boxed();
+    let mut events = skiff_client::trimmed::watcher(api, &(), watcher::Config::default()).default_backoff().boxed();
     let mut listed: HashSet<String> = HashSet::new();
     // The Node objects the cache holds (shared), to tell real changes from heartbeats.
     let mut known: std::collections::HashMap<String, Arc<Node>> = std::collections::HashMap::new();
@@ -169,7 +169,7 @@ pub async fn nodes(client: kube::Client, shared: Arc<Shared>, synced: watch::Sen
 /// Watches Namespaces for their labels.
 pub async fn namespaces(client: kube::Client, shared: Arc<Shared>) {
     let api: Api<Namespace> = Api::all(client);
-    let mut events = skiff_client::trimmed::watcher(api, watcher::Config::default()).default_backoff().boxed();
+    let mut events = skiff_client::trimmed::watcher(api, &(), watcher::Config::default()).default_backoff().boxed();
     while let Some(ev) = events.next().await {
         match ev {
             Ok(Event::InitApply(ns)) | Ok(Event::Apply(ns)) => {
@@ -193,7 +193,7 @@ where
         + 'static,
 {
     let api: Api<K> = Api::all(client);
-    let mut events = skiff_client::trimmed::watcher(api, watcher::Config::default()).default_backoff().boxed();
+    let mut events = skiff_client::trimmed::watcher(api, &(), watcher::Config::default()).default_backoff().boxed();
     while let Some(ev) = events.next().await {
         let (obj, deleted) = match ev {
             Ok(Event::InitApply(o)) | Ok(Event::Apply(o)) => (o, false),
