@@ -51,6 +51,31 @@ fn main() {
         let _ = track(&obj);
     });
     let tracked = track(&obj);
+    // A hollow node's status update of the bound Pod: the fields it changed become its own.
+    let mut bound = tracked.clone();
+    bound["spec"]["nodeName"] = json!("node-1");
+    bound["status"] = json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "True",
+        "lastProbeTime": null, "lastTransitionTime": "2024-01-01T00:00:00Z"}], "qosClass": "BestEffort"});
+    let mut running = bound.clone();
+    let cond = |t: &str| json!({"type": t, "status": "True", "lastProbeTime": null, "lastTransitionTime": "2024-01-01T00:00:01Z"});
+    running["status"] = json!({"phase": "Running", "qosClass": "BestEffort", "startTime": "2024-01-01T00:00:01Z",
+        "conditions": [cond("PodReadyToStartContainers"), cond("Initialized"), cond("Ready"), cond("ContainersReady"), cond("PodScheduled")],
+        "containerStatuses": [{"name": "c", "image": "busybox", "imageID": "", "ready": true, "started": true,
+            "restartCount": 0, "containerID": "hollow://c", "state": {"running": {"startedAt": "2024-01-01T00:00:01Z"}}}]});
+    time("managed fields (status update, with a copy)", n, |_| {
+        let mut new = running.clone();
+        let now = "2024-01-01T00:00:01Z";
+        skiff_patch::track_update(
+            Some(&bound),
+            &mut new,
+            "hollow",
+            "Update",
+            Some("status"),
+            res.definition,
+            meta,
+            now,
+        );
+    });
     time("encode for the store", n, |_| {
         let _ = skiff_apiserver::objects::encode(&tracked);
     });

@@ -47,6 +47,10 @@ pub fn tls_config(pki: &Pki) -> Result<Arc<rustls::ServerConfig>, TlsError> {
         .with_client_cert_verifier(verifier)
         .with_single_cert(certs, key)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // Stateless session tickets (the session, with the client's certificate, encrypted under a
+    // key of this process): a client's new connections resume instead of repeating the
+    // signatures and certificate checks of a full handshake, however many it opens at once.
+    config.ticketer = rustls::crypto::ring::Ticketer::new()?;
     Ok(Arc::new(config))
 }
 

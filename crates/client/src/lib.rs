@@ -7,10 +7,18 @@
 
 pub mod events;
 pub mod raw;
+mod tickets;
 pub mod trimmed;
 
 use base64::Engine;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client as LegacyClient;
+use hyper_util::rt::TokioExecutor;
+use kube::client::retry::RetryPolicy;
+use kube::client::ConfigExt;
 use kube::config::AuthInfo;
+use tower::retry::RetryLayer;
+use tower::BoxError;
 
 /// Errors building a client.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +89,28 @@ impl Connection {
         // Two TLS providers are linked (ring, ours; aws-lc-rs, a dependency's): choose ring for
         // clients that ask for the process default. Already chosen is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        Ok(kube::Client::try_from(self.config()?)?)
+        let config = self.config()?;
+        // kube-rs' own stack (`Client::try_from`), with the TLS sessions resumed from a store
+        // that holds enough tickets for a burst of new connections.
+        let mut tls = config.rustls_client_config()?;
+        tls.resumption = rustls::client::Resumption::store(tickets::Tickets::new());
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(config.connect_timeout);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client: LegacyClient<_, kube::client::Body> = LegacyClient::builder(TokioExecutor::new()).build(https);
+        let service = tower::ServiceBuilder::new()
+            .layer(config.base_uri_layer())
+            .option_layer(config.default_retry.then(|| RetryLayer::new(RetryPolicy::server_retry())))
+            .option_layer(config.auth_layer()?)
+            .layer(config.extra_headers_layer()?)
+            .map_err(BoxError::from)
+            .service(client);
+        Ok(kube::Client::new(service, config.default_namespace))
     }
 }

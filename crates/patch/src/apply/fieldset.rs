@@ -1,7 +1,6 @@
 //! Field sets (sigs.k8s.io/structured-merge-diff `fieldpath.Set`) and their FieldsV1 form.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
@@ -87,15 +86,35 @@ pub(crate) fn cmp_values(a: &Value, b: &Value) -> Ordering {
 impl PathElement {
     /// The FieldsV1 key: `f:name`, `k:{"name":"x"}`, `v:"x"`, `i:0`.
     pub fn to_key(&self) -> String {
+        let mut b: Vec<u8> = Vec::with_capacity(24);
         match self {
-            PathElement::Field(f) => format!("f:{f}"),
-            PathElement::Key(k) => {
-                let m: Map<String, Value> = k.iter().cloned().collect();
-                format!("k:{}", Value::Object(m))
+            PathElement::Field(f) => {
+                b.extend_from_slice(b"f:");
+                b.extend_from_slice(f.as_bytes());
             }
-            PathElement::Value(v) => format!("v:{v}"),
-            PathElement::Index(i) => format!("i:{i}"),
+            PathElement::Key(k) => {
+                b.extend_from_slice(b"k:{");
+                for (i, (name, v)) in k.iter().enumerate() {
+                    if i > 0 {
+                        b.push(b',');
+                    }
+                    // Writing JSON into a Vec cannot fail.
+                    let _ = serde_json::to_writer(&mut b, name);
+                    b.push(b':');
+                    let _ = serde_json::to_writer(&mut b, v);
+                }
+                b.push(b'}');
+            }
+            PathElement::Value(v) => {
+                b.extend_from_slice(b"v:");
+                let _ = serde_json::to_writer(&mut b, v);
+            }
+            PathElement::Index(i) => {
+                b.extend_from_slice(b"i:");
+                b.extend_from_slice(i.to_string().as_bytes());
+            }
         }
+        String::from_utf8(b).unwrap_or_default()
     }
 
     /// Parses a FieldsV1 key.
@@ -139,11 +158,26 @@ pub fn path_string(path: &[PathElement]) -> String {
     path.iter().map(ToString::to_string).collect()
 }
 
-/// A set of field paths: `members` are paths ending here, `children` the subsets below.
+/// A set of field paths, as a tree: each level a list of path elements, sorted and unique,
+/// each a member (a path ends there), a parent of paths below, or both. Sorted vectors rather
+/// than ordered maps: levels are small, and most sets are built, merged and written out once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldSet {
-    members: BTreeSet<PathElement>,
-    children: BTreeMap<PathElement, FieldSet>,
+    /// Never holds a node that is neither a member nor a parent.
+    nodes: Vec<Node>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Node {
+    pe: PathElement,
+    member: bool,
+    below: FieldSet,
+}
+
+impl Node {
+    fn is_empty(&self) -> bool {
+        !self.member && self.below.is_empty()
+    }
 }
 
 impl FieldSet {
@@ -154,7 +188,23 @@ impl FieldSet {
 
     /// True when no path is in the set.
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty() && self.children.values().all(FieldSet::is_empty)
+        self.nodes.iter().all(Node::is_empty)
+    }
+
+    fn find(&self, pe: &PathElement) -> Option<&Node> {
+        self.nodes.binary_search_by(|n| n.pe.cmp(pe)).ok().map(|i| &self.nodes[i])
+    }
+
+    /// The node of `pe` at this level, made when missing.
+    fn slot(&mut self, pe: &PathElement) -> &mut Node {
+        let i = match self.nodes.binary_search_by(|n| n.pe.cmp(pe)) {
+            Ok(i) => i,
+            Err(i) => {
+                self.nodes.insert(i, Node { pe: pe.clone(), member: false, below: FieldSet::new() });
+                i
+            }
+        };
+        &mut self.nodes[i]
     }
 
     /// Adds `path` (the empty path is ignored).
@@ -162,21 +212,11 @@ impl FieldSet {
         let Some((last, parents)) = path.split_last() else {
             return;
         };
-        let mut node = self;
+        let mut level = self;
         for pe in parents {
-            // Clone the path element only when the level is new (inserts walk the same
-            // levels again and again).
-            if !node.children.contains_key(pe) {
-                node.children.insert(pe.clone(), FieldSet::new());
-            }
-            node = match node.children.get_mut(pe) {
-                Some(child) => child,
-                None => return,
-            };
+            level = &mut level.slot(pe).below;
         }
-        if !node.members.contains(last) {
-            node.members.insert(last.clone());
-        }
+        level.slot(last).member = true;
     }
 
     /// True when `path` itself is in the set.
@@ -184,24 +224,24 @@ impl FieldSet {
         let Some((last, parents)) = path.split_last() else {
             return false;
         };
-        let mut node = self;
+        let mut level = self;
         for pe in parents {
-            match node.children.get(pe) {
-                Some(c) => node = c,
+            match level.find(pe) {
+                Some(n) => level = &n.below,
                 None => return false,
             }
         }
-        node.members.contains(last)
+        level.has_member(last)
     }
 
     /// True when `pe` is a member at this level.
     pub(crate) fn has_member(&self, pe: &PathElement) -> bool {
-        self.members.contains(pe)
+        self.find(pe).is_some_and(|n| n.member)
     }
 
     /// The subset below `pe`.
     pub(crate) fn child(&self, pe: &PathElement) -> Option<&FieldSet> {
-        self.children.get(pe)
+        self.find(pe).map(|n| &n.below).filter(|b| !b.nodes.is_empty())
     }
 
     /// Paths in either set.
@@ -212,68 +252,87 @@ impl FieldSet {
     }
 
     pub(crate) fn union_in_place(&mut self, other: &FieldSet) {
-        self.members.extend(other.members.iter().cloned());
-        for (pe, c) in &other.children {
-            self.children.entry(pe.clone()).or_default().union_in_place(c);
+        if other.nodes.is_empty() {
+            return;
         }
+        if self.nodes.is_empty() {
+            self.nodes = other.nodes.iter().filter(|n| !n.is_empty()).cloned().collect();
+            return;
+        }
+        let mine = std::mem::take(&mut self.nodes);
+        let mut out = Vec::with_capacity(mine.len() + other.nodes.len());
+        let mut theirs = other.nodes.iter().filter(|n| !n.is_empty()).peekable();
+        for mut n in mine {
+            while let Some(o) = theirs.next_if(|o| o.pe < n.pe) {
+                out.push(o.clone());
+            }
+            if let Some(o) = theirs.next_if(|o| o.pe == n.pe) {
+                n.member |= o.member;
+                n.below.union_in_place(&o.below);
+            }
+            out.push(n);
+        }
+        out.extend(theirs.cloned());
+        self.nodes = out;
+    }
+
+    /// Pairs of nodes with the same path element in both sets.
+    fn common<'s>(&'s self, other: &'s FieldSet) -> impl Iterator<Item = (&'s Node, &'s Node)> {
+        let mut theirs = other.nodes.iter().peekable();
+        self.nodes.iter().filter_map(move |n| {
+            while theirs.next_if(|o| o.pe < n.pe).is_some() {}
+            theirs.next_if(|o| o.pe == n.pe).map(|o| (n, o))
+        })
     }
 
     /// True when some path is in both sets.
     pub(crate) fn intersects(&self, other: &FieldSet) -> bool {
-        let (small, large) = if self.members.len() <= other.members.len() { (self, other) } else { (other, self) };
-        small.members.iter().any(|m| large.members.contains(m))
-            || self.children.iter().any(|(pe, c)| other.children.get(pe).is_some_and(|o| c.intersects(o)))
+        self.common(other).any(|(n, o)| (n.member && o.member) || n.below.intersects(&o.below))
     }
 
     /// True when every path of `other` is in `self`.
     pub(crate) fn contains_all(&self, other: &FieldSet) -> bool {
-        other.members.iter().all(|m| self.members.contains(m))
-            && other.children.iter().all(|(pe, o)| match self.children.get(pe) {
-                Some(c) => c.contains_all(o),
-                None => o.is_empty(),
-            })
+        other.nodes.iter().all(|o| match self.find(&o.pe) {
+            Some(n) => (!o.member || n.member) && n.below.contains_all(&o.below),
+            None => o.is_empty(),
+        })
     }
 
     /// Paths of `self` not in `other` (a member of `other` does not remove the paths below it).
     pub fn difference(&self, other: &FieldSet) -> FieldSet {
-        let members = self.members.difference(&other.members).cloned().collect();
-        let mut children = BTreeMap::new();
-        for (pe, c) in &self.children {
-            let d = match other.children.get(pe) {
-                Some(o) => c.difference(o),
-                None => c.clone(),
-            };
-            if !d.is_empty() {
-                children.insert(pe.clone(), d);
-            }
-        }
-        FieldSet { members, children }
+        let mut out = self.clone();
+        out.subtract(other);
+        out
     }
 
     /// Removes the paths of `other` from `self`, as [`FieldSet::difference`] without a copy.
     pub(crate) fn subtract(&mut self, other: &FieldSet) {
-        self.members.retain(|m| !other.members.contains(m));
-        self.children.retain(|pe, c| {
-            if let Some(o) = other.children.get(pe) {
-                c.subtract(o);
+        if other.nodes.is_empty() {
+            return;
+        }
+        let mut theirs = other.nodes.iter().peekable();
+        self.nodes.retain_mut(|n| {
+            while theirs.next_if(|o| o.pe < n.pe).is_some() {}
+            if let Some(o) = theirs.next_if(|o| o.pe == n.pe) {
+                n.member &= !o.member;
+                n.below.subtract(&o.below);
             }
-            !c.is_empty()
+            !n.is_empty()
         });
     }
 
     /// Paths in both sets.
     pub fn intersection(&self, other: &FieldSet) -> FieldSet {
-        let members = self.members.intersection(&other.members).cloned().collect();
-        let mut children = BTreeMap::new();
-        for (pe, c) in &self.children {
-            if let Some(o) = other.children.get(pe) {
-                let i = c.intersection(o);
-                if !i.is_empty() {
-                    children.insert(pe.clone(), i);
-                }
-            }
-        }
-        FieldSet { members, children }
+        let nodes = self
+            .common(other)
+            .map(|(n, o)| Node {
+                pe: n.pe.clone(),
+                member: n.member && o.member,
+                below: n.below.intersection(&o.below),
+            })
+            .filter(|n| !n.is_empty())
+            .collect();
+        FieldSet { nodes }
     }
 
     /// All paths, members of a level before the levels below (structured-merge-diff's
@@ -285,57 +344,36 @@ impl FieldSet {
     }
 
     fn collect_paths(&self, prefix: &mut Vec<PathElement>, out: &mut Vec<Vec<PathElement>>) {
-        for m in &self.members {
+        for n in self.nodes.iter().filter(|n| n.member) {
             let mut p = prefix.clone();
-            p.push(m.clone());
+            p.push(n.pe.clone());
             out.push(p);
         }
-        for (pe, c) in &self.children {
-            prefix.push(pe.clone());
-            c.collect_paths(prefix, out);
+        for n in self.nodes.iter().filter(|n| !n.below.nodes.is_empty()) {
+            prefix.push(n.pe.clone());
+            n.below.collect_paths(prefix, out);
             prefix.pop();
         }
     }
 
     /// The FieldsV1 JSON form.
     pub fn to_fields_v1(&self) -> Value {
-        Value::Object(self.emit(false))
+        Value::Object(self.emit_nonempty(false).unwrap_or_default())
     }
 
-    fn emit(&self, include_self: bool) -> Map<String, Value> {
-        self.emit_nonempty(include_self).unwrap_or_default()
-    }
-
-    /// The FieldsV1 map of this level, None when no path is in the set. Members and children
-    /// are merged in their (shared) order, each subtree visited once.
+    /// The FieldsV1 map of this level, None when no path is in the set.
     fn emit_nonempty(&self, include_self: bool) -> Option<Map<String, Value>> {
-        let mut out = Map::new();
+        let mut out = Map::with_capacity(self.nodes.len() + usize::from(include_self));
         if include_self {
             out.insert(".".into(), Value::Object(Map::new()));
         }
-        let mut members = self.members.iter().peekable();
-        let mut children = self.children.iter().peekable();
-        loop {
-            let member_first = match (members.peek(), children.peek()) {
-                (None, None) => break,
-                (Some(m), Some((c, _))) => *m <= *c,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-            };
-            let (pe, member, child) = if member_first {
-                let Some(m) = members.next() else { break };
-                (m, true, children.next_if(|(c, _)| *c == m).map(|(_, set)| set))
-            } else {
-                let Some((c, set)) = children.next() else { break };
-                (c, false, Some(set))
-            };
-            let below = child.and_then(|c| c.emit_nonempty(member));
-            match below {
+        for n in &self.nodes {
+            match n.below.emit_nonempty(n.member) {
                 Some(m) => {
-                    out.insert(pe.to_key(), Value::Object(m));
+                    out.insert(n.pe.to_key(), Value::Object(m));
                 }
-                None if member => {
-                    out.insert(pe.to_key(), Value::Object(Map::new()));
+                None if n.member => {
+                    out.insert(n.pe.to_key(), Value::Object(Map::new()));
                 }
                 None => {}
             }
@@ -354,20 +392,35 @@ impl FieldSet {
             return None;
         }
         let m = v.as_object()?;
-        let mut set = FieldSet::new();
+        let mut nodes = Vec::with_capacity(m.len());
         for (k, child) in m {
             if k == "." {
                 continue;
             }
             let pe = PathElement::from_key(k)?;
             let cm = child.as_object()?;
-            if cm.is_empty() || cm.contains_key(".") {
-                set.members.insert(pe.clone());
-            }
-            if cm.keys().any(|k| k != ".") {
-                set.children.insert(pe, Self::parse(child, depth + 1)?);
+            let member = cm.is_empty() || cm.contains_key(".");
+            let below = if cm.keys().any(|k| k != ".") { Self::parse(child, depth + 1)? } else { FieldSet::new() };
+            let node = Node { pe, member, below };
+            if !node.is_empty() {
+                nodes.push(node);
             }
         }
-        Some(set)
+        // Kubernetes writes keys in order; anything else is put in order, equal keys merged.
+        if !nodes.is_sorted_by(|a, b| a.pe < b.pe) {
+            nodes.sort_by(|a, b| a.pe.cmp(&b.pe));
+            let mut merged: Vec<Node> = Vec::with_capacity(nodes.len());
+            for n in nodes {
+                match merged.last_mut() {
+                    Some(last) if last.pe == n.pe => {
+                        last.member |= n.member;
+                        last.below.union_in_place(&n.below);
+                    }
+                    _ => merged.push(n),
+                }
+            }
+            nodes = merged;
+        }
+        Some(FieldSet { nodes })
     }
 }

@@ -18,6 +18,20 @@ fn is_metadata(path: &[PathElement]) -> bool {
 /// Nesting limit of the walks (request bodies are already limited to 128 levels by serde_json).
 const MAX_DEPTH: usize = 256;
 
+/// A list's items by path element: in list order, and their positions sorted by element.
+#[derive(Default)]
+struct Items<'v> {
+    items: Vec<(PathElement, &'v Value)>,
+    sorted: Vec<usize>,
+}
+
+impl<'v> Items<'v> {
+    fn get(&self, pe: &PathElement) -> Option<&'v Value> {
+        let i = self.sorted.binary_search_by(|&i| self.items[i].0.cmp(pe)).ok()?;
+        Some(self.items[self.sorted[i]].1)
+    }
+}
+
 /// Fields removed, modified and added between two objects.
 #[derive(Debug, Default)]
 pub(crate) struct Comparison {
@@ -141,17 +155,16 @@ impl<'a> Walker<'a> {
             Shape::Map => {
                 let lm = lhs.and_then(Value::as_object);
                 let rm = rhs.and_then(Value::as_object);
-                let mut keys: Vec<&String> = lm.map(|m| m.keys().collect()).unwrap_or_default();
-                if let Some(rm) = rm {
-                    keys.extend(rm.keys().filter(|k| !lm.is_some_and(|l| l.contains_key(*k))));
-                }
-                for k in keys {
-                    if self.skip_managed_fields && k == "managedFields" && is_metadata(path) {
+                let skip_managed = self.skip_managed_fields && is_metadata(path);
+                // Keys of the left side in its order, then those only on the right. Equal
+                // children are passed over before their type or path element is made.
+                let left = lm.into_iter().flatten().map(|(k, lc)| (k, Some(lc), rm.and_then(|m| m.get(k))));
+                let right = rm.into_iter().flatten().filter(|(k, _)| !lm.is_some_and(|l| l.contains_key(*k)));
+                for (k, lc, rc) in left.chain(right.map(|(k, rc)| (k, None, Some(rc)))) {
+                    if (lc.is_some() && lc == rc) || (skip_managed && k == "managedFields") {
                         continue;
                     }
                     let (cty, _) = ty.field(k, self.meta);
-                    let lc = lm.and_then(|m| m.get(k));
-                    let rc = rm.and_then(|m| m.get(k));
                     let null = Value::Null;
                     let empty_object = Value::Object(Map::new());
                     let virt = |present: bool| -> Option<&Value> {
@@ -174,15 +187,22 @@ impl<'a> Walker<'a> {
             Shape::List(kind, elem) => {
                 let l = self.index_items(lhs, kind, path);
                 let r = self.index_items(rhs, kind, path);
-                let mut order: Vec<&PathElement> = l.iter().map(|(pe, _)| pe).collect();
-                let lkeys: BTreeSet<&PathElement> = order.iter().copied().collect();
-                order.extend(r.iter().map(|(pe, _)| pe).filter(|pe| !lkeys.contains(pe)));
-                let lmap: BTreeMap<&PathElement, &Value> = l.iter().map(|(p, v)| (p, *v)).collect();
-                let rmap: BTreeMap<&PathElement, &Value> = r.iter().map(|(p, v)| (p, *v)).collect();
-                for pe in order {
+                // Items of the left side in its order, then those only on the right.
+                for (pe, lv) in l.items.iter() {
+                    let rv = r.get(pe);
+                    if rv == Some(*lv) {
+                        continue;
+                    }
                     path.push(pe.clone());
-                    self.cmp(lmap.get(pe).copied(), rmap.get(pe).copied(), elem, path, c);
+                    self.cmp(Some(*lv), rv, elem, path, c);
                     path.pop();
+                }
+                for (pe, rv) in r.items.iter() {
+                    if l.get(pe).is_none() {
+                        path.push(pe.clone());
+                        self.cmp(None, Some(*rv), elem, path, c);
+                        path.pop();
+                    }
                 }
             }
             Shape::Leaf => {}
@@ -195,24 +215,30 @@ impl<'a> Walker<'a> {
     }
 
     /// The items of a list with their path elements, first occurrence of each.
-    fn index_items<'v>(
-        &mut self,
-        list: Option<&'v Value>,
-        kind: &ListKind,
-        path: &[PathElement],
-    ) -> Vec<(PathElement, &'v Value)> {
+    fn index_items<'v>(&mut self, list: Option<&'v Value>, kind: &ListKind, path: &[PathElement]) -> Items<'v> {
         let Some(items) = list.and_then(Value::as_array) else {
-            return Vec::new();
+            return Items::default();
         };
-        let mut seen = BTreeSet::new();
-        let mut out = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let pe = self.pe_of(kind, item, i, path);
-            if seen.insert(pe.clone()) {
-                out.push((pe, item));
+        let mut items: Vec<(PathElement, &Value)> =
+            items.iter().enumerate().map(|(i, item)| (self.pe_of(kind, item, i, path), item)).collect();
+        let mut sorted: Vec<usize> = (0..items.len()).collect();
+        sorted.sort_by(|&a, &b| items[a].0.cmp(&items[b].0).then(a.cmp(&b)));
+        let mut dup = vec![false; items.len()];
+        for w in sorted.windows(2) {
+            if items[w[0]].0 == items[w[1]].0 {
+                dup[w[1]] = true;
             }
         }
-        out
+        if dup.contains(&true) {
+            let mut i = 0;
+            items.retain(|_| {
+                i += 1;
+                !dup[i - 1]
+            });
+            sorted = (0..items.len()).collect();
+            sorted.sort_by(|&a, &b| items[a].0.cmp(&items[b].0));
+        }
+        Items { items, sorted }
     }
 
     /// `Merge` for apply: `rhs` (the applied configuration) wins on every field it sets;
@@ -255,7 +281,7 @@ impl<'a> Walker<'a> {
             Some(items) => items.iter().enumerate().map(|(i, v)| (self.pe_of(kind, v, i, &no_path), v)).collect(),
             None => Vec::new(),
         };
-        let rhs_items = self.index_items(Some(rhs), kind, &no_path);
+        let rhs_items = self.index_items(Some(rhs), kind, &no_path).items;
         let mut observed_lhs: BTreeMap<&PathElement, &Value> = BTreeMap::new();
         for (pe, v) in &lhs_items {
             observed_lhs.entry(pe).or_insert(v);
