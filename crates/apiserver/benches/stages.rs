@@ -44,7 +44,9 @@ fn main() {
     let track = |obj: &serde_json::Value| {
         let mut tracked = obj.clone();
         let now = "2024-01-01T00:00:00Z";
-        skiff_patch::track_update(None, &mut tracked, "kubectl", "Update", None, res.definition, meta, now);
+        let reset = skiff_apiserver::managed::reset_fields(res, None);
+        let writer = skiff_patch::Writer { manager: "kubectl", operation: "Update", subresource: None, reset };
+        skiff_patch::track_update(None, &mut tracked, &writer, res.definition, meta, now);
         tracked
     };
     time("managed fields (create, with a copy)", n, |_| {
@@ -65,16 +67,9 @@ fn main() {
     time("managed fields (status update, with a copy)", n, |_| {
         let mut new = running.clone();
         let now = "2024-01-01T00:00:01Z";
-        skiff_patch::track_update(
-            Some(&bound),
-            &mut new,
-            "hollow",
-            "Update",
-            Some("status"),
-            res.definition,
-            meta,
-            now,
-        );
+        let reset = skiff_apiserver::managed::reset_fields(res, Some("status"));
+        let writer = skiff_patch::Writer { manager: "hollow", operation: "Update", subresource: Some("status"), reset };
+        skiff_patch::track_update(Some(&bound), &mut new, &writer, res.definition, meta, now);
     });
     time("encode for the store", n, |_| {
         let _ = skiff_apiserver::objects::encode(&tracked);

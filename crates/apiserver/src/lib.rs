@@ -14,7 +14,7 @@ pub mod discovery;
 mod handlers;
 pub mod kubelet;
 pub mod listener;
-mod managed;
+pub mod managed;
 pub mod objects;
 mod openapi;
 pub mod pki;

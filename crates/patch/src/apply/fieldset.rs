@@ -239,6 +239,49 @@ impl FieldSet {
         self.find(pe).is_some_and(|n| n.member)
     }
 
+    /// Whether paths through `pe` are left out of this set taken as an exclusion set
+    /// (structured-merge-diff's `RecursiveDifference`): `Err(())` when `pe` itself is a member
+    /// (everything below goes), else the exclusions below it.
+    pub(crate) fn excluded_below(&self, pe: &PathElement) -> Result<Option<&FieldSet>, ()> {
+        match self.find(pe) {
+            Some(n) if n.member => Err(()),
+            Some(n) => Ok(Some(&n.below)),
+            None => Ok(None),
+        }
+    }
+
+    /// [`FieldSet::excluded_below`] for the field `name`, without making its path element.
+    pub(crate) fn excluded_below_field(&self, name: &str) -> Result<Option<&FieldSet>, ()> {
+        let i = self.nodes.binary_search_by(|n| match &n.pe {
+            PathElement::Field(f) => f.as_str().cmp(name),
+            _ => Ordering::Greater,
+        });
+        match i.map(|i| &self.nodes[i]) {
+            Ok(n) if n.member => Err(()),
+            Ok(n) => Ok(Some(&n.below)),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Removes every path that `other`'s members are a prefix of (or equal to)
+    /// (structured-merge-diff's `RecursiveDifference`); true when something was removed.
+    pub(crate) fn subtract_recursive(&mut self, other: &FieldSet) -> bool {
+        if other.nodes.is_empty() {
+            return false;
+        }
+        let before = self.nodes.len();
+        let mut changed = false;
+        self.nodes.retain_mut(|n| match other.find(&n.pe) {
+            Some(o) if o.member => false,
+            Some(o) => {
+                changed |= n.below.subtract_recursive(&o.below);
+                !n.is_empty()
+            }
+            None => true,
+        });
+        changed || self.nodes.len() != before
+    }
+
     /// The subset below `pe`.
     pub(crate) fn child(&self, pe: &PathElement) -> Option<&FieldSet> {
         self.find(pe).map(|n| &n.below).filter(|b| !b.nodes.is_empty())

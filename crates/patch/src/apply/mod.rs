@@ -121,7 +121,7 @@ pub fn apply(
         }
     }
 
-    let cmp = lenient.compare(base, &merged, &ty);
+    let cmp = lenient.compare(base, &merged, &ty, &FieldSet::new());
     let changed_or_added = cmp.modified.union(&cmp.added);
     let mut conflicts = Vec::new();
     for e in &entries {
@@ -165,23 +165,33 @@ fn release(entries: &mut Vec<Entry>, taken: &FieldSet, removed: &FieldSet) {
     entries.retain(|e| !e.set.is_empty());
 }
 
+/// Who made a non-apply write, and what its strategy resets.
+#[derive(Debug, Clone, Copy)]
+pub struct Writer<'a> {
+    pub manager: &'a str,
+    /// Normally `"Update"`.
+    pub operation: &'a str,
+    pub subresource: Option<&'a str>,
+    /// The fields the resource's strategy resets on this write (its `GetResetFields`: the
+    /// status on the main resource, the spec on `status`): changes under them are nobody's.
+    pub reset: &'a FieldSet,
+}
+
 /// Records a non-apply write (create, update, patch) of `new` over `old` (None: create) by
-/// `manager`: the fields it changed join that manager's `operation` entry (normally
-/// `"Update"`, for `subresource` if given) and leave every other manager's set, in `new`'s
+/// `writer`: the fields it changed join that manager's `operation` entry (for its
+/// subresource, if any) and leave every other manager's set, in `new`'s
 /// `metadata.managedFields` (neither object is copied; entries whose sets did not change keep
 /// their encoded `fieldsV1`). managedFields sent in `new` replace the live ones (`[{}]` clears
 /// them); otherwise the live ones are kept.
-#[allow(clippy::too_many_arguments)]
 pub fn track_update(
     old: Option<&Value>,
     new: &mut Value,
-    manager: &str,
-    operation: &str,
-    subresource: Option<&str>,
+    writer: &Writer,
     definition: &str,
     meta: &dyn PatchMeta,
     now_rfc3339: &str,
 ) {
+    let Writer { manager, operation, subresource, reset } = *writer;
     let sent = managed::take_managed_fields(new).and_then(managed::decode_owned);
     let mut entries = match sent {
         // The "reset" form `[{}]`.
@@ -193,7 +203,7 @@ pub fn track_update(
     let empty = Value::Object(Map::new());
     let mut walker = Walker::new(meta, false);
     walker.skip_managed_fields = true;
-    let Comparison { removed, modified, added } = walker.compare(old.unwrap_or(&empty), new, &ty);
+    let Comparison { removed, modified, added } = walker.compare(old.unwrap_or(&empty), new, &ty, reset);
     let changed = if modified.is_empty() {
         added
     } else {
@@ -209,6 +219,11 @@ pub fn track_update(
         let api_version = api_version_of(new);
         match entries.iter_mut().find(|e| e.is(manager, operation, &api_version, subresource)) {
             Some(e) => {
+                // The manager's older fields under the reset ones go too (sets recorded
+                // before the reset applied).
+                if e.set.subtract_recursive(reset) {
+                    e.raw = None;
+                }
                 if !e.set.contains_all(&op_set) {
                     e.set.union_in_place(&op_set);
                     e.raw = None;

@@ -18,7 +18,9 @@ fn track_update(
     now: &str,
 ) -> Value {
     let mut out = new.clone();
-    super::track_update(old, &mut out, manager, operation, subresource, definition, meta, now);
+    let reset = super::FieldSet::new();
+    let writer = super::Writer { manager, operation, subresource, reset: &reset };
+    super::track_update(old, &mut out, &writer, definition, meta, now);
     out
 }
 use crate::testmeta::{FakeMeta, DEPLOYMENT, POD};

@@ -108,10 +108,12 @@ impl<'a> Walker<'a> {
 
     /// `Compare`. A struct's absent object and list fields count as present-but-empty, as in
     /// the zero-valued typed objects Kubernetes compares.
-    pub(crate) fn compare(&mut self, lhs: &Value, rhs: &Value, ty: &Ty) -> Comparison {
+    /// Paths under a member of `reset` are left out (structured-merge-diff's
+    /// `Comparison.FilterFields` with an exclusion set), and not walked.
+    pub(crate) fn compare(&mut self, lhs: &Value, rhs: &Value, ty: &Ty, reset: &FieldSet) -> Comparison {
         let mut c = Comparison::default();
         let mut path = Vec::new();
-        self.cmp(Some(lhs), Some(rhs), ty, &mut path, &mut c);
+        self.cmp(Some(lhs), Some(rhs), ty, Some(reset), &mut path, &mut c);
         c
     }
 
@@ -120,6 +122,7 @@ impl<'a> Walker<'a> {
         lhs: Option<&Value>,
         rhs: Option<&Value>,
         ty: &Ty,
+        reset: Option<&FieldSet>,
         path: &mut Vec<PathElement>,
         c: &mut Comparison,
     ) {
@@ -164,6 +167,9 @@ impl<'a> Walker<'a> {
                     if (lc.is_some() && lc == rc) || (skip_managed && k == "managedFields") {
                         continue;
                     }
+                    let Ok(reset) = reset.map_or(Ok(None), |r| r.excluded_below_field(k)) else {
+                        continue;
+                    };
                     let (cty, _) = ty.field(k, self.meta);
                     let null = Value::Null;
                     let empty_object = Value::Object(Map::new());
@@ -180,7 +186,7 @@ impl<'a> Walker<'a> {
                     let lc = lc.or_else(|| virt(lhs.is_some()));
                     let rc = rc.or_else(|| virt(rhs.is_some()));
                     path.push(PathElement::Field(k.clone()));
-                    self.cmp(lc, rc, &cty, path, c);
+                    self.cmp(lc, rc, &cty, reset, path, c);
                     path.pop();
                 }
             }
@@ -193,16 +199,23 @@ impl<'a> Walker<'a> {
                     if rv == Some(*lv) {
                         continue;
                     }
+                    let Ok(reset) = reset.map_or(Ok(None), |r| r.excluded_below(pe)) else {
+                        continue;
+                    };
                     path.push(pe.clone());
-                    self.cmp(Some(*lv), rv, elem, path, c);
+                    self.cmp(Some(*lv), rv, elem, reset, path, c);
                     path.pop();
                 }
                 for (pe, rv) in r.items.iter() {
-                    if l.get(pe).is_none() {
-                        path.push(pe.clone());
-                        self.cmp(None, Some(*rv), elem, path, c);
-                        path.pop();
+                    if l.get(pe).is_some() {
+                        continue;
                     }
+                    let Ok(reset) = reset.map_or(Ok(None), |r| r.excluded_below(pe)) else {
+                        continue;
+                    };
+                    path.push(pe.clone());
+                    self.cmp(None, Some(*rv), elem, reset, path, c);
+                    path.pop();
                 }
             }
             Shape::Leaf => {}
