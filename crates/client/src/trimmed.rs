@@ -306,6 +306,17 @@ mod tests {
     }
 
     #[test]
+    fn json_values_are_trimmed_too() {
+        let mut doc = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "managedFields": managed(), "labels": {"managedFields": "kept"}},
+            "spec": {"nodeName": "n"}, "status": {"managedFields": [1]}});
+        let text = serde_json::to_string(&doc).unwrap();
+        let Trimmed(value) = serde_json::from_str::<Trimmed<serde_json::Value>>(&text).unwrap();
+        doc["metadata"].as_object_mut().unwrap().remove("managedFields");
+        assert_eq!(value, doc);
+    }
+
+    #[test]
     fn watch_events_and_partial_metadata_are_trimmed() {
         let ev = json!({"type": "ADDED", "object": {"apiVersion": "meta.k8s.io/v1",
             "kind": "PartialObjectMetadata", "metadata": {"name": "x", "uid": "u", "managedFields": managed()}}});

@@ -77,11 +77,11 @@ impl<'a> Owner<'a> {
     }
 }
 
-/// Creates one Pod for `owner` and records the outcome.
+/// Creates one Pod for `owner` and records the outcome; returns the new Pod's metadata.
 pub async fn create_pod(writer: &dyn Writer, owner: Owner<'_>, ns: &str, body: Value) -> WriteResult<Value> {
     let asked = body["metadata"]["name"].as_str().or(body["metadata"]["generateName"].as_str()).unwrap_or("");
     let asked = asked.to_string();
-    let result = writer.create(PODS, ns, body).await;
+    let result = writer.create_metadata(PODS, ns, body).await;
     match &result {
         Ok(pod) => owner.outcome(writer, "create", pod["metadata"]["name"].as_str().unwrap_or(&asked), None),
         // A StatefulSet Pod that exists already is no failure to report.

@@ -15,6 +15,7 @@ use serde_json::Value;
 pub use skiff_client::events::EventType;
 use skiff_client::events::{Recorder, Source};
 use skiff_client::raw;
+use skiff_client::trimmed::Trimmed;
 
 /// A resource kind controllers write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -181,6 +182,15 @@ pub trait Writer: Send + Sync {
     fn get(&self, kind: Kind, ns: &str, name: &str) -> BoxFuture<'_, WriteResult<Option<Value>>>;
     /// Creates an object; returns it as stored.
     fn create(&self, kind: Kind, ns: &str, obj: Value) -> BoxFuture<'_, WriteResult<Value>>;
+    /// Creates an object; returns only its `metadata` as stored (`{"metadata": {…}}`), for
+    /// callers that read nothing else (a controller creating Pods reads their names).
+    fn create_metadata(&self, kind: Kind, ns: &str, obj: Value) -> BoxFuture<'_, WriteResult<Value>> {
+        let create = self.create(kind, ns, obj);
+        Box::pin(async move {
+            let mut created = create.await?;
+            Ok(serde_json::json!({"metadata": created["metadata"].take()}))
+        })
+    }
     /// Patches an object or its `status` subresource.
     fn patch(
         &self,
@@ -194,6 +204,13 @@ pub trait Writer: Send + Sync {
     fn delete(&self, kind: Kind, ns: &str, name: &str, opts: Delete) -> BoxFuture<'_, WriteResult<()>>;
     /// Records an Event: never waits and never fails (Events are best effort).
     fn event(&self, event: Event);
+}
+
+/// An answer of which only the metadata is decoded; the rest is parsed over.
+#[derive(serde::Deserialize)]
+struct MetadataOnly {
+    #[serde(default)]
+    metadata: Value,
 }
 
 /// Writes through the API server.
@@ -231,9 +248,10 @@ impl ApiWriter {
     }
 
     /// Sends a request and decodes the object it returns straight into a JSON value (not
-    /// through kube's typed objects and back).
+    /// through kube's typed objects and back), without its managedFields, which no controller
+    /// reads (as the objects of its informers).
     async fn send(&self, req: raw::Built) -> WriteResult<Value> {
-        Ok(raw::send_for(&self.client, req).await?)
+        Ok(raw::send_for::<Trimmed<Value>>(&self.client, req).await?.0)
     }
 }
 
@@ -253,6 +271,15 @@ impl Writer for ApiWriter {
         let pp = PostParams { field_manager: Some(self.manager.into()), ..PostParams::default() };
         let req = raw::create(&self.request(kind, ns), &pp, &obj);
         Box::pin(self.send(req))
+    }
+
+    fn create_metadata(&self, kind: Kind, ns: &str, obj: Value) -> BoxFuture<'_, WriteResult<Value>> {
+        let pp = PostParams { field_manager: Some(self.manager.into()), ..PostParams::default() };
+        let req = raw::create(&self.request(kind, ns), &pp, &obj);
+        Box::pin(async move {
+            let Trimmed(MetadataOnly { metadata }) = raw::send_for(&self.client, req).await?;
+            Ok(serde_json::json!({ "metadata": metadata }))
+        })
     }
 
     fn patch(
