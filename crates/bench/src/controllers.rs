@@ -13,6 +13,7 @@ use bytes::Bytes;
 use http::Method;
 
 use crate::api::rss_kb;
+use crate::client::PodEvent;
 use crate::cluster::{cpu_seconds, Cluster};
 use crate::container::{setup, BenchError};
 
@@ -86,13 +87,13 @@ pub async fn run(skiff: &Path, o: &Options) -> Result<Vec<String>, BenchError> {
 
     let seen: Shared = Arc::default();
     let s = seen.clone();
-    crate::client::watch(&target, "/api/v1/namespaces/default/pods?watch=true", move |ev| {
-        let name = ev["object"]["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    crate::client::watch(&target, "/api/v1/namespaces/default/pods?watch=true", move |ev: PodEvent| {
+        let name = ev.object.metadata.name;
         let mut s = lock(&s);
-        if ev["type"] == "DELETED" {
+        if ev.kind == "DELETED" {
             return;
         }
-        if ev["object"]["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty()) {
+        if !ev.object.spec.node_name.is_empty() {
             s.bound.insert(name.clone());
         }
         s.created.insert(name);

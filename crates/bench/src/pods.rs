@@ -13,6 +13,7 @@ use http::Method;
 use skiff_runtime::image::testing;
 
 use crate::api::rss_kb;
+use crate::client::PodEvent;
 use crate::cluster::Cluster;
 use crate::container::{line, setup, which, BenchError, IMAGE};
 use crate::Stats;
@@ -113,10 +114,9 @@ pub async fn run(skiff: &Path, count: usize) -> Result<Vec<String>, BenchError> 
 
     // A watch reports when each Pod turns Running.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Instant)>();
-    crate::client::watch(&target, "/api/v1/namespaces/default/pods?watch=true", move |ev| {
-        if ev["object"]["status"]["phase"] == "Running" {
-            let name = ev["object"]["metadata"]["name"].as_str().unwrap_or_default().to_string();
-            let _ = tx.send((name, Instant::now()));
+    crate::client::watch(&target, "/api/v1/namespaces/default/pods?watch=true", move |ev: PodEvent| {
+        if ev.object.status.phase == "Running" {
+            let _ = tx.send((ev.object.metadata.name, Instant::now()));
         }
     })
     .await

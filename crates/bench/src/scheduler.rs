@@ -13,7 +13,7 @@ use bytes::Bytes;
 use http::Method;
 
 use crate::api::rss_kb;
-use crate::client::Target;
+use crate::client::{PodEvent, Target};
 use crate::cluster::{cpu_seconds, Cluster};
 use crate::container::{setup, BenchError};
 use crate::Stats;
@@ -41,9 +41,9 @@ fn pod(name: &str) -> Bytes {
 type Binds = Arc<Mutex<HashMap<String, Instant>>>;
 
 async fn watch_binds(target: &Target, binds: Binds) -> Result<(), BenchError> {
-    crate::client::watch(target, "/api/v1/namespaces/default/pods?watch=true", move |ev| {
-        if ev["object"]["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty()) {
-            let name = ev["object"]["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    crate::client::watch(target, "/api/v1/namespaces/default/pods?watch=true", move |ev: PodEvent| {
+        if !ev.object.spec.node_name.is_empty() {
+            let name = ev.object.metadata.name;
             binds.lock().unwrap_or_else(|e| e.into_inner()).entry(name).or_insert_with(Instant::now);
         }
     })
