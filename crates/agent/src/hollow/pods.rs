@@ -39,7 +39,8 @@ pub fn action(pod: &Pod) -> Action {
 
 /// The status of a running hollow Pod.
 pub fn running_status(pod: &Pod, now: Timestamp) -> Value {
-    let now = Time(now);
+    // Formatted once: seven fields carry it.
+    let now = serde_json::to_value(Time(now)).unwrap_or(Value::Null);
     let spec = pod.spec.as_ref();
     let containers: Vec<Value> = spec
         .into_iter()
