@@ -1,18 +1,77 @@
 //! The Pods bound to hollow nodes: marked Running (every container running and ready) as
 //! soon as they are bound, and deleted for good once they are being deleted.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
+use k8s_openapi::NamespaceResourceScope;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
 use kube::Resource;
+use serde::Deserialize;
 use serde_json::{json, Value};
+
+/// What a hollow node reads of a Pod: its metadata, node, containers and phase. The rest of
+/// every watched Pod is parsed over, not built (a hollow node serves thousands of Pods).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct HollowPod {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default)]
+    pub spec: HollowSpec,
+    #[serde(default)]
+    pub status: HollowStatus,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct HollowSpec {
+    pub node_name: Option<String>,
+    pub containers: Vec<HollowContainer>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct HollowContainer {
+    pub name: String,
+    pub image: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct HollowStatus {
+    pub phase: Option<String>,
+}
+
+impl Resource for HollowPod {
+    type DynamicType = ();
+    type Scope = NamespaceResourceScope;
+
+    fn kind(dt: &()) -> Cow<'_, str> {
+        Pod::kind(dt)
+    }
+    fn group(dt: &()) -> Cow<'_, str> {
+        Pod::group(dt)
+    }
+    fn version(dt: &()) -> Cow<'_, str> {
+        Pod::version(dt)
+    }
+    fn plural(dt: &()) -> Cow<'_, str> {
+        Pod::plural(dt)
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
 
 /// What a hollow node does with a Pod.
 #[derive(Debug, PartialEq, Eq)]
@@ -25,11 +84,11 @@ pub enum Action {
 }
 
 /// The action for `pod` on a hollow node (pure).
-pub fn action(pod: &Pod) -> Action {
+pub fn action(pod: &HollowPod) -> Action {
     if pod.metadata.deletion_timestamp.is_some() {
         return Action::Delete;
     }
-    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending");
+    let phase = pod.status.phase.as_deref().unwrap_or("Pending");
     if phase == "Pending" {
         Action::Run
     } else {
@@ -38,13 +97,13 @@ pub fn action(pod: &Pod) -> Action {
 }
 
 /// The status of a running hollow Pod.
-pub fn running_status(pod: &Pod, now: Timestamp) -> Value {
+pub fn running_status(pod: &HollowPod, now: Timestamp) -> Value {
     // Formatted once: seven fields carry it.
     let now = serde_json::to_value(Time(now)).unwrap_or(Value::Null);
-    let spec = pod.spec.as_ref();
-    let containers: Vec<Value> = spec
-        .into_iter()
-        .flat_map(|s| s.containers.iter())
+    let containers: Vec<Value> = pod
+        .spec
+        .containers
+        .iter()
         .map(|c| {
             json!({"name": c.name, "image": c.image, "imageID": "", "ready": true, "started": true,
                    "restartCount": 0, "containerID": format!("hollow://{}", c.name),
@@ -61,7 +120,7 @@ pub fn running_status(pod: &Pod, now: Timestamp) -> Value {
     }})
 }
 
-async fn handle(client: kube::Client, pod: Pod) {
+async fn handle(client: kube::Client, pod: HollowPod) {
     let ns = pod.metadata.namespace.clone().unwrap_or_default();
     let name = pod.metadata.name.clone().unwrap_or_default();
     let result = match action(&pod) {
@@ -89,7 +148,7 @@ async fn handle(client: kube::Client, pod: Pod) {
 
 /// Watches the Pods bound to any node and serves those on `nodes`.
 pub async fn run(client: kube::Client, nodes: Arc<HashSet<String>>, concurrency: usize) {
-    let api: Api<Pod> = Api::all(client.clone());
+    let api: Api<HollowPod> = Api::all(client.clone());
     let config = watcher::Config::default().fields("spec.nodeName!=");
     let events = skiff_client::trimmed::watcher(api, &(), config).default_backoff();
     events
@@ -100,7 +159,7 @@ pub async fn run(client: kube::Client, nodes: Arc<HashSet<String>>, concurrency:
                     Ok(Event::Apply(p)) | Ok(Event::InitApply(p)) => p,
                     _ => return None,
                 };
-                let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or("");
+                let node = pod.spec.node_name.as_deref().unwrap_or("");
                 (nodes.contains(node) && action(&pod) != Action::Nothing).then_some(pod)
             }
         })
@@ -114,13 +173,16 @@ mod tests {
 
     #[test]
     fn bound_pods_run_and_deleted_pods_go() {
-        let mut pod: Pod = serde_json::from_value(json!({"metadata": {"name": "p"},
-            "spec": {"nodeName": "h-0", "containers": [{"name": "c", "image": "busybox"}]}}))
+        let mut pod: HollowPod = serde_json::from_value(json!({"metadata": {"name": "p"},
+            "spec": {"nodeName": "h-0", "containers": [{"name": "c", "image": "busybox", "ports": []}],
+                "restartPolicy": "Always"}, "status": {"conditions": []}}))
         .unwrap();
+        assert_eq!(pod.spec.node_name.as_deref(), Some("h-0"));
         assert_eq!(action(&pod), Action::Run);
         let status = running_status(&pod, Timestamp::now());
         assert_eq!(status["status"]["containerStatuses"][0]["ready"], true);
-        pod.status = Some(serde_json::from_value(status["status"].clone()).unwrap());
+        assert_eq!(status["status"]["containerStatuses"][0]["image"], "busybox");
+        pod.status = serde_json::from_value(status["status"].clone()).unwrap();
         assert_eq!(action(&pod), Action::Nothing);
         pod.metadata.deletion_timestamp = Some(Time(Timestamp::now()));
         assert_eq!(action(&pod), Action::Delete);
