@@ -97,13 +97,17 @@ impl Connection {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
-        http.set_connect_timeout(config.connect_timeout);
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
-        let client: LegacyClient<_, kube::client::Body> = LegacyClient::builder(TokioExecutor::new()).build(https);
+        // kube-rs' timeouts: connect, read (none: watches), write.
+        let mut timed = hyper_timeout::TimeoutConnector::new(https);
+        timed.set_connect_timeout(config.connect_timeout);
+        timed.set_read_timeout(config.read_timeout);
+        timed.set_write_timeout(config.write_timeout);
+        let client: LegacyClient<_, kube::client::Body> = LegacyClient::builder(TokioExecutor::new()).build(timed);
         let service = tower::ServiceBuilder::new()
             .layer(config.base_uri_layer())
             .option_layer(config.default_retry.then(|| RetryLayer::new(RetryPolicy::server_retry())))
