@@ -247,6 +247,12 @@ impl ApiWriter {
         kube::core::Request::new(DynamicObject::url_path(&ar, (!ns.is_empty()).then_some(ns)))
     }
 
+    /// A create of `obj` under this writer's field manager.
+    fn create_request(&self, kind: Kind, ns: &str, obj: &Value) -> raw::Built {
+        let pp = PostParams { field_manager: Some(self.manager.into()), ..PostParams::default() };
+        raw::create(&self.request(kind, ns), &pp, obj)
+    }
+
     /// Sends a request and decodes the object it returns straight into a JSON value (not
     /// through kube's typed objects and back), without its managedFields, which no controller
     /// reads (as the objects of its informers).
@@ -268,14 +274,12 @@ impl Writer for ApiWriter {
     }
 
     fn create(&self, kind: Kind, ns: &str, obj: Value) -> BoxFuture<'_, WriteResult<Value>> {
-        let pp = PostParams { field_manager: Some(self.manager.into()), ..PostParams::default() };
-        let req = raw::create(&self.request(kind, ns), &pp, &obj);
+        let req = self.create_request(kind, ns, &obj);
         Box::pin(self.send(req))
     }
 
     fn create_metadata(&self, kind: Kind, ns: &str, obj: Value) -> BoxFuture<'_, WriteResult<Value>> {
-        let pp = PostParams { field_manager: Some(self.manager.into()), ..PostParams::default() };
-        let req = raw::create(&self.request(kind, ns), &pp, &obj);
+        let req = self.create_request(kind, ns, &obj);
         Box::pin(async move {
             let Trimmed(MetadataOnly { metadata }) = raw::send_for(&self.client, req).await?;
             Ok(serde_json::json!({ "metadata": metadata }))
