@@ -41,4 +41,8 @@ pub enum ControllerError {
     Config(String),
     #[error("write: {0}")]
     Write(#[from] machinery::writer::WriteError),
+    /// The owner as read from the API is not the one the cache holds (gone, replaced or being
+    /// deleted), so it may not adopt: the sync is retried once the cache catches up.
+    #[error("can't adopt: {0}")]
+    CannotAdopt(String),
 }

@@ -44,6 +44,8 @@ pub struct Node {
     /// Seen through a watch (false: only named by a dependent's owner reference).
     pub observed: bool,
     pub being_deleted: bool,
+    /// Being deleted with the `orphan` finalizer.
+    pub orphaning: bool,
     /// Being deleted in the foreground: waits for its blocking dependents.
     pub deleting_dependents: bool,
 }
@@ -108,6 +110,7 @@ impl Graph {
                         dependents: HashSet::from([dependent.uid.clone()]),
                         observed: false,
                         being_deleted: false,
+                        orphaning: false,
                         deleting_dependents: false,
                     };
                     self.nodes.insert(o.uid.clone(), node);
@@ -136,7 +139,7 @@ impl Graph {
         let uid = id.uid.clone();
         let (was_orphaning, was_deleting_dependents, old_owners) = match self.nodes.get_mut(&uid) {
             Some(n) => {
-                let before = (n.being_deleted && n.observed, n.deleting_dependents, std::mem::take(&mut n.owners));
+                let before = (n.orphaning && n.observed, n.deleting_dependents, std::mem::take(&mut n.owners));
                 n.id = id.clone();
                 n.observed = true;
                 before
@@ -148,6 +151,7 @@ impl Graph {
                     dependents: HashSet::new(),
                     observed: true,
                     being_deleted: false,
+                    orphaning: false,
                     deleting_dependents: false,
                 };
                 self.nodes.insert(uid.clone(), node);
@@ -174,7 +178,10 @@ impl Graph {
         let node = self.nodes.get_mut(&uid).expect("inserted above");
         node.owners = owners;
         node.being_deleted = deleting;
-        if deleting && has_finalizer(meta, ORPHAN) && !was_orphaning {
+        // Orphaning starts when the orphan finalizer first shows on an object being deleted,
+        // whether or not it was already being deleted (upstream's deletionStartsWithFinalizer).
+        node.orphaning = deleting && has_finalizer(meta, ORPHAN);
+        if node.orphaning && !was_orphaning {
             out.push(Action::Orphan(uid.clone()));
         }
         if deleting && has_finalizer(meta, FOREGROUND) {
@@ -273,6 +280,14 @@ mod tests {
         let orphaning = json!({"deletionTimestamp": "2026-01-01T00:00:00Z", "finalizers": ["orphan"]});
         g.observe(id("Deployment", "d", "d2"), &meta(json!({})));
         assert_eq!(g.observe(id("Deployment", "d", "d2"), &meta(orphaning)), vec![Action::Orphan("d2".into())]);
+
+        // Already being deleted (another finalizer holds it), then asked to orphan.
+        let mut g = Graph::default();
+        let held = json!({"deletionTimestamp": "2026-01-01T00:00:00Z", "finalizers": ["example.com/hold"]});
+        let both = json!({"deletionTimestamp": "2026-01-01T00:00:00Z", "finalizers": ["example.com/hold", "orphan"]});
+        assert!(g.observe(id("Deployment", "d", "d3"), &meta(held)).is_empty());
+        assert_eq!(g.observe(id("Deployment", "d", "d3"), &meta(both.clone())), vec![Action::Orphan("d3".into())]);
+        assert!(g.observe(id("Deployment", "d", "d3"), &meta(both)).is_empty());
     }
 
     #[test]

@@ -2,6 +2,9 @@
 //! namespace, keep those it controls and still selects, adopt selected orphans (a controller
 //! reference patched in, bound to the dependent's uid), and release controlled dependents
 //! the selector no longer matches. An owner being deleted adopts nothing and releases nothing.
+//! Before its first adoption the owner is read again from the API (client-go's
+//! `RecheckDeletionTimestamp`): a cache that has not yet seen the owner's deletion must not adopt
+//! what the garbage collector has just orphaned.
 
 use std::sync::Arc;
 
@@ -31,6 +34,7 @@ impl Claim<'_> {
         let uid = self.owner.uid.as_deref().unwrap_or("");
         let deleting = self.owner.deletion_timestamp.is_some();
         let mut owned = Vec::new();
+        let mut rechecked = false;
         for obj in candidates {
             let meta = obj.meta();
             let matches = !self.selector.is_empty() && self.selector.matches(labels(meta));
@@ -48,6 +52,10 @@ impl Claim<'_> {
                 }
                 None if deleting || !matches || meta.deletion_timestamp.is_some() => {}
                 None => {
+                    if !rechecked {
+                        self.can_adopt().await?;
+                        rechecked = true;
+                    }
                     let patch = json!({"metadata": {"uid": obj_uid,
                         "ownerReferences": [controller_ref(self.owner_kind, self.owner)]}});
                     let r = self.writer.patch(self.kind, ns, &name, false, PatchBody::Strategic(patch)).await;
@@ -58,6 +66,29 @@ impl Claim<'_> {
             }
         }
         Ok(owned)
+    }
+
+    /// Whether the owner, read afresh, is still the one the cache holds and not being deleted.
+    async fn can_adopt(&self) -> Result<(), ControllerError> {
+        let ns = self.owner.namespace.as_deref().unwrap_or("");
+        let name = self.owner.name.as_deref().unwrap_or("");
+        let want = self.owner.uid.as_deref().unwrap_or("");
+        let fresh = self.writer.get(self.owner_kind, ns, name).await?;
+        let meta = fresh.as_ref().map(|o| &o["metadata"]);
+        let uid = meta.and_then(|m| m["uid"].as_str()).unwrap_or("");
+        if uid != want {
+            return Err(ControllerError::CannotAdopt(format!(
+                "original {} {ns}/{name} is gone: got uid {uid:?}, wanted {want:?}",
+                self.owner_kind.kind
+            )));
+        }
+        if let Some(at) = meta.and_then(|m| m["deletionTimestamp"].as_str()) {
+            return Err(ControllerError::CannotAdopt(format!(
+                "{} {ns}/{name} has just been deleted at {at}",
+                self.owner_kind.kind
+            )));
+        }
+        Ok(())
     }
 }
 

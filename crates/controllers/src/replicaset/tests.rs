@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::ReplicaSetController;
 use crate::machinery::cache::Cache;
 use crate::machinery::writer::fake::{Call, FakeWriter};
-use crate::machinery::writer::PatchBody;
+use crate::machinery::writer::{PatchBody, REPLICASETS};
 use crate::testutil::merge;
 
 fn rs(replicas: i32) -> Arc<ReplicaSet> {
@@ -126,6 +126,7 @@ async fn orphans_are_adopted_and_pods_that_stop_matching_released() {
         pod("done", None, json!({"status": {"phase": "Succeeded"}})),
     ];
     let (c, w) = setup(rs(1), pods);
+    w.put(REPLICASETS, serde_json::to_value(&*rs(1)).unwrap());
     c.sync("ns/web").await.unwrap();
     let patches: Vec<(String, Value)> = w
         .calls()
@@ -144,6 +145,25 @@ async fn orphans_are_adopted_and_pods_that_stop_matching_released() {
     // The adopted orphan counts: nothing created, nothing deleted.
     assert!(w.created().is_empty() && w.deleted().is_empty());
     assert_eq!(status_patch(&w).unwrap()["replicas"], 1);
+}
+
+#[tokio::test]
+async fn a_stale_cache_adopts_nothing_for_an_owner_the_api_shows_deleted_or_replaced() {
+    for fresh in [
+        Some(json!({"metadata": {"name": "web", "namespace": "ns", "uid": "rs-uid",
+            "deletionTimestamp": "2026-01-01T00:00:00Z"}})),
+        Some(json!({"metadata": {"name": "web", "namespace": "ns", "uid": "new-uid"}})),
+        None,
+    ] {
+        // The cache still holds the live ReplicaSet; the API knows better.
+        let (c, w) = setup(rs(1), vec![pod("orphan", None, json!({}))]);
+        if let Some(obj) = fresh {
+            w.put(REPLICASETS, obj);
+        }
+        let err = c.sync("ns/web").await.unwrap_err();
+        assert!(err.to_string().contains("can't adopt"), "{err}");
+        assert!(w.calls().is_empty(), "no adoption, no create: {:?}", w.calls());
+    }
 }
 
 #[tokio::test]
