@@ -80,4 +80,12 @@ fn main() {
     time("clone object", n, |_| {
         let _ = tracked.clone();
     });
+    // What an update starts from when the object it changes was not written lately.
+    let stored = skiff_apiserver::objects::encode(&running);
+    time("decode a stored Pod (an update's old)", n, |_| {
+        let _: Value = serde_json::from_slice(&stored).expect("stored");
+    });
+    time("clone a running Pod", n, |_| {
+        let _ = running.clone();
+    });
 }

@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use serde_json::Value;
-use skiff_store::{Event, Revision};
+use skiff_store::{Event, EventKind, Revision};
 
+use crate::registry::Recent;
 use crate::{objects, selectable};
 
 /// How many recent events are remembered: far more than watchers fall apart in practice
@@ -38,9 +39,15 @@ impl Shared {
         self.metadata.get_or_init(|| objects::raw_metadata_only(&ev.kv).ok()).as_ref()
     }
 
-    /// What selectors read of the new (or, for deletes, last) object.
-    pub fn selectable(&self, ev: &Event) -> Option<&Value> {
-        self.selectable.get_or_init(|| selectable::decode(&ev.kv.value).ok().map(Arc::new)).as_deref()
+    /// What selectors read of the new (or, for deletes, last) object: the whole object if the
+    /// write that made it has left it decoded in `recent`.
+    pub fn selectable(&self, ev: &Event, recent: &Recent) -> Option<&Value> {
+        self.selectable
+            .get_or_init(|| {
+                let written = (ev.kind != EventKind::Deleted).then(|| recent.get(&ev.kv.key, ev.kv.mod_revision));
+                written.flatten().or_else(|| selectable::decode(&ev.kv.value).ok().map(Arc::new))
+            })
+            .as_deref()
     }
 
     /// What selectors read of the object before the change, if the event carries it: taken
@@ -99,7 +106,7 @@ impl Memo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use skiff_store::{EventKind, KeyValue};
+    use skiff_store::KeyValue;
 
     fn event(rev: Revision, name: &str) -> Event {
         let value = serde_json::to_vec(&serde_json::json!({"metadata": {"name": name}})).unwrap();
@@ -116,7 +123,7 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &b));
         assert_eq!(a.object(&ev).unwrap()["metadata"]["name"], "a");
         assert!(b.object.get().is_some(), "the second watcher sees the first one's decode");
-        assert_eq!(a.selectable(&ev).unwrap()["metadata"]["name"], "a");
+        assert_eq!(a.selectable(&ev, &Recent::default()).unwrap()["metadata"]["name"], "a");
         let meta: Value = serde_json::from_slice(a.metadata(&ev).unwrap()).unwrap();
         assert_eq!(meta["metadata"]["resourceVersion"], "7");
         assert!(a.prev_selectable(&ev, &memo).is_none());
@@ -149,7 +156,7 @@ mod tests {
         let memo = Memo::default();
         let first = event(3, "a");
         let earlier = memo.get(3);
-        let decoded = earlier.selectable(&first).unwrap() as *const Value;
+        let decoded = earlier.selectable(&first, &Recent::default()).unwrap() as *const Value;
         let mut second = event(5, "a");
         second.kind = EventKind::Updated;
         second.prev = Some(first.kv.clone());

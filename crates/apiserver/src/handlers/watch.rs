@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
@@ -21,7 +21,7 @@ use super::memo::{Memo, Shared};
 use super::read::selectors;
 use super::{partial, table};
 use crate::objects;
-use crate::registry::{list_prefix, store_error, ListOptions};
+use crate::registry::{list_prefix, store_error, ListOptions, Recent};
 use crate::request::{Query, ResourceRequest};
 use crate::response::Body;
 use crate::server::ApiServer;
@@ -199,18 +199,35 @@ pub async fn watch(
                     if tx.send(enc.bookmark(last_rv, false)).await.is_err() { return; }
                 }
                 item = stream.next() => {
-                    let ev = match item {
-                        Some(Ok(ev)) => ev,
-                        Some(Err(e)) => {
-                            tracing::debug!(error = %e, "watch ended by store");
-                            return;
+                    // The events already here (a group commit publishes many at once) go out
+                    // as one chunk: one wake-up, one TLS record and one write for all of them.
+                    let mut item = item;
+                    let mut batch = Batch::default();
+                    let ended = loop {
+                        let ev = match item {
+                            Some(Ok(ev)) => ev,
+                            Some(Err(e)) => {
+                                tracing::debug!(error = %e, "watch ended by store");
+                                break true;
+                            }
+                            None => break true,
+                        };
+                        last_rv = ev.revision();
+                        if let Some(chunk) = translate(&filter, &mut enc, &ev, &server.watch_memo, server.registry.recent()) {
+                            batch.push(chunk);
                         }
-                        None => return,
+                        if batch.full() {
+                            break false;
+                        }
+                        match stream.next().now_or_never() {
+                            Some(next) => item = next,
+                            None => break false,
+                        }
                     };
-                    last_rv = ev.revision();
-                    if let Some(chunk) = translate(&filter, &mut enc, &ev, &server.watch_memo) {
+                    if let Some(chunk) = batch.take() {
                         if tx.send(chunk).await.is_err() { return; }
                     }
+                    if ended { return; }
                 }
             }
         }
@@ -226,9 +243,44 @@ pub async fn watch(
     Ok(resp)
 }
 
+/// Most bytes of events sent as one chunk.
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// Encoded events waiting to go out together.
+#[derive(Default)]
+struct Batch {
+    first: Option<Bytes>,
+    more: Vec<u8>,
+}
+
+impl Batch {
+    fn push(&mut self, chunk: Bytes) {
+        match &self.first {
+            None => self.first = Some(chunk),
+            Some(first) => {
+                if self.more.is_empty() {
+                    self.more.reserve(first.len() + chunk.len());
+                    self.more.extend_from_slice(first);
+                }
+                self.more.extend_from_slice(&chunk);
+            }
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.more.len() >= BATCH_BYTES
+    }
+
+    /// The events as one chunk (a single event is not copied).
+    fn take(&mut self) -> Option<Bytes> {
+        let first = self.first.take()?;
+        Some(if self.more.is_empty() { first } else { Bytes::from(std::mem::take(&mut self.more)) })
+    }
+}
+
 /// One store event as the watcher sees it through its selectors: an object moving into the
 /// selection is ADDED, one moving out is DELETED.
-fn translate(filter: &Filter, enc: &mut Encoder, ev: &Event, memo: &Memo) -> Option<Bytes> {
+fn translate(filter: &Filter, enc: &mut Encoder, ev: &Event, memo: &Memo, recent: &Recent) -> Option<Bytes> {
     let shared = memo.get(ev.revision());
     if filter.everything() {
         let kind = match ev.kind {
@@ -238,7 +290,7 @@ fn translate(filter: &Filter, enc: &mut Encoder, ev: &Event, memo: &Memo) -> Opt
         };
         return enc.event_shared(kind, ev, &shared);
     }
-    let now = filter.matches(shared.selectable(ev)?);
+    let now = filter.matches(shared.selectable(ev, recent)?);
     let before = ev.kind != EventKind::Created && shared.prev_selectable(ev, memo).is_some_and(|p| filter.matches(p));
     let kind = match ev.kind {
         EventKind::Created if now => "ADDED",
@@ -249,4 +301,29 @@ fn translate(filter: &Filter, enc: &mut Encoder, ev: &Event, memo: &Memo) -> Opt
         _ => return None,
     };
     enc.event_shared(kind, ev, &shared)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Batch, BATCH_BYTES};
+    use bytes::Bytes;
+
+    #[test]
+    fn events_ready_together_go_out_as_one_chunk_in_order() {
+        let mut b = Batch::default();
+        assert!(b.take().is_none());
+        let one = Bytes::from_static(b"{\"type\":\"ADDED\"}\n");
+        b.push(one.clone());
+        let single = b.take().unwrap();
+        assert_eq!(single.as_ptr(), one.as_ptr(), "a lone event is sent as it is");
+        b.push(Bytes::from_static(b"a\n"));
+        b.push(Bytes::from_static(b"b\n"));
+        b.push(Bytes::from_static(b"c\n"));
+        assert!(!b.full());
+        assert_eq!(&b.take().unwrap()[..], b"a\nb\nc\n");
+        assert!(b.take().is_none(), "taking empties it");
+        b.push(Bytes::from(vec![b'x'; BATCH_BYTES]));
+        b.push(Bytes::from_static(b"y\n"));
+        assert!(b.full());
+    }
 }

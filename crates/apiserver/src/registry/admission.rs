@@ -161,7 +161,7 @@ mod tests {
 
     async fn create(r: &Registry, res: &ResourceInfo, obj: Value) -> Result<Value, ApiError> {
         let ns = res.namespaced.then_some("default");
-        r.create(res, ns, obj, &WriteOptions::default()).await.map(|w| w.object)
+        r.create(res, ns, obj, &WriteOptions::default()).await.map(|w| Arc::unwrap_or_clone(w.object))
     }
 
     #[tokio::test]

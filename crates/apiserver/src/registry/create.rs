@@ -1,5 +1,7 @@
 //! Create: name generation, system fields, admission, defaulting, validation, then the store.
 
+use std::sync::Arc;
+
 use rand::Rng;
 use serde_json::Value;
 use skiff_api::{defaults, validation, ApiError, ResourceInfo};
@@ -82,12 +84,15 @@ impl Registry {
                 if self.store.get(&res.key(ns, &name)).await.map_err(store_error)?.is_some() {
                     return Err(ApiError::already_exists(res.group, res.plural, &name));
                 }
-                return Ok(Written { object: prepared, created: true, stored: None });
+                return Ok(Written { object: Arc::new(prepared), created: true, stored: None });
             }
-            match self.store.create(&res.key(ns, &name), objects::encode(&prepared)).await {
+            let key = res.key(ns, &name);
+            match self.store.create(&key, objects::encode(&prepared)).await {
                 Ok(kv) => {
                     let mut out = prepared;
                     objects::set_resource_version(&mut out, kv.mod_revision);
+                    let out = Arc::new(out);
+                    self.recent.put(&key, kv.mod_revision, out.clone());
                     return Ok(Written { object: out, created: true, stored: Some(kv) });
                 }
                 Err(StoreError::AlreadyExists(_)) if attempt + 1 < attempts => taken = Some(prepared),

@@ -8,6 +8,7 @@ mod create;
 mod delete;
 mod list;
 mod namespaces;
+mod recent;
 mod update;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use crate::request::FieldValidation;
 pub use admission::{check_delete, AdmissionConfig};
 pub use delete::DeleteOptions;
 pub use list::{list_prefix, ListOptions, ListOutput};
+pub use recent::Recent;
 pub use update::UpdateKind;
 
 /// Options shared by create, update and patch.
@@ -48,7 +50,7 @@ impl Default for WriteOptions {
 /// The result of a write.
 #[derive(Debug, Clone)]
 pub struct Written {
-    pub object: Value,
+    pub object: Arc<Value>,
     /// True when the write created the object (201 rather than 200).
     pub created: bool,
     /// What the store now holds for it (`object`, encoded), when the write stored it: the
@@ -61,6 +63,8 @@ pub struct Written {
 pub struct Registry {
     store: Arc<dyn Store>,
     admission: AdmissionConfig,
+    /// Objects this registry wrote lately, decoded, for the updates that follow.
+    recent: Arc<recent::Recent>,
 }
 
 impl Registry {
@@ -70,11 +74,16 @@ impl Registry {
     }
 
     pub fn with_admission(store: Arc<dyn Store>, admission: AdmissionConfig) -> Self {
-        Registry { store, admission }
+        Registry { store, admission, recent: Arc::default() }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The objects written lately, decoded.
+    pub fn recent(&self) -> &Recent {
+        &self.recent
     }
 
     /// One object, with its resourceVersion.

@@ -1,6 +1,8 @@
 //! Update: compare-and-swap with retries (kube-apiserver's GuaranteedUpdate), status split,
 //! generation, no-op detection, and deletion once the last finalizer is gone.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 use skiff_api::{defaults, validation, ApiError, ResourceInfo};
 use skiff_store::StoreError;
@@ -46,7 +48,10 @@ impl Registry {
             let Some(cur) = self.store.get(&key).await.map_err(store_error)? else {
                 return Err(ApiError::not_found(res.group, res.plural, name));
             };
-            let old = objects::decode(&cur)?;
+            let old = match self.recent.get(&key, cur.mod_revision) {
+                Some(old) => old,
+                None => Arc::new(objects::decode(&cur)?),
+            };
             let mut new = mutate(&old)?;
             let pinned = match objects::resource_version(&new) {
                 Some(rv) => {
@@ -67,15 +72,15 @@ impl Registry {
                 self.validate_admission(res, &new, Some(&old)).await?;
             }
             if unchanged(&new, &old, opts.apply) {
-                // Nothing changed: no write, no new resourceVersion.
-                return Ok(Written { object: old, created: false, stored: None });
+                // Nothing changed: no write, no new resourceVersion; the answer is what is stored.
+                return Ok(Written { object: old, created: false, stored: Some(cur) });
             }
             if kind != UpdateKind::System && !opts.apply {
                 let sub = (kind == UpdateKind::Status).then_some("status");
                 managed::track(res, Some(&old), &mut new, &opts.field_manager, sub);
             }
             if opts.dry_run {
-                return Ok(Written { object: new, created: false, stored: None });
+                return Ok(Written { object: Arc::new(new), created: false, stored: None });
             }
             let delete_now = objects::finalizers(&new).is_empty()
                 && old.pointer("/metadata/deletionTimestamp").is_some()
@@ -88,6 +93,10 @@ impl Registry {
             match result {
                 Ok(kv) => {
                     objects::set_resource_version(&mut new, kv.mod_revision);
+                    let new = Arc::new(new);
+                    if !delete_now {
+                        self.recent.put(&key, kv.mod_revision, new.clone());
+                    }
                     let stored = (!delete_now).then_some(kv);
                     return Ok(Written { object: new, created: false, stored });
                 }

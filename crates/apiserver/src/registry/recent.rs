@@ -1,0 +1,77 @@
+//! Recently written objects, decoded. An object's next write usually follows its last one
+//! closely (a Pod's create, binding and status update come within milliseconds of each other),
+//! so an update finds the current object here, by key and revision, instead of parsing the
+//! stored bytes again. A revision names one write, so a hit is exactly what the store holds.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use skiff_store::Revision;
+
+/// How many objects are kept: far more than are written concurrently, few enough to be small.
+const CAPACITY: usize = 1024;
+
+#[derive(Default)]
+pub struct Recent {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// The last write of each key: its revision and the object (resourceVersion set).
+    by_key: HashMap<Arc<str>, (Revision, Arc<Value>)>,
+    /// Writes in the order they were kept; the oldest goes first.
+    order: VecDeque<(Arc<str>, Revision)>,
+}
+
+impl Recent {
+    /// The object `key` holds at `rev`, if it was written here recently.
+    pub fn get(&self, key: &str, rev: Revision) -> Option<Arc<Value>> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.by_key.get(key).filter(|(r, _)| *r == rev).map(|(_, v)| v.clone())
+    }
+
+    /// Keeps `obj` as what `key` holds at `rev`.
+    pub fn put(&self, key: &str, rev: Revision, obj: Arc<Value>) {
+        let key: Arc<str> = Arc::from(key);
+        // What leaves is dropped after the lock is released: freeing a Pod takes a while.
+        let mut gone = Vec::new();
+        {
+            let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            gone.extend(inner.by_key.insert(key.clone(), (rev, obj)));
+            inner.order.push_back((key, rev));
+            while inner.order.len() > CAPACITY {
+                let Some((old, rev)) = inner.order.pop_front() else { break };
+                // Only if no later write of the key replaced it.
+                if inner.by_key.get(&old).is_some_and(|(r, _)| *r == rev) {
+                    gone.extend(inner.by_key.remove(&old));
+                }
+            }
+        }
+        drop(gone);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_hit_is_the_write_at_that_revision_and_old_writes_leave() {
+        let r = Recent::default();
+        r.put("/pods/a", 5, Arc::new(json!({"v": 5})));
+        assert_eq!(r.get("/pods/a", 5).unwrap()["v"], 5);
+        assert!(r.get("/pods/a", 4).is_none(), "another revision is another object");
+        r.put("/pods/a", 9, Arc::new(json!({"v": 9})));
+        assert!(r.get("/pods/a", 5).is_none());
+        for i in 0..CAPACITY as i64 {
+            r.put(&format!("/pods/{i}"), 100 + i, Arc::new(json!({})));
+        }
+        assert!(r.get("/pods/a", 9).is_none(), "evicted, oldest first");
+        assert!(r.get("/pods/0", 100).is_some());
+        let inner = r.inner.lock().unwrap();
+        assert_eq!((inner.by_key.len(), inner.order.len()), (CAPACITY, CAPACITY));
+    }
+}
