@@ -63,7 +63,9 @@ pub fn run(args: HollowArgs) -> anyhow::Result<()> {
         status_interval: Duration::from_secs(args.node_status_report_seconds.max(1)),
         concurrency: args.concurrency,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
+    // One thread: the nodes' work is small requests and a watch, and a second worker would
+    // mostly wake up and go back to sleep, taking CPU from the cluster under test.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("tokio runtime")?;
     rt.block_on(async move {
         let client = connection.client()?;
         skiff_agent::hollow::run(client, config, |n| eprintln!("{n} hollow nodes ready")).await?;

@@ -29,7 +29,10 @@ pub fn read_config(path: Option<&PathBuf>) -> anyhow::Result<SchedulerConfig> {
 pub fn run(args: SchedulerArgs) -> anyhow::Result<()> {
     let config = read_config(args.config.as_ref())?;
     let connection = args.remote.connection()?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
+    // Scheduling cycles run on their own thread; one worker carries the watches, bindings and
+    // Events (a second one mostly woke up and went back to sleep).
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().context("tokio runtime")?;
     rt.block_on(async move {
         skiff_scheduler::run::run(connection.client()?, config).await?;
         Ok(())
