@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::{Binding, ObjectReference, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::Resource;
 use serde_json::json;
 use skiff_client::events::{EventType, Recorder, Source};
 
@@ -26,7 +27,6 @@ pub struct ApiBinder {
 #[async_trait::async_trait]
 impl PodBinder for ApiBinder {
     async fn bind(&self, namespace: &str, name: &str, uid: &str, node: &str) -> Result<(), String> {
-        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         let binding = Binding {
             metadata: ObjectMeta {
                 name: Some(name.into()),
@@ -36,9 +36,13 @@ impl PodBinder for ApiBinder {
             },
             target: ObjectReference { kind: Some("Node".into()), name: Some(node.into()), ..Default::default() },
         };
-        api.create_subresource::<Binding, serde_json::Value>("binding", name, &PostParams::default(), &binding)
+        // The answer is a Status nobody reads: sent without kube's typed round trip.
+        let pods = kube::core::Request::new(Pod::url_path(&(), Some(namespace)));
+        let req = serde_json::to_vec(&binding)
+            .map_err(kube::core::request::Error::SerializeBody)
+            .and_then(|body| pods.create_subresource("binding", name, &PostParams::default(), body));
+        skiff_client::raw::send(&self.client, req)
             .await
-            .map(drop)
             .map_err(|e| format!("binding pod {namespace}/{name} to node {node}: {e}"))
     }
 }
