@@ -15,6 +15,18 @@ pub fn create(request: &kube::core::Request, pp: &kube::api::PostParams, obj: &i
     request.create(pp, body)
 }
 
+/// A create of `obj` (serialized here) on the `subresource` of `name` (a Pod's `binding`, say).
+pub fn create_subresource(
+    request: &kube::core::Request,
+    subresource: &str,
+    name: &str,
+    pp: &kube::api::PostParams,
+    obj: &impl Serialize,
+) -> Built {
+    let body = serde_json::to_vec(obj).map_err(kube::core::request::Error::SerializeBody)?;
+    request.create_subresource(subresource, name, pp, body)
+}
+
 /// Sends `req`; Ok when the API server accepted it (its answer is dropped unread), the API
 /// server's error otherwise.
 pub async fn send(client: &kube::Client, req: Built) -> Result<(), kube::Error> {

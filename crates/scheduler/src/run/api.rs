@@ -38,9 +38,7 @@ impl PodBinder for ApiBinder {
         };
         // The answer is a Status nobody reads: sent without kube's typed round trip.
         let pods = kube::core::Request::new(Pod::url_path(&(), Some(namespace)));
-        let req = serde_json::to_vec(&binding)
-            .map_err(kube::core::request::Error::SerializeBody)
-            .and_then(|body| pods.create_subresource("binding", name, &PostParams::default(), body));
+        let req = skiff_client::raw::create_subresource(&pods, "binding", name, &PostParams::default(), &binding);
         skiff_client::raw::send(&self.client, req)
             .await
             .map_err(|e| format!("binding pod {namespace}/{name} to node {node}: {e}"))
