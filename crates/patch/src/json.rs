@@ -149,14 +149,6 @@ mod tests {
     }
 
     #[test]
-    fn merge_patch_keeps_key_order() {
-        let orig = json!({"z": 1, "a": 2});
-        let out = json_merge(&orig, &json!({"z": 3, "b": 4}));
-        let keys: Vec<_> = out.as_object().unwrap().keys().cloned().collect();
-        assert_eq!(keys, vec!["z", "a", "b"]);
-    }
-
-    #[test]
     fn json_patch_ops() {
         let orig = json!({"metadata": {"labels": {"a": "1"}}, "spec": {"replicas": 1, "list": [1, 2]}});
         let patch = json!([

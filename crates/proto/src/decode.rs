@@ -109,7 +109,7 @@ fn apply(field: &'static schema::Field, value: WireValue<'_>, out: &mut Map<Stri
             } else if field.repeated {
                 push(out, key, v);
             } else if v.is_null() && !field.keep_zero {
-                out.shift_remove(key);
+                out.remove(key);
             } else {
                 match (out.get_mut(key), v) {
                     // A repeated singular message merges into the earlier one.
@@ -139,7 +139,7 @@ fn apply(field: &'static schema::Field, value: WireValue<'_>, out: &mut Map<Stri
             } else {
                 let v = scalar(scalar_type, value)?;
                 if is_zero(&v) && !field.keep_zero {
-                    out.shift_remove(key);
+                    out.remove(key);
                 } else {
                     out.insert(key.to_string(), v);
                 }

@@ -83,9 +83,10 @@ fn unknown_fields_and_type_errors() {
     let obj = json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "p", "creationTimestamp": null}, "status": {},
         "spec": {"foo": 1, "containers": [{"name": "c", "image": "x", "imagePullPolicyy": "Always", "resources": {}}]}});
+    // In the order of their paths (Kubernetes reports them in the document's order).
     assert_eq!(
         check_fields(pods, &obj).unwrap(),
-        vec!["unknown field \"spec.foo\"", "unknown field \"spec.containers[0].imagePullPolicyy\""]
+        vec!["unknown field \"spec.containers[0].imagePullPolicyy\"", "unknown field \"spec.foo\""]
     );
     let ok = json!({"metadata": {"name": "p", "creationTimestamp": null}, "status": {},
         "spec": {"containers": [{"name": "c", "image": "x", "resources": {"limits": {"cpu": 1}}}]}});

@@ -50,7 +50,7 @@ pub(crate) fn decode_owned(list: Value) -> Option<Vec<Entry>> {
     let mut out = Vec::with_capacity(list.len());
     for e in list {
         let Value::Object(mut m) = e else { return None };
-        let mut s = |k: &str| match m.shift_remove(k) {
+        let mut s = |k: &str| match m.remove(k) {
             Some(Value::String(v)) => Some(v),
             _ => None,
         };
@@ -59,7 +59,7 @@ pub(crate) fn decode_owned(list: Value) -> Option<Vec<Entry>> {
         }
         let (manager, operation, api_version) = (s("manager"), s("operation"), s("apiVersion"));
         let (time, subresource) = (s("time"), s("subresource"));
-        let raw = m.shift_remove("fieldsV1");
+        let raw = m.remove("fieldsV1");
         let set = match &raw {
             Some(v) => FieldSet::from_fields_v1(v)?,
             None => FieldSet::new(),
@@ -116,7 +116,7 @@ pub(crate) fn store(obj: &mut Value, entries: Vec<Entry>) {
     };
     if entries.is_empty() {
         if let Some(Value::Object(md)) = root.get_mut("metadata") {
-            md.shift_remove("managedFields");
+            md.remove("managedFields");
         }
         return;
     }
@@ -132,7 +132,7 @@ pub(crate) fn store(obj: &mut Value, entries: Vec<Entry>) {
 /// Takes `metadata.managedFields` out of `obj`.
 pub(crate) fn take_managed_fields(obj: &mut Value) -> Option<Value> {
     match obj.get_mut("metadata") {
-        Some(Value::Object(md)) => md.shift_remove("managedFields"),
+        Some(Value::Object(md)) => md.remove("managedFields"),
         _ => None,
     }
 }
@@ -141,7 +141,7 @@ pub(crate) fn take_managed_fields(obj: &mut Value) -> Option<Value> {
 pub(crate) fn without_managed_fields(obj: &Value) -> Value {
     let mut out = obj.clone();
     if let Some(Value::Object(md)) = out.get_mut("metadata") {
-        md.shift_remove("managedFields");
+        md.remove("managedFields");
     }
     out
 }

@@ -273,7 +273,7 @@ impl<'a> Walker<'a> {
                 let mut out = lm.clone();
                 for (k, rv) in rm {
                     if rv.is_null() {
-                        out.shift_remove(k);
+                        out.remove(k);
                         continue;
                     }
                     let (cty, _) = ty.field(k, self.meta);

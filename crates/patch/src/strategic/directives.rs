@@ -29,7 +29,7 @@ pub(crate) fn apply_retain_keys(
     original: &mut Map<String, Value>,
     patch: &mut Map<String, Value>,
 ) -> Result<(), PatchError> {
-    let Some(retain) = patch.shift_remove(RETAIN_KEYS_DIRECTIVE) else {
+    let Some(retain) = patch.remove(RETAIN_KEYS_DIRECTIVE) else {
         return Ok(());
     };
     let Value::Array(list) = retain else {
@@ -106,7 +106,7 @@ impl Merger<'_> {
     ) -> Result<(), PatchError> {
         let keys: Vec<String> = patch.keys().filter(|k| k.starts_with(SET_ELEMENT_ORDER_PREFIX)).cloned().collect();
         for key in keys {
-            let Some(order_v) = patch.shift_remove(&key) else {
+            let Some(order_v) = patch.remove(&key) else {
                 continue;
             };
             let Value::Array(set_order) = order_v else {
@@ -139,7 +139,7 @@ impl Merger<'_> {
             let kind = slice_element_type(&[&orig_items, &patch_items])?;
             let both = normalize_element_order(in_patch, server_only, &set_order, &orig_items, merge_key, kind)?;
             original.insert(field_key.clone(), Value::Array(both));
-            patch.shift_remove(&field_key);
+            patch.remove(&field_key);
         }
         Ok(())
     }

@@ -136,7 +136,7 @@ impl Merger<'_> {
                 (k, false)
             };
             if patch_v.is_null() {
-                original.shift_remove(&key);
+                original.remove(&key);
                 continue;
             }
             let Some(orig_v) = original.get_mut(&key) else {
@@ -152,7 +152,7 @@ impl Merger<'_> {
                     match clean(patch_v) {
                         Some(v) => *orig_v = v,
                         None => {
-                            original.shift_remove(&key);
+                            original.remove(&key);
                         }
                     }
                 }
@@ -174,7 +174,7 @@ impl Merger<'_> {
                 (_, p) => match clean(p) {
                     Some(v) => *orig_v = v,
                     None => {
-                        original.shift_remove(&key);
+                        original.remove(&key);
                     }
                 },
             }
@@ -205,7 +205,7 @@ fn handle_directive_in_merge_map(
 ) -> Result<Map<String, Value>, PatchError> {
     match directive.as_str() {
         Some(REPLACE_DIRECTIVE) => {
-            patch.shift_remove(DIRECTIVE_MARKER);
+            patch.remove(DIRECTIVE_MARKER);
             match clean(Value::Object(patch)) {
                 Some(Value::Object(m)) => Ok(m),
                 _ => Ok(Map::new()),
