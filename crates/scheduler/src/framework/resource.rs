@@ -11,6 +11,29 @@ pub const DEFAULT_MILLI_CPU_REQUEST: i64 = 100;
 /// Memory a container without a memory request counts as when nodes are scored (200Mi).
 pub const DEFAULT_MEMORY_REQUEST: i64 = 200 * 1024 * 1024;
 
+/// A resource name resolved once, where a plugin is configured: reading it from a
+/// [`Resource`] on every node of every cycle is then a field access, not a string match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourceName {
+    Cpu,
+    Memory,
+    EphemeralStorage,
+    Pods,
+    Scalar(String),
+}
+
+impl From<&str> for ResourceName {
+    fn from(name: &str) -> ResourceName {
+        match name {
+            "cpu" => ResourceName::Cpu,
+            "memory" => ResourceName::Memory,
+            "ephemeral-storage" => ResourceName::EphemeralStorage,
+            "pods" => ResourceName::Pods,
+            other => ResourceName::Scalar(other.to_string()),
+        }
+    }
+}
+
 /// An amount of every resource the scheduler knows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Resource {
@@ -54,6 +77,17 @@ impl Resource {
                 self.scalar.insert(name.to_string(), value);
             }
             _ => {}
+        }
+    }
+
+    /// One resource, named as [`ResourceName`] resolved it.
+    pub fn amount(&self, name: &ResourceName) -> i64 {
+        match name {
+            ResourceName::Cpu => self.milli_cpu,
+            ResourceName::Memory => self.memory,
+            ResourceName::EphemeralStorage => self.ephemeral_storage,
+            ResourceName::Pods => self.allowed_pod_number,
+            ResourceName::Scalar(name) => self.scalar.get(name).copied().unwrap_or(0),
         }
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{default_resources, requested_and_allocatable, ResourceSpec};
+use super::{default_resources, requested_and_allocatable, resolve, ResourceSpec, Weighted};
 use crate::framework::config::ConfigError;
 use crate::framework::registry::{self, PluginContext, Registered};
 use crate::framework::{
@@ -23,7 +23,7 @@ struct Args {
 }
 
 pub struct Balanced {
-    resources: Vec<ResourceSpec>,
+    resources: Vec<Weighted>,
 }
 
 impl Plugin for Balanced {
@@ -35,7 +35,7 @@ impl Plugin for Balanced {
 impl PreScorePlugin for Balanced {
     fn pre_score(&self, _: &mut CycleState, pod: &PodInfo, _: &[&NodeInfo], _: &Snapshot) -> Status {
         // A Pod that requests none of the resources changes no balance.
-        if self.resources.iter().all(|r| pod.requests.get(&r.name) == 0) {
+        if self.resources.iter().all(|r| pod.requests.amount(&r.name) == 0) {
             return Status::skip();
         }
         Status::success()
@@ -44,15 +44,24 @@ impl PreScorePlugin for Balanced {
 
 impl ScorePlugin for Balanced {
     fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo, _: &Snapshot) -> Result<i64, Status> {
-        let mut fractions = Vec::with_capacity(self.resources.len());
+        // On the stack for the usual few resources: this runs for every node of every cycle.
+        let (mut stack, mut heap) = ([0.0f64; 8], Vec::new());
+        let room: &mut [f64] = if self.resources.len() <= stack.len() {
+            &mut stack
+        } else {
+            heap.resize(self.resources.len(), 0.0);
+            &mut heap
+        };
+        let mut n = 0;
         for r in &self.resources {
             let (requested, allocatable) = requested_and_allocatable(pod, node, &r.name, false);
             if allocatable == 0 {
                 continue;
             }
-            fractions.push((requested as f64 / allocatable as f64).min(1.0));
+            room[n] = (requested as f64 / allocatable as f64).min(1.0);
+            n += 1;
         }
-        let std = match fractions.as_slice() {
+        let std = match &room[..n] {
             [] | [_] => 0.0,
             [a, b] => (a - b).abs() / 2.0,
             all => {
@@ -67,7 +76,7 @@ impl ScorePlugin for Balanced {
 pub fn factory(args: &Value, _: &PluginContext) -> Result<Registered, ConfigError> {
     let a: Args = registry::args(NAME, args)?;
     let resources = if a.resources.is_empty() { default_resources() } else { a.resources };
-    let p = Arc::new(Balanced { resources });
+    let p = Arc::new(Balanced { resources: resolve(&resources) });
     Ok(Registered { pre_score: Some(p.clone()), score: Some(p), ..Registered::default() })
 }
 
@@ -79,7 +88,7 @@ mod tests {
 
     #[test]
     fn even_use_scores_highest() {
-        let b = Balanced { resources: default_resources() };
+        let b = Balanced { resources: resolve(&default_resources()) };
         let n = node_with("n", "4", "4Gi", json!(null));
         let (st, s) = (CycleState::default(), Snapshot::default());
         assert_eq!(b.score(&st, &pod_req("p", "2", "2Gi"), &n, &s).unwrap(), 100);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{default_resources, requested_and_allocatable, ResourceSpec};
+use super::{default_resources, requested_and_allocatable, resolve, ResourceSpec, Weighted};
 use crate::framework::config::ConfigError;
 use crate::framework::registry::{self, PluginContext, Registered};
 use crate::framework::resource::is_scalar;
@@ -66,7 +66,7 @@ struct Args {
 
 pub struct Fit {
     strategy: Strategy,
-    resources: Vec<ResourceSpec>,
+    resources: Vec<Weighted>,
     /// (utilization %, score 0..=10) points of RequestedToCapacityRatio.
     shape: Vec<(i64, i64)>,
     ignored: Vec<String>,
@@ -213,7 +213,7 @@ pub fn factory(args: &Value, _: &PluginContext) -> Result<Registered, ConfigErro
     }
     let p = Arc::new(Fit {
         strategy: s.type_,
-        resources,
+        resources: resolve(&resources),
         shape,
         ignored: a.ignored_resources,
         ignored_groups: a.ignored_resource_groups,
