@@ -1,8 +1,9 @@
 //! [`PatchMeta`] over the generated definitions: a field's shape, the definition of its value
 //! (through `allOf`/`$ref`), and its patch/list/map extensions.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use serde_json::Value;
 use skiff_patch::meta::{FieldMeta, FieldShape, PatchMeta};
@@ -74,7 +75,7 @@ impl Registry {
 impl Registry {
     /// Every (definition, field) → metadata, computed once so lookups never allocate.
     pub(crate) fn field_table(&self) -> FieldTable {
-        let mut table = FieldTable::new();
+        let mut table = FieldTable::default();
         for (name, def) in &self.definitions {
             let Some(props) = def.get("properties").and_then(Value::as_object) else { continue };
             let fields = props.iter().map(|(f, p)| (f.clone(), Arc::new(self.property_meta(p)))).collect();
@@ -84,8 +85,10 @@ impl Registry {
     }
 }
 
-/// Field metadata by definition name, then field name.
-pub(crate) type FieldTable = HashMap<String, HashMap<String, Arc<FieldMeta>>>;
+/// Field metadata by definition name, then field name. Looked up for every field that a
+/// patch, an apply or managedFields tracking walks: hashed with FxHash, not SipHash (the keys
+/// are the schema's own names, not anyone's input).
+pub(crate) type FieldTable = FxHashMap<String, FxHashMap<String, Arc<FieldMeta>>>;
 
 impl PatchMeta for Registry {
     fn field(&self, definition: &str, field: &str) -> Option<Arc<FieldMeta>> {

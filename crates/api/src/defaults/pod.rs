@@ -373,8 +373,10 @@ pub(crate) fn image_tag(image: &str) -> Option<String> {
             let domain_component = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
             let domain = format!(r"(?:{domain_component}(?:\.{domain_component})*(?::[0-9]+)?|\[[0-9a-fA-F:]+\](?::[0-9]+)?)");
             let path = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*";
+            // `\w` is ASCII in Go's regexp; spelled out, as a Unicode class it would make the
+            // search automaton thousands of times larger.
             let pattern = format!(
-                r"^((?:{domain}/)?{path}(?:/{path})*)(?::([\w][\w.-]{{0,127}}))?(?:@([A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{{32,}}))?$"
+                r"^((?:{domain}/)?{path}(?:/{path})*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}))?(?:@([A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{{32,}}))?$"
             );
             Regex::new(&pattern).ok()
         })
@@ -402,6 +404,10 @@ mod tests {
         assert_eq!(image_tag("localhost:5000/app").as_deref(), Some("latest"));
         assert_eq!(image_tag("localhost:5000/app:v1").as_deref(), Some("v1"));
         assert_eq!(image_tag(&format!("nginx@sha256:{}", "a".repeat(64))).as_deref(), Some(""));
+        assert_eq!(image_tag(&format!("nginx:1.2@sha256:{}", "a".repeat(64))).as_deref(), Some("1.2"));
+        assert_eq!(image_tag("[::1]:5000/app").as_deref(), Some("latest"));
+        assert_eq!(image_tag("[::1]:5000/app:v2").as_deref(), Some("v2"));
+        assert_eq!(image_tag(&format!("{}:v1", "a".repeat(256))), None);
         assert_eq!(image_tag("BusyBox"), None);
         assert_eq!(image_tag(""), None);
     }
