@@ -71,11 +71,19 @@ impl Cluster {
                 .collect();
         args.extend(flags.iter().map(|s| s.to_string()));
         args.extend(["--data-dir".to_string(), d.display().to_string()]);
-        let server = spawn(skiff, &args, &d.join("server.log"))?;
+        // A wrapper (a script that runs the server under a profiler, such as valgrind's
+        // callgrind) takes the binary as its first argument.
+        let server = match std::env::var_os("SKIFF_BENCH_SERVER_WRAPPER") {
+            Some(w) => {
+                args.insert(0, skiff.display().to_string());
+                spawn(Path::new(&w), &args, &d.join("server.log"))?
+            }
+            None => spawn(skiff, &args, &d.join("server.log"))?,
+        };
         let kubeconfig = d.join("admin.kubeconfig");
         let start = Instant::now();
         while !kubeconfig.exists() {
-            if start.elapsed() > Duration::from_secs(30) {
+            if start.elapsed() > Duration::from_secs(120) {
                 return Err(setup("the server did not start"));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
