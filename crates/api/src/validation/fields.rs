@@ -3,61 +3,16 @@
 //! times and base64, and fields that are not part of the type (reported for
 //! `fieldValidation=Strict/Warn` as `unknown field "spec.foo"`).
 //!
-//! The walk is driven by the OpenAPI schemas of the k8s-openapi types (via `schemars`), built
-//! once per kind and cached.
+//! The walk follows each kind's schema as [`super::schema`] compiled it; the path to a value
+//! is written out only for an unknown field.
 
-use std::collections::HashMap;
 use std::fmt::Write;
-use std::sync::OnceLock;
 
-use k8s_openapi::api::{apps, batch, coordination, core, events, scheduling};
-use schemars::{generate::SchemaSettings, JsonSchema};
 use serde_json::{Map, Value};
 
+use super::schema::{compiled, resolve, Compiled, Kind, StringFormat};
 use crate::defaults::quantity::{Quantity, QUANTITY_ERROR};
 use crate::{ApiError, ResourceInfo};
-
-const QUANTITY_DEF: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
-
-fn schema_for<T: JsonSchema>() -> Value {
-    SchemaSettings::draft2020_12().into_generator().root_schema_for::<T>().to_value()
-}
-
-/// The cached root schema (with its `$defs`) of a served kind, keyed by OpenAPI definition name.
-fn schema(definition: &str) -> Option<&'static Value> {
-    static SCHEMAS: OnceLock<HashMap<&'static str, Value>> = OnceLock::new();
-    SCHEMAS
-        .get_or_init(|| {
-            let mut m = HashMap::new();
-            macro_rules! add {
-                ($($name:literal => $ty:ty),* $(,)?) => { $( m.insert($name, schema_for::<$ty>()); )* };
-            }
-            add! {
-                "io.k8s.api.core.v1.Namespace" => core::v1::Namespace,
-                "io.k8s.api.core.v1.Pod" => core::v1::Pod,
-                "io.k8s.api.core.v1.Node" => core::v1::Node,
-                "io.k8s.api.core.v1.Event" => core::v1::Event,
-                "io.k8s.api.core.v1.ConfigMap" => core::v1::ConfigMap,
-                "io.k8s.api.core.v1.Secret" => core::v1::Secret,
-                "io.k8s.api.core.v1.Service" => core::v1::Service,
-                "io.k8s.api.core.v1.Endpoints" => core::v1::Endpoints,
-                "io.k8s.api.core.v1.ServiceAccount" => core::v1::ServiceAccount,
-                "io.k8s.api.apps.v1.Deployment" => apps::v1::Deployment,
-                "io.k8s.api.apps.v1.ReplicaSet" => apps::v1::ReplicaSet,
-                "io.k8s.api.apps.v1.ControllerRevision" => apps::v1::ControllerRevision,
-                "io.k8s.api.core.v1.ReplicationController" => core::v1::ReplicationController,
-                "io.k8s.api.apps.v1.StatefulSet" => apps::v1::StatefulSet,
-                "io.k8s.api.apps.v1.DaemonSet" => apps::v1::DaemonSet,
-                "io.k8s.api.batch.v1.Job" => batch::v1::Job,
-                "io.k8s.api.batch.v1.CronJob" => batch::v1::CronJob,
-                "io.k8s.api.coordination.v1.Lease" => coordination::v1::Lease,
-                "io.k8s.api.scheduling.v1.PriorityClass" => scheduling::v1::PriorityClass,
-                "io.k8s.api.events.v1.Event" => events::v1::Event,
-            }
-            m
-        })
-        .get(definition)
-}
 
 /// Decode-time check of an object of `resource`.
 ///
@@ -86,14 +41,13 @@ pub fn patch_is_clean(resource: &ResourceInfo, patch: &Value) -> bool {
 }
 
 fn walk_root(resource: &ResourceInfo, obj: &Value, patch: bool) -> Result<Vec<String>, String> {
-    let Some(root) = schema(resource.definition) else {
+    let Some(schema) = compiled(resource.definition) else {
         return Ok(Vec::new());
     };
-    let defs = root.get("$defs").and_then(Value::as_object);
     let struct_name = short_name(resource.definition);
-    let mut walker = Walker { defs, unknown: Vec::new(), go_path: Vec::new(), patch };
+    let mut walker = Walker { schema, unknown: Vec::new(), go_path: Vec::new(), patch };
     let root_type = go_type_of_def(resource.definition);
-    walker.walk(root, obj, &mut String::new(), struct_name, GoType::Named(&root_type))?;
+    walker.walk(0, obj, &mut Vec::new(), struct_name, GoType::Named(&root_type))?;
     Ok(walker.unknown)
 }
 
@@ -119,8 +73,8 @@ enum GoType<'s, 'n> {
     Named(&'n str),
 }
 
-struct Walker<'s, 'v> {
-    defs: Option<&'s Map<String, Value>>,
+struct Walker<'v> {
+    schema: &'static Compiled,
     unknown: Vec<String>,
     /// JSON field names from the root, without indices (Go's error `Field`).
     go_path: Vec<&'v str>,
@@ -128,29 +82,10 @@ struct Walker<'s, 'v> {
     patch: bool,
 }
 
-impl<'s, 'v> Walker<'s, 'v> {
-    /// Follows `$ref`s: the schema and, if it was a named definition, its name.
-    fn resolve(&self, mut schema: &'s Value) -> (&'s Value, Option<&'s str>) {
-        let mut name = None;
-        for _ in 0..8 {
-            let Some(r) = schema.get("$ref").and_then(Value::as_str) else {
-                break;
-            };
-            let key = r.trim_start_matches("#/$defs/").trim_start_matches("#/definitions/");
-            match self.defs.and_then(|d| d.get_key_value(key)) {
-                Some((k, s)) => {
-                    name = Some(k.as_str());
-                    schema = s;
-                }
-                None => break,
-            }
-        }
-        (schema, name)
-    }
-
+impl<'v> Walker<'v> {
     /// The Go type name of a schema, for error messages.
-    fn go_type(&self, schema: &'s Value) -> String {
-        let (schema, name) = self.resolve(schema);
+    fn go_type(&self, schema: &Value) -> String {
+        let (schema, name) = resolve(self.schema.defs, schema);
         if let Some(n) = name {
             return go_type_of_def(n);
         }
@@ -177,7 +112,7 @@ impl<'s, 'v> Walker<'s, 'v> {
         }
     }
 
-    fn type_error(&self, value: &Value, struct_name: &str, go_type: GoType<'s, '_>) -> String {
+    fn type_error(&self, value: &Value, struct_name: &str, go_type: GoType<'_, '_>) -> String {
         let go_type = match go_type {
             GoType::Schema(s) => self.go_type(s),
             GoType::Named(n) => n.to_string(),
@@ -207,118 +142,133 @@ impl<'s, 'v> Walker<'s, 'v> {
 
     fn walk(
         &mut self,
-        schema: &'s Value,
+        id: usize,
         value: &'v Value,
-        path: &mut String,
-        struct_name: &'s str,
-        go_type: GoType<'s, '_>,
+        path: &mut Vec<Step<'v>>,
+        struct_name: &'static str,
+        go_type: GoType<'static, '_>,
     ) -> Result<(), String> {
         if value.is_null() {
             return Ok(());
         }
-        let (schema, def_name) = self.resolve(schema);
-        if def_name == Some(QUANTITY_DEF) {
-            return match value {
-                Value::String(_) | Value::Number(_) if Quantity::from_value(value).is_some() => Ok(()),
-                Value::String(_) | Value::Number(_) => Err(QUANTITY_ERROR.to_string()),
-                _ => Err(self.type_error(value, struct_name, GoType::Named("resource.Quantity"))),
-            };
-        }
-        if schema.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true) {
-            return match value {
-                Value::String(_) => Ok(()),
-                Value::Number(n) if n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()) => Ok(()),
-                _ => Err(self.type_error(value, struct_name, GoType::Named("int32"))),
-            };
-        }
-        let ty = schema.get("type").and_then(Value::as_str);
-        match (ty, value) {
-            (None, _) => Ok(()),
-            (Some("string"), Value::String(s)) => match schema.get("format").and_then(Value::as_str) {
-                Some("date-time") if chrono::DateTime::parse_from_rfc3339(s).is_err() => {
+        let schema = self.schema;
+        let node = &schema.nodes[id];
+        match (&node.kind, value) {
+            (Kind::Quantity, Value::String(_) | Value::Number(_)) => match Quantity::from_value(value) {
+                Some(_) => Ok(()),
+                None => Err(QUANTITY_ERROR.to_string()),
+            },
+            (Kind::Quantity, _) => Err(self.type_error(value, struct_name, GoType::Named("resource.Quantity"))),
+            (Kind::IntOrString, Value::String(_)) => Ok(()),
+            (Kind::IntOrString, Value::Number(n)) if n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()) => Ok(()),
+            (Kind::IntOrString, _) => Err(self.type_error(value, struct_name, GoType::Named("int32"))),
+            (Kind::Any, _) => Ok(()),
+            (Kind::String(format), Value::String(s)) => match format {
+                StringFormat::DateTime if chrono::DateTime::parse_from_rfc3339(s).is_err() => {
                     Err(format!("parsing time {s:?} as \"2006-01-02T15:04:05Z07:00\": cannot parse {s:?} as \"2006\""))
                 }
-                Some("byte") => match base64_error(s) {
+                StringFormat::Byte => match base64_error(s) {
                     Some(at) => Err(format!("illegal base64 data at input byte {at}")),
                     None => Ok(()),
                 },
                 _ => Ok(()),
             },
-            (Some("integer"), Value::Number(n)) => {
-                let fits = match schema.get("format").and_then(Value::as_str) {
-                    Some("int32") => n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()),
-                    _ => n.as_i64().is_some(),
-                };
+            (Kind::Integer { int32 }, Value::Number(n)) => {
+                let fits =
+                    if *int32 { n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()) } else { n.as_i64().is_some() };
                 if fits {
                     Ok(())
                 } else {
                     Err(self.type_error(value, struct_name, go_type))
                 }
             }
-            (Some("number"), Value::Number(_)) | (Some("boolean"), Value::Bool(_)) => Ok(()),
-            (Some("array"), Value::Array(items)) => {
-                let item_schema = schema.get("items").unwrap_or(&Value::Null);
-                let base = path.len();
-                for (i, item) in items.iter().enumerate() {
-                    let _ = write!(path, "[{i}]");
-                    let r = self.walk(item_schema, item, path, struct_name, GoType::Schema(item_schema));
-                    path.truncate(base);
+            (Kind::Number, Value::Number(_)) | (Kind::Boolean, Value::Bool(_)) => Ok(()),
+            (Kind::Array(item), Value::Array(items)) => {
+                let item_schema = GoType::Schema(schema.nodes[*item].schema);
+                for (i, v) in items.iter().enumerate() {
+                    path.push(Step::Index(i));
+                    let r = self.walk(*item, v, path, struct_name, item_schema);
+                    path.pop();
                     r?;
                 }
                 Ok(())
             }
-            (Some("object"), Value::Object(map)) => {
-                let own_struct = def_name.map(short_name).unwrap_or(struct_name);
-                if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-                    self.walk_struct(props, map, path, own_struct)
-                } else if let Some(ap) = schema.get("additionalProperties").filter(|a| a.is_object()) {
-                    let base = path.len();
-                    for (k, v) in map {
-                        let _ = write!(path, "[{k}]");
-                        let r = self.walk(ap, v, path, own_struct, GoType::Schema(ap));
-                        path.truncate(base);
-                        r?;
-                    }
-                    Ok(())
-                } else {
-                    Ok(())
-                }
+            (Kind::Struct(fields), Value::Object(map)) => {
+                self.walk_struct(fields, map, path, node.short.unwrap_or(struct_name))
             }
+            (Kind::Map(elem), Value::Object(map)) => {
+                let own_struct = node.short.unwrap_or(struct_name);
+                let elem_schema = GoType::Schema(schema.nodes[*elem].schema);
+                for (k, v) in map {
+                    path.push(Step::Key(k));
+                    let r = self.walk(*elem, v, path, own_struct, elem_schema);
+                    path.pop();
+                    r?;
+                }
+                Ok(())
+            }
+            (Kind::Object, Value::Object(_)) => Ok(()),
             _ => Err(self.type_error(value, struct_name, go_type)),
         }
     }
 
     fn walk_struct(
         &mut self,
-        props: &'s Map<String, Value>,
+        fields: &'static rustc_hash::FxHashMap<&'static str, usize>,
         map: &'v Map<String, Value>,
-        path: &mut String,
-        struct_name: &'s str,
+        path: &mut Vec<Step<'v>>,
+        struct_name: &'static str,
     ) -> Result<(), String> {
-        let base = path.len();
         for (k, v) in map {
-            if !path.is_empty() {
-                path.push('.');
-            }
-            path.push_str(k);
-            match props.get(k) {
-                Some(field_schema) => {
+            path.push(Step::Field(k));
+            match fields.get(k.as_str()) {
+                Some(id) => {
                     self.go_path.push(k);
-                    let r = self.walk(field_schema, v, path, struct_name, GoType::Schema(field_schema));
+                    let r = self.walk(*id, v, path, struct_name, GoType::Schema(self.schema.nodes[*id].schema));
                     self.go_path.pop();
                     if let Err(e) = r {
-                        path.truncate(base);
+                        path.pop();
                         return Err(e);
                     }
                 }
                 None if self.patch && k.starts_with('$') => {}
-                None if !v.is_null() => self.unknown.push(format!("unknown field {path:?}")),
+                None if !v.is_null() => self.unknown.push(format!("unknown field {:?}", path_string(path))),
                 None => {}
             }
-            path.truncate(base);
+            path.pop();
         }
         Ok(())
     }
+}
+
+/// One step from the root to a value: written out (`spec.containers[0].image`, a map's
+/// `[key]`) only for an unknown field.
+#[derive(Clone, Copy)]
+enum Step<'v> {
+    Field(&'v str),
+    Index(usize),
+    Key(&'v str),
+}
+
+fn path_string(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Field(f) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(f);
+            }
+            Step::Index(i) => {
+                let _ = write!(out, "[{i}]");
+            }
+            Step::Key(k) => {
+                let _ = write!(out, "[{k}]");
+            }
+        }
+    }
+    out
 }
 
 /// Position of the first byte that makes `s` invalid standard base64 (Go's

@@ -8,6 +8,7 @@ mod meta;
 mod pod;
 mod pod_extra;
 mod scheduling;
+mod schema;
 mod workloads;
 
 use serde_json::{Map, Value};
