@@ -44,7 +44,9 @@ impl Shared {
     pub fn selectable(&self, ev: &Event, recent: &Recent) -> Option<&Value> {
         self.selectable
             .get_or_init(|| {
-                let written = (ev.kind != EventKind::Deleted).then(|| recent.get(&ev.kv.key, ev.kv.mod_revision));
+                let written = (ev.kind != EventKind::Deleted).then(|| {
+                    recent.get(&ev.kv.key, ev.kv.mod_revision).or_else(|| recent.staged(&ev.kv.key, &ev.kv.value))
+                });
                 written.flatten().or_else(|| selectable::decode(&ev.kv.value).ok().map(Arc::new))
             })
             .as_deref()

@@ -8,7 +8,7 @@ use skiff_api::{defaults, validation, ApiError, ResourceInfo};
 use skiff_store::StoreError;
 
 use super::{store_error, Registry, WriteOptions, Written};
-use crate::{managed, objects};
+use crate::{managed, objects, selectable};
 
 const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 const GENERATE_ATTEMPTS: usize = 8;
@@ -87,19 +87,30 @@ impl Registry {
                 return Ok(Written { object: Arc::new(prepared), created: true, stored: None });
             }
             let key = res.key(ns, &name);
-            match self.store.create(&key, objects::encode(&prepared)).await {
+            let bytes = objects::encode(&prepared);
+            self.recent.stage(&key, &bytes, selectable::of(&prepared));
+            let result = self.store.create(&key, bytes.clone()).await;
+            // Err(None): the generated name was taken; another try.
+            let outcome = match result {
                 Ok(kv) => {
                     let mut out = prepared;
                     objects::set_resource_version(&mut out, kv.mod_revision);
                     let out = Arc::new(out);
                     self.recent.put(&key, kv.mod_revision, out.clone());
-                    return Ok(Written { object: out, created: true, stored: Some(kv) });
+                    Ok(Written { object: out, created: true, stored: Some(kv) })
                 }
-                Err(StoreError::AlreadyExists(_)) if attempt + 1 < attempts => taken = Some(prepared),
-                Err(StoreError::AlreadyExists(_)) => {
-                    return Err(ApiError::already_exists(res.group, res.plural, &name))
+                Err(StoreError::AlreadyExists(_)) if attempt + 1 < attempts => {
+                    taken = Some(prepared);
+                    Err(None)
                 }
-                Err(e) => return Err(store_error(e)),
+                Err(StoreError::AlreadyExists(_)) => Err(Some(ApiError::already_exists(res.group, res.plural, &name))),
+                Err(e) => Err(Some(store_error(e))),
+            };
+            self.recent.unstage(&key, &bytes);
+            match outcome {
+                Ok(written) => return Ok(written),
+                Err(Some(e)) => return Err(e),
+                Err(None) => {}
             }
         }
         Err(ApiError::internal("name generation failed"))

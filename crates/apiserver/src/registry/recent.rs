@@ -2,10 +2,15 @@
 //! closely (a Pod's create, binding and status update come within milliseconds of each other),
 //! so an update finds the current object here, by key and revision, instead of parsing the
 //! stored bytes again. A revision names one write, so a hit is exactly what the store holds.
+//!
+//! A write in flight is staged here too, as what selectors read of it, under the very bytes
+//! handed to the store: its watch event, which may reach watchers before the write returns,
+//! carries those bytes (the same buffer), so watchers with selectors need not decode them.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use serde_json::Value;
 use skiff_store::Revision;
 
@@ -23,6 +28,12 @@ struct Inner {
     by_key: HashMap<Arc<str>, (Revision, Arc<Value>)>,
     /// Writes in the order they were kept; the oldest goes first.
     order: VecDeque<(Arc<str>, Revision)>,
+    /// Writes in flight by key: the bytes given to the store and what selectors read of them.
+    staged: HashMap<Arc<str>, (Bytes, Arc<Value>)>,
+}
+
+fn same(a: &Bytes, b: &Bytes) -> bool {
+    a.as_ptr() == b.as_ptr() && a.len() == b.len()
 }
 
 impl Recent {
@@ -30,6 +41,27 @@ impl Recent {
     pub fn get(&self, key: &str, rev: Revision) -> Option<Arc<Value>> {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.by_key.get(key).filter(|(r, _)| *r == rev).map(|(_, v)| v.clone())
+    }
+
+    /// Stages a write in flight: `bytes`, about to be given to the store for `key`, and
+    /// `selectable`, what selectors read of them.
+    pub fn stage(&self, key: &str, bytes: &Bytes, selectable: Value) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.staged.insert(Arc::from(key), (bytes.clone(), Arc::new(selectable)));
+    }
+
+    /// What selectors read of `bytes`, if they are a write in flight to `key`.
+    pub fn staged(&self, key: &str, bytes: &Bytes) -> Option<Arc<Value>> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.staged.get(key).filter(|(b, _)| same(b, bytes)).map(|(_, v)| v.clone())
+    }
+
+    /// Forgets the staged write of `bytes` (once written, or failed).
+    pub fn unstage(&self, key: &str, bytes: &Bytes) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.staged.get(key).is_some_and(|(b, _)| same(b, bytes)) {
+            inner.staged.remove(key);
+        }
     }
 
     /// Keeps `obj` as what `key` holds at `rev`.
@@ -57,6 +89,21 @@ impl Recent {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_staged_write_is_found_by_its_very_bytes() {
+        let r = Recent::default();
+        let bytes = Bytes::from_static(b"{\"metadata\":{\"name\":\"a\"}}");
+        r.stage("/pods/a", &bytes, json!({"metadata": {"name": "a"}}));
+        assert_eq!(r.staged("/pods/a", &bytes.clone()).unwrap()["metadata"]["name"], "a");
+        let equal_elsewhere = Bytes::copy_from_slice(&bytes);
+        assert!(r.staged("/pods/a", &equal_elsewhere).is_none(), "only the buffer given to the store");
+        assert!(r.staged("/pods/b", &bytes).is_none());
+        r.unstage("/pods/a", &equal_elsewhere);
+        assert!(r.staged("/pods/a", &bytes).is_some(), "another write's unstage leaves it");
+        r.unstage("/pods/a", &bytes);
+        assert!(r.staged("/pods/a", &bytes).is_none());
+    }
 
     #[test]
     fn a_hit_is_the_write_at_that_revision_and_old_writes_leave() {

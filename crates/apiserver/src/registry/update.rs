@@ -8,7 +8,7 @@ use skiff_api::{defaults, validation, ApiError, ResourceInfo};
 use skiff_store::StoreError;
 
 use super::{store_error, Registry, WriteOptions, Written};
-use crate::{managed, objects};
+use crate::{managed, objects, selectable};
 
 /// Which part of the object an update may change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,21 +85,28 @@ impl Registry {
             let delete_now = objects::finalizers(&new).is_empty()
                 && old.pointer("/metadata/deletionTimestamp").is_some()
                 && old.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0) == 0;
-            let result = if delete_now {
-                self.store.delete(&key, cur.mod_revision).await
+            let (result, staged) = if delete_now {
+                (self.store.delete(&key, cur.mod_revision).await, None)
             } else {
-                self.store.update(&key, objects::encode(&new), cur.mod_revision).await
+                let bytes = objects::encode(&new);
+                self.recent.stage(&key, &bytes, selectable::of(&new));
+                (self.store.update(&key, bytes.clone(), cur.mod_revision).await, Some(bytes))
             };
-            match result {
-                Ok(kv) => {
-                    objects::set_resource_version(&mut new, kv.mod_revision);
-                    let new = Arc::new(new);
-                    if !delete_now {
-                        self.recent.put(&key, kv.mod_revision, new.clone());
-                    }
-                    let stored = (!delete_now).then_some(kv);
-                    return Ok(Written { object: new, created: false, stored });
+            let outcome = result.map(|kv| {
+                objects::set_resource_version(&mut new, kv.mod_revision);
+                let new = Arc::new(std::mem::take(&mut new));
+                if !delete_now {
+                    self.recent.put(&key, kv.mod_revision, new.clone());
                 }
+                let stored = (!delete_now).then_some(kv);
+                Written { object: new, created: false, stored }
+            });
+            // Unstaged only once the written object is in `recent` (or the write failed).
+            if let Some(bytes) = &staged {
+                self.recent.unstage(&key, bytes);
+            }
+            match outcome {
+                Ok(written) => return Ok(written),
                 Err(StoreError::Conflict { .. }) if !pinned => continue,
                 Err(StoreError::Conflict { .. }) => {
                     return Err(ApiError::conflict(
