@@ -195,7 +195,6 @@ impl Algorithm {
             };
             let pct = fw.percentage_of_nodes_to_score.unwrap_or(self.percentage_of_nodes_to_score);
             let wanted = num_feasible_nodes_to_find(pct, total);
-            warm((0..wanted.min(total)).map(|i| candidate((self.next_start + i) % total)));
             let mut processed = 0;
             for i in 0..total {
                 let node = candidate((self.next_start + i) % total);
@@ -237,19 +236,6 @@ impl Algorithm {
         let totals = fw.run_score(state, pod, &feasible, snapshot).map_err(ScheduleError::Internal)?;
         Ok(ScheduleResult { node: select_host(&feasible, &totals), evaluated, feasible: feasible.len() })
     }
-}
-
-/// Reads what the filters read first of each node the cycle is about to visit (the next
-/// `wanted` when most nodes fit). Each node lives in its own allocation; read one at a time,
-/// inside its filters, every node costs a cache miss the filter waits for, while these reads
-/// depend on nothing but the node list, so the processor overlaps their misses.
-fn warm<'a>(nodes: impl Iterator<Item = &'a NodeInfo>) {
-    let mut sum = 0i64;
-    for n in nodes {
-        sum = sum.wrapping_add(n.requested.milli_cpu ^ n.allocatable.milli_cpu ^ n.non_zero_cpu)
-            ^ (i64::from(n.unschedulable()) + (n.used_ports.len() + n.pods.len() + n.taints().len()) as i64);
-    }
-    std::hint::black_box(sum);
 }
 
 /// The node with the highest score; ties are broken at random (reservoir sampling).
