@@ -5,6 +5,10 @@ use std::time::Instant;
 use serde_json::{json, Value};
 use skiff_api::resources;
 
+/// The allocator of the `skiff` binary, so the figures are the server's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn pod(i: usize) -> Value {
     json!({"apiVersion": "v1", "kind": "Pod",
            "metadata": {"name": format!("p-{i}"), "namespace": "default", "labels": {"app": "bench"}},

@@ -1,8 +1,6 @@
 //! [`PatchMeta`] over the generated definitions: a field's shape, the definition of its value
 //! (through `allOf`/`$ref`), and its patch/list/map extensions.
 
-use std::sync::Arc;
-
 use rustc_hash::FxHashMap;
 
 use serde_json::Value;
@@ -78,7 +76,7 @@ impl Registry {
         let mut table = FieldTable::default();
         for (name, def) in &self.definitions {
             let Some(props) = def.get("properties").and_then(Value::as_object) else { continue };
-            let fields = props.iter().map(|(f, p)| (f.clone(), Arc::new(self.property_meta(p)))).collect();
+            let fields = props.iter().map(|(f, p)| (f.clone(), self.property_meta(p))).collect();
             table.insert(name.clone(), fields);
         }
         table
@@ -88,10 +86,10 @@ impl Registry {
 /// Field metadata by definition name, then field name. Looked up for every field that a
 /// patch, an apply or managedFields tracking walks: hashed with FxHash, not SipHash (the keys
 /// are the schema's own names, not anyone's input).
-pub(crate) type FieldTable = FxHashMap<String, FxHashMap<String, Arc<FieldMeta>>>;
+pub(crate) type FieldTable = FxHashMap<String, FxHashMap<String, FieldMeta>>;
 
 impl PatchMeta for Registry {
-    fn field(&self, definition: &str, field: &str) -> Option<Arc<FieldMeta>> {
-        self.fields.get(definition)?.get(field).cloned()
+    fn field(&self, definition: &str, field: &str) -> Option<&FieldMeta> {
+        self.fields.get(definition)?.get(field)
     }
 }

@@ -61,6 +61,6 @@ impl FieldMeta {
 pub trait PatchMeta: Send + Sync {
     /// The metadata of `field` in the object definition `definition`; None when the definition
     /// is unknown or has no such field (the value is then treated as an opaque scalar/map).
-    /// Shared, so implementations can hand out precomputed entries without allocating.
-    fn field(&self, definition: &str, field: &str) -> Option<std::sync::Arc<FieldMeta>>;
+    /// Borrowed: implementations hand out precomputed entries, and walks borrow their names.
+    fn field(&self, definition: &str, field: &str) -> Option<&FieldMeta>;
 }

@@ -133,7 +133,7 @@ impl FakeMeta {
 }
 
 impl PatchMeta for FakeMeta {
-    fn field(&self, definition: &str, field: &str) -> Option<std::sync::Arc<FieldMeta>> {
-        self.fields.get(&(definition.to_string(), field.to_string())).cloned().map(std::sync::Arc::new)
+    fn field(&self, definition: &str, field: &str) -> Option<&FieldMeta> {
+        self.fields.get(&(definition.to_string(), field.to_string()))
     }
 }

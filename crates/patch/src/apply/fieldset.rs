@@ -207,6 +207,21 @@ impl FieldSet {
         &mut self.nodes[i]
     }
 
+    /// Appends `pe` at this level — a member or not, with `below` under it — unless neither.
+    /// Appending out of order is allowed until [`FieldSet::sort_level`]; each `pe` at most once.
+    pub(crate) fn push_child(&mut self, pe: &PathElement, member: bool, below: FieldSet) {
+        if member || !below.nodes.is_empty() {
+            self.nodes.push(Node { pe: pe.clone(), member, below });
+        }
+    }
+
+    /// Puts this level back in order after [`FieldSet::push_child`].
+    pub(crate) fn sort_level(&mut self) {
+        if !self.nodes.is_sorted_by(|a, b| a.pe < b.pe) {
+            self.nodes.sort_by(|a, b| a.pe.cmp(&b.pe));
+        }
+    }
+
     /// Adds `path` (the empty path is ignored).
     pub fn insert(&mut self, path: &[PathElement]) {
         let Some((last, parents)) = path.split_last() else {

@@ -5,7 +5,9 @@
 //! Simplifications: no version conversion (every manager's set is read at the object's
 //! version), no cap on the number of Update entries, no unions.
 
+mod compare;
 mod conflict;
+mod created;
 mod fieldset;
 mod managed;
 mod schema;
@@ -18,17 +20,18 @@ use serde_json::{Map, Value};
 pub use conflict::{ApplyError, Conflict};
 pub use fieldset::{path_string, FieldSet, PathElement};
 
+use compare::Comparison;
 use managed::{strip_set, without_managed_fields, Entry};
 use schema::Ty;
-use walk::{Comparison, Walker};
+use walk::Walker;
 
 use crate::meta::PatchMeta;
 
 const APPLY: &str = "Apply";
 const BEFORE_FIRST_APPLY: &str = "before-first-apply";
 
-fn root_ty(definition: &str) -> Ty {
-    Ty::Struct { def: definition.to_string(), atomic: false }
+fn root_ty(definition: &str) -> Ty<'_> {
+    Ty::Struct { def: definition, atomic: false }
 }
 
 fn api_version_of(obj: &Value) -> String {
@@ -203,6 +206,23 @@ pub fn track_update(
     let empty = Value::Object(Map::new());
     let mut walker = Walker::new(meta, false);
     walker.skip_managed_fields = true;
+    if old.is_none() && entries.is_empty() {
+        // A create: the writer's set is every field the object sets, written out directly.
+        let fields = walker.created_fields_v1(new, &ty, reset, strip_set());
+        if fields.as_object().is_some_and(|m| !m.is_empty()) {
+            entries.push(Entry {
+                manager: manager.into(),
+                operation: operation.into(),
+                api_version: api_version_of(new),
+                time: Some(now_rfc3339.into()),
+                subresource: subresource.map(str::to_string),
+                set: FieldSet::new(),
+                raw: Some(fields),
+            });
+        }
+        managed::store(new, entries);
+        return;
+    }
     let Comparison { removed, modified, added } = walker.compare(old.unwrap_or(&empty), new, &ty, reset);
     let changed = if modified.is_empty() {
         added

@@ -379,3 +379,54 @@ fn subtracting_in_place_is_the_difference() {
     assert_eq!(c, a.difference(&b));
     assert!(c.has(&[f("spec"), f("y")]) && c.has(&[f("metadata")]) && !c.has(&[f("kind")]));
 }
+
+/// A create is tracked in one walk ([`super::created`]); an update from an empty object goes
+/// the general way (compare, field sets). Both must record the same fields.
+#[test]
+fn creates_record_what_an_update_from_nothing_records() {
+    let meta = FakeMeta::new();
+    let mut reset = super::FieldSet::new();
+    reset.insert(&[super::PathElement::Field("status".into())]);
+    let objects = [
+        pod("nginx"),
+        json!({}),
+        json!({"apiVersion": "v1", "kind": "Pod"}),
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "d", "uid": "u",
+            "resourceVersion": "1", "generation": 1, "creationTimestamp": null, "labels": {}, "annotations": {"a": "b"},
+            "finalizers": ["x", "y", "x"], "ownerReferences": [{"uid": "1", "name": "o", "kind": "K"}, {"uid": "1"}]},
+            "spec": {"containers": [
+                {"name": "a", "image": "i", "args": [], "command": ["sh"], "ports": [{"containerPort": 80},
+                    {"containerPort": 80, "protocol": "UDP"}, {"containerPort": 80, "protocol": "TCP"}],
+                    "env": [{"name": "E", "value": "1"}, {"name": "E", "value": "2"}], "resources": {}},
+                {"name": "b", "image": null, "resources": {"limits": {"cpu": "1"}, "requests": null}},
+                {"image": "no-name"}, "not-an-object"],
+                "initContainers": [], "volumes": null, "tolerations": [{"key": "k"}],
+                "nodeSelector": {"a": "b"}, "securityContext": {}, "hostNetwork": false, "unknown": {"deep": [1, {}]},
+                "restartPolicy": null},
+            "status": {"phase": "Running"}}),
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": null, "spec": [], "status": null}),
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"labels": null, "ownerReferences": []},
+            "spec": {"containers": {"a": 1}, "securityContext": "x", "volumes": [{"name": "v", "emptyDir": {}},
+                {"name": "w", "hostPath": {"path": "/"}}]}}),
+    ];
+    for def in [POD, DEPLOYMENT] {
+        for (i, obj) in objects.iter().enumerate() {
+            for (reset, sub) in [(&super::FieldSet::new(), None), (&reset, None), (&reset, Some("status"))] {
+                let writer = super::Writer { manager: "m", operation: "Update", subresource: sub, reset };
+                let (mut created, mut updated) = (obj.clone(), obj.clone());
+                super::track_update(None, &mut created, &writer, def, &meta, T1);
+                super::track_update(Some(&json!({})), &mut updated, &writer, def, &meta, T1);
+                assert_eq!(created, updated, "object {i} as {def}");
+            }
+        }
+    }
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "x"}}, "strategy": {"rollingUpdate": {}},
+            "template": {"metadata": {"labels": {"app": "x"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}});
+    let writer = super::Writer { manager: "m", operation: "Update", subresource: None, reset: &reset };
+    let (mut created, mut updated) = (deployment.clone(), deployment);
+    super::track_update(None, &mut created, &writer, DEPLOYMENT, &meta, T1);
+    super::track_update(Some(&json!({})), &mut updated, &writer, DEPLOYMENT, &meta, T1);
+    assert_eq!(created, updated);
+    assert!(created["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:template"].is_object(), "{created}");
+}

@@ -10,34 +10,21 @@ use super::fieldset::{path_string, FieldSet, PathElement};
 use super::schema::{item_pe, shape, ListKind, Shape, Ty};
 use crate::meta::PatchMeta;
 
-/// Whether `path` is the object's `metadata`.
-fn is_metadata(path: &[PathElement]) -> bool {
-    matches!(path, [PathElement::Field(f)] if f == "metadata")
-}
-
 /// Nesting limit of the walks (request bodies are already limited to 128 levels by serde_json).
-const MAX_DEPTH: usize = 256;
+pub(crate) const MAX_DEPTH: usize = 256;
 
 /// A list's items by path element: in list order, and their positions sorted by element.
 #[derive(Default)]
-struct Items<'v> {
-    items: Vec<(PathElement, &'v Value)>,
+pub(crate) struct Items<'v> {
+    pub items: Vec<(PathElement, &'v Value)>,
     sorted: Vec<usize>,
 }
 
 impl<'v> Items<'v> {
-    fn get(&self, pe: &PathElement) -> Option<&'v Value> {
+    pub(crate) fn get(&self, pe: &PathElement) -> Option<&'v Value> {
         let i = self.sorted.binary_search_by(|&i| self.items[i].0.cmp(pe)).ok()?;
         Some(self.items[self.sorted[i]].1)
     }
-}
-
-/// Fields removed, modified and added between two objects.
-#[derive(Debug, Default)]
-pub(crate) struct Comparison {
-    pub removed: FieldSet,
-    pub modified: FieldSet,
-    pub added: FieldSet,
 }
 
 pub(crate) struct Walker<'a> {
@@ -93,7 +80,7 @@ impl<'a> Walker<'a> {
                     path.pop();
                 }
             }
-            Shape::List(kind, elem) => {
+            Shape::List(ref kind, ref elem) => {
                 let Some(items) = v.as_array() else { return };
                 for (i, item) in items.iter().enumerate() {
                     let pe = self.pe_of(kind, item, i, path);
@@ -106,129 +93,13 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// `Compare`. A struct's absent object and list fields count as present-but-empty, as in
-    /// the zero-valued typed objects Kubernetes compares.
-    /// Paths under a member of `reset` are left out (structured-merge-diff's
-    /// `Comparison.FilterFields` with an exclusion set), and not walked.
-    pub(crate) fn compare(&mut self, lhs: &Value, rhs: &Value, ty: &Ty, reset: &FieldSet) -> Comparison {
-        let mut c = Comparison::default();
-        let mut path = Vec::new();
-        self.cmp(Some(lhs), Some(rhs), ty, Some(reset), &mut path, &mut c);
-        c
-    }
-
-    fn cmp(
-        &mut self,
-        lhs: Option<&Value>,
-        rhs: Option<&Value>,
-        ty: &Ty,
-        reset: Option<&FieldSet>,
-        path: &mut Vec<PathElement>,
-        c: &mut Comparison,
-    ) {
-        if (lhs.is_none() && rhs.is_none()) || path.len() > MAX_DEPTH {
-            return;
-        }
-        // Equal subtrees hold no change; comparing values is far cheaper than walking paths.
-        // (Not at the root: whole objects compared here always differ, and comparing them
-        // would walk every unchanged field twice.)
-        if let (Some(l), Some(r)) = (lhs, rhs) {
-            if !path.is_empty() && l == r {
-                return;
-            }
-        }
-        let empty = |v: Option<&Value>| match v {
-            None | Some(Value::Null) => true,
-            Some(Value::Object(m)) => m.is_empty(),
-            Some(Value::Array(a)) => a.is_empty(),
-            _ => false,
-        };
-        let sh = shape(ty, &[lhs, rhs]);
-        let leaf = matches!(sh, Shape::Leaf) || (empty(lhs) && empty(rhs));
-        if leaf {
-            match (lhs, rhs) {
-                (None, _) => c.added.insert(path),
-                (_, None) => c.removed.insert(path),
-                (Some(l), Some(r)) if l != r => c.modified.insert(path),
-                _ => {}
-            }
-            return;
-        }
-        match sh {
-            Shape::Map => {
-                let lm = lhs.and_then(Value::as_object);
-                let rm = rhs.and_then(Value::as_object);
-                let skip_managed = self.skip_managed_fields && is_metadata(path);
-                // Keys of the left side in its order, then those only on the right. Equal
-                // children are passed over before their type or path element is made.
-                let left = lm.into_iter().flatten().map(|(k, lc)| (k, Some(lc), rm.and_then(|m| m.get(k))));
-                let right = rm.into_iter().flatten().filter(|(k, _)| !lm.is_some_and(|l| l.contains_key(*k)));
-                for (k, lc, rc) in left.chain(right.map(|(k, rc)| (k, None, Some(rc)))) {
-                    if (lc.is_some() && lc == rc) || (skip_managed && k == "managedFields") {
-                        continue;
-                    }
-                    let Ok(reset) = reset.map_or(Ok(None), |r| r.excluded_below_field(k)) else {
-                        continue;
-                    };
-                    let (cty, _) = ty.field(k, self.meta);
-                    let null = Value::Null;
-                    let empty_object = Value::Object(Map::new());
-                    let virt = |present: bool| -> Option<&Value> {
-                        if !present || !ty.is_struct() {
-                            return None;
-                        }
-                        match cty {
-                            Ty::Struct { .. } => Some(&empty_object),
-                            Ty::List { .. } => Some(&null),
-                            _ => None,
-                        }
-                    };
-                    let lc = lc.or_else(|| virt(lhs.is_some()));
-                    let rc = rc.or_else(|| virt(rhs.is_some()));
-                    path.push(PathElement::Field(k.clone()));
-                    self.cmp(lc, rc, &cty, reset, path, c);
-                    path.pop();
-                }
-            }
-            Shape::List(kind, elem) => {
-                let l = self.index_items(lhs, kind, path);
-                let r = self.index_items(rhs, kind, path);
-                // Items of the left side in its order, then those only on the right.
-                for (pe, lv) in l.items.iter() {
-                    let rv = r.get(pe);
-                    if rv == Some(*lv) {
-                        continue;
-                    }
-                    let Ok(reset) = reset.map_or(Ok(None), |r| r.excluded_below(pe)) else {
-                        continue;
-                    };
-                    path.push(pe.clone());
-                    self.cmp(Some(*lv), rv, elem, reset, path, c);
-                    path.pop();
-                }
-                for (pe, rv) in r.items.iter() {
-                    if l.get(pe).is_some() {
-                        continue;
-                    }
-                    let Ok(reset) = reset.map_or(Ok(None), |r| r.excluded_below(pe)) else {
-                        continue;
-                    };
-                    path.push(pe.clone());
-                    self.cmp(None, Some(*rv), elem, reset, path, c);
-                    path.pop();
-                }
-            }
-            Shape::Leaf => {}
-        }
-        match (lhs, rhs) {
-            (None, _) => c.added.insert(path),
-            (_, None) => c.removed.insert(path),
-            _ => {}
-        }
-    }
-
     /// The items of a list with their path elements, first occurrence of each.
-    fn index_items<'v>(&mut self, list: Option<&'v Value>, kind: &ListKind, path: &[PathElement]) -> Items<'v> {
+    pub(crate) fn index_items<'v>(
+        &mut self,
+        list: Option<&'v Value>,
+        kind: &ListKind,
+        path: &[PathElement],
+    ) -> Items<'v> {
         let Some(items) = list.and_then(Value::as_array) else {
             return Items::default();
         };
@@ -282,7 +153,7 @@ impl<'a> Walker<'a> {
                 }
                 Value::Object(out)
             }
-            Shape::List(kind, elem) => self.merge_list(lhs, rhs, kind, elem, depth),
+            Shape::List(ref kind, ref elem) => self.merge_list(lhs, rhs, kind, elem, depth),
         }
     }
 
@@ -380,7 +251,7 @@ impl<'a> Walker<'a> {
                 }
                 Value::Object(out)
             }
-            Shape::List(kind, elem) => {
+            Shape::List(ref kind, ref elem) => {
                 let Some(items) = v.as_array() else {
                     return v.clone();
                 };

@@ -101,7 +101,7 @@ impl Merger<'_> {
     pub(crate) fn lookup(&self, ctx: &Ctx, key: &str) -> FieldPatch {
         match ctx {
             Ctx::Struct(def) => match self.meta.field(def, key) {
-                Some(fm) => FieldPatch::from_meta(&fm),
+                Some(fm) => FieldPatch::from_meta(fm),
                 None => FieldPatch::default(),
             },
             Ctx::MapOf(Some(def)) => FieldPatch { ctx: Some(Ctx::Struct(def.clone())), ..Default::default() },
