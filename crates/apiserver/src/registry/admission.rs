@@ -74,7 +74,7 @@ impl Registry {
         let list = self.list_raw(priority_classes(), None, &ListOptions::default()).await?;
         // Objects are stored as compact JSON: only a class saying `"globalDefault":true` can
         // be the default, and only those are decoded (this runs for every Pod created).
-        let marked = |kv: &&KeyValue| kv.value.windows(GLOBAL_DEFAULT.len()).any(|w| w == GLOBAL_DEFAULT);
+        let marked = |kv: &&KeyValue| memchr::memmem::find(&kv.value, GLOBAL_DEFAULT).is_some();
         let candidates: Vec<Value> = list.items.iter().filter(marked).map(objects::decode).collect::<Result<_, _>>()?;
         Ok(priority::global_default(&candidates).cloned())
     }
