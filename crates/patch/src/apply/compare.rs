@@ -102,12 +102,13 @@ impl Walker<'_> {
                 let left = lm.into_iter().flatten().map(|(k, lc)| (k, Some(lc), rm.and_then(|m| m.get(k))));
                 let right = rm.into_iter().flatten().filter(|(k, _)| !lm.is_some_and(|l| l.contains_key(*k)));
                 for (k, lc, rc) in left.chain(right.map(|(k, rc)| (k, None, Some(rc)))) {
-                    if (lc.is_some() && lc == rc) || (skip_managed && k == "managedFields") {
-                        continue;
-                    }
+                    // Reset fields first: they are often large and equal (a status update's spec).
                     let Ok(reset) = reset.map_or(Ok(None), |r| r.excluded_below_field(k)) else {
                         continue;
                     };
+                    if (lc.is_some() && lc == rc) || (skip_managed && k == "managedFields") {
+                        continue;
+                    }
                     let (cty, _) = ty.field(k, self.meta);
                     let null = Value::Null;
                     let empty_object = Value::Object(Map::new());
