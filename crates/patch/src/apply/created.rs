@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use super::fieldset::{FieldSet, PathElement};
+use super::fieldset::{field_key, FieldSet, PathElement};
 use super::schema::{item_pe, shape, Shape, Ty};
 use super::walk::{Walker, MAX_DEPTH};
 
@@ -104,10 +104,9 @@ impl Walker<'_> {
                     if child_old.value().as_ref() == Some(cv) {
                         continue;
                     }
-                    let pe = PathElement::Field(k.clone());
-                    let child = self.created(child_old, cv, &cty, reset, strip.and_then(|s| s.child(&pe)), depth + 1);
-                    let stripped = strip.is_some_and(|s| s.has_member(&pe));
-                    insert(&mut out.below, &pe, child, stripped);
+                    let (stripped, strip_below) = strip.map_or((false, None), |s| s.field_member_and_child(k));
+                    let child = self.created(child_old, cv, &cty, reset, strip_below, depth + 1);
+                    insert(&mut out.below, || field_key(k), child, stripped);
                 }
             }
             Shape::List(ref kind, ref elem) => {
@@ -125,7 +124,7 @@ impl Walker<'_> {
                     let child =
                         self.created(Old::Absent, item, elem, reset, strip.and_then(|s| s.child(&pe)), depth + 1);
                     let stripped = strip.is_some_and(|s| s.has_member(&pe));
-                    insert(&mut out.below, &pe, child, stripped);
+                    insert(&mut out.below, || pe.to_key(), child, stripped);
                 }
             }
             Shape::Leaf => {}
@@ -135,11 +134,12 @@ impl Walker<'_> {
     }
 }
 
-fn insert(below: &mut Map<String, Value>, pe: &PathElement, mut child: Out, stripped: bool) {
+/// Puts a child's FieldsV1 under its key (made only when there is something to put).
+fn insert(below: &mut Map<String, Value>, key: impl FnOnce() -> String, mut child: Out, stripped: bool) {
     if stripped {
         child.member = false;
     }
     if let Some(v) = child.into_value() {
-        below.insert(pe.to_key(), v);
+        below.insert(key(), v);
     }
 }

@@ -86,12 +86,12 @@ pub(crate) fn cmp_values(a: &Value, b: &Value) -> Ordering {
 impl PathElement {
     /// The FieldsV1 key: `f:name`, `k:{"name":"x"}`, `v:"x"`, `i:0`.
     pub fn to_key(&self) -> String {
+        if let PathElement::Field(f) = self {
+            return field_key(f);
+        }
         let mut b: Vec<u8> = Vec::with_capacity(24);
         match self {
-            PathElement::Field(f) => {
-                b.extend_from_slice(b"f:");
-                b.extend_from_slice(f.as_bytes());
-            }
+            PathElement::Field(_) => {}
             PathElement::Key(k) => {
                 b.extend_from_slice(b"k:{");
                 for (i, (name, v)) in k.iter().enumerate() {
@@ -135,6 +135,14 @@ impl PathElement {
             _ => None,
         }
     }
+}
+
+/// The FieldsV1 key of the field `name` (`f:name`): most keys, with no JSON to write.
+pub(crate) fn field_key(name: &str) -> String {
+    let mut key = String::with_capacity(2 + name.len());
+    key.push_str("f:");
+    key.push_str(name);
+    key
 }
 
 impl std::fmt::Display for PathElement {
@@ -267,14 +275,28 @@ impl FieldSet {
 
     /// [`FieldSet::excluded_below`] for the field `name`, without making its path element.
     pub(crate) fn excluded_below_field(&self, name: &str) -> Result<Option<&FieldSet>, ()> {
+        match self.find_field(name) {
+            Some(n) if n.member => Err(()),
+            Some(n) => Ok(Some(&n.below)),
+            None => Ok(None),
+        }
+    }
+
+    /// The node of the field `name` at this level, found without making its path element.
+    fn find_field(&self, name: &str) -> Option<&Node> {
         let i = self.nodes.binary_search_by(|n| match &n.pe {
             PathElement::Field(f) => f.as_str().cmp(name),
             _ => Ordering::Greater,
         });
-        match i.map(|i| &self.nodes[i]) {
-            Ok(n) if n.member => Err(()),
-            Ok(n) => Ok(Some(&n.below)),
-            Err(_) => Ok(None),
+        i.ok().map(|i| &self.nodes[i])
+    }
+
+    /// Whether the field `name` is a member at this level, and the subset below it (as
+    /// [`FieldSet::has_member`] and [`FieldSet::child`]).
+    pub(crate) fn field_member_and_child(&self, name: &str) -> (bool, Option<&FieldSet>) {
+        match self.find_field(name) {
+            Some(n) => (n.member, Some(&n.below).filter(|b| !b.nodes.is_empty())),
+            None => (false, None),
         }
     }
 
