@@ -37,7 +37,7 @@ fn pod(name: &str) -> Bytes {
     )
 }
 
-/// Bind times by Pod name, filled by a watch.
+/// When something was first seen of each Pod (bound, Running), by Pod name, filled by a watch.
 type Binds = Arc<Mutex<HashMap<String, Instant>>>;
 
 /// Bind times and the times Pods were seen Running, by Pod name.
@@ -111,14 +111,14 @@ struct Items {
 async fn scheduled_events(target: &Target, pods: usize, first: Instant) -> Result<(usize, Duration), BenchError> {
     let mut conn = target.connect().await.map_err(setup)?;
     let path = "/api/v1/namespaces/default/events?fieldSelector=reason%3DScheduled";
-    let mut now = None;
+    let mut at_start = None;
     let start = Instant::now();
     loop {
         let body = conn.call(Method::GET, path, None).await.map_err(setup)?;
         let events = serde_json::from_slice::<Items>(&body).map_err(setup)?.items.len();
-        let now = *now.get_or_insert(events);
+        let at_start = *at_start.get_or_insert(events);
         if events >= pods {
-            return Ok((now, first.elapsed()));
+            return Ok((at_start, first.elapsed()));
         }
         if start.elapsed() > Duration::from_secs(300) {
             return Err(setup(format!("{events} of {pods} Scheduled Events after 300 s")));

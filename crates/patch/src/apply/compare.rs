@@ -41,7 +41,8 @@ impl Comparison {
     }
 }
 
-fn empty(v: Option<&Value>) -> bool {
+/// Absent, null, `{}` or `[]`: what compare takes for "no value" on both sides of a leaf.
+pub(crate) fn empty(v: Option<&Value>) -> bool {
     match v {
         None | Some(Value::Null) => true,
         Some(Value::Object(m)) => m.is_empty(),

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
+use super::compare::empty;
 use super::fieldset::{field_key, FieldSet, PathElement};
 use super::schema::{item_pe, shape, Shape, Ty};
 use super::walk::{Walker, MAX_DEPTH};
@@ -27,15 +28,6 @@ impl Old {
             Old::EmptyObject => Some(Value::Object(Map::new())),
             Old::Null => Some(Value::Null),
         }
-    }
-}
-
-fn empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Object(m) => m.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        _ => false,
     }
 }
 
@@ -81,8 +73,7 @@ impl Walker<'_> {
         }
         let old_value = old.value();
         let sh = shape(ty, &[old_value.as_ref(), Some(v)]);
-        let old_empty = old_value.as_ref().is_none_or(empty);
-        if matches!(sh, Shape::Leaf) || (old_empty && empty(v)) {
+        if matches!(sh, Shape::Leaf) || (empty(old_value.as_ref()) && empty(Some(v))) {
             out.member = old_value.as_ref() != Some(v);
             return out;
         }
