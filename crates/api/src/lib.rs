@@ -4,6 +4,7 @@
 //!
 //! Depends on no other skiff crate.
 
+pub mod at;
 pub mod cron;
 pub mod defaults;
 pub mod priority;
@@ -15,6 +16,7 @@ pub mod status;
 pub mod table;
 pub mod validation;
 
+pub use at::At;
 pub use resources::{ResourceInfo, RESOURCES};
 pub use status::{ApiError, Cause};
 

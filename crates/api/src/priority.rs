@@ -5,6 +5,7 @@
 //! no deleting the system classes. The API server looks the classes up in its store and hands
 //! them in; everything here is pure.
 
+use crate::At;
 use serde_json::{json, Map, Value};
 
 /// `scheduling.HighestUserDefinablePriority`: the largest value of a class not named `system-*`.
@@ -83,7 +84,7 @@ pub fn is_global_default(class: &Value) -> bool {
 }
 
 fn class_name(class: &Value) -> &str {
-    class.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
+    class.at("/metadata/name").and_then(Value::as_str).unwrap_or("")
 }
 
 /// `getDefaultPriorityClass`: of the classes marked `globalDefault`, the one with the lowest value
@@ -98,7 +99,7 @@ pub fn global_default<'a>(classes: impl IntoIterator<Item = &'a Value>) -> Optio
 /// The PriorityClass a Pod names (`spec.priorityClassName`, `""` for none): the API server hands
 /// that class to [`admit_pod_create`], or the global default one when the Pod names none.
 pub fn pod_class_name(pod: &Value) -> &str {
-    pod.pointer("/spec/priorityClassName").and_then(Value::as_str).unwrap_or("")
+    pod.at("/spec/priorityClassName").and_then(Value::as_str).unwrap_or("")
 }
 
 /// `admitPod` on create: sets `spec.priority` and `spec.preemptionPolicy` (and

@@ -2,6 +2,7 @@
 //! the live object under the field manager, create the object when missing, report conflicts
 //! with other managers as 409.
 
+use skiff_api::At;
 use std::sync::Arc;
 
 use http::{Response, StatusCode};
@@ -89,7 +90,7 @@ pub async fn server_side_apply(
                 let now = objects::now_rfc3339();
                 let mut new = skiff_patch::apply(Some(old), &applied, &manager, force, res.definition, meta, &now)
                     .map_err(|e| conflict(res, name, e))?;
-                let pinned = applied.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(String::from);
+                let pinned = applied.at("/metadata/resourceVersion").and_then(Value::as_str).map(String::from);
                 match pinned {
                     Some(rv) => objects::metadata_mut(&mut new).insert("resourceVersion".into(), json!(rv)),
                     None => objects::metadata_mut(&mut new).remove("resourceVersion"),

@@ -4,6 +4,7 @@
 //! kube-apiserver without `--kubelet-certificate-authority`, it does not verify the agents'
 //! self-signed serving certificates; the agents verify ours against the cluster CA.
 
+use skiff_api::At;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -168,15 +169,15 @@ fn bracketed(host: &str) -> String {
 
 /// The address and kubelet port of a Node object.
 fn address(node: &Value) -> Result<(String, u16), ApiError> {
-    let name = node.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
-    let addresses = node.pointer("/status/addresses").and_then(Value::as_array).cloned().unwrap_or_default();
+    let name = node.at("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    let addresses = node.at("/status/addresses").and_then(Value::as_array).cloned().unwrap_or_default();
     let address = ["InternalIP", "ExternalIP", "Hostname"]
         .iter()
         .find_map(|kind| {
             addresses.iter().find(|a| a["type"] == *kind).and_then(|a| a["address"].as_str()).map(str::to_string)
         })
         .ok_or_else(|| ApiError::new(500, "InternalError", format!("node {name:?} has no address")))?;
-    let port = node.pointer("/status/daemonEndpoints/kubeletEndpoint/Port").and_then(Value::as_i64).unwrap_or(10250);
+    let port = node.at("/status/daemonEndpoints/kubeletEndpoint/Port").and_then(Value::as_i64).unwrap_or(10250);
     let port = u16::try_from(port)
         .map_err(|_| ApiError::new(500, "InternalError", format!("node {name:?} has kubelet port {port}")))?;
     Ok((address, port))

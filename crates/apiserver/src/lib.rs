@@ -12,6 +12,7 @@ pub mod auth;
 mod bootstrap;
 pub mod discovery;
 mod handlers;
+mod json;
 pub mod kubelet;
 pub mod listener;
 pub mod managed;

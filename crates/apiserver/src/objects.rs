@@ -6,6 +6,8 @@ use serde_json::{json, Map, Value};
 use skiff_api::{ApiError, ResourceInfo};
 use skiff_store::KeyValue;
 
+use crate::json;
+
 /// Decodes a stored object and sets its resourceVersion from the store revision.
 pub fn decode(kv: &KeyValue) -> Result<Value, ApiError> {
     let mut v: Value = serde_json::from_slice(&kv.value)
@@ -28,7 +30,7 @@ pub fn raw_metadata_only(kv: &KeyValue) -> Result<Bytes, ApiError> {
     });
     let Some(members) = members else {
         let obj = decode(kv)?;
-        return Ok(Bytes::from(serde_json::to_vec(&partial_object(&obj)).unwrap_or_default()));
+        return Ok(Bytes::from(json::to_vec(&partial_object(&obj))));
     };
     let rv = kv.mod_revision.to_string();
     let mut out = Vec::with_capacity(HEAD.len() + members.len() + rv.len() + 24);
@@ -55,20 +57,39 @@ pub fn partial_object(obj: &Value) -> Value {
 
 /// The stored form of an object: `apiVersion`, `kind` and `metadata` first (so that
 /// [`raw_with_rv`] can splice the resourceVersion in without parsing), without
-/// resourceVersion. Serialized in place, without copying the object.
+/// resourceVersion. Written in place, without copying the object, into a buffer each thread
+/// keeps, then copied out at its exact size (the stores and caches hold these bytes).
 pub fn encode(obj: &Value) -> Bytes {
     let Some(map) = obj.as_object() else {
-        return Bytes::from(serde_json::to_vec(obj).unwrap_or_default());
+        return Bytes::from(json::to_vec(obj));
     };
-    let mut out = Vec::with_capacity(512);
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with(|scratch| {
+        let Ok(mut out) = scratch.try_borrow_mut() else {
+            return Bytes::from(encode_map(map, Vec::with_capacity(4096)));
+        };
+        let out = std::mem::take(&mut *out);
+        let written = encode_map(map, out);
+        let bytes = Bytes::copy_from_slice(&written);
+        if let Ok(mut out) = scratch.try_borrow_mut() {
+            *out = written;
+            out.clear();
+        }
+        bytes
+    })
+}
+
+fn encode_map(map: &Map<String, Value>, mut out: Vec<u8>) -> Vec<u8> {
+    out.clear();
     out.push(b'{');
     let mut first = true;
     let mut member = |out: &mut Vec<u8>, k: &str, v: &Value| {
         if !std::mem::take(&mut first) {
             out.push(b',');
         }
-        // Writing to a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, k);
+        json::write_str(out, k);
         out.push(b':');
         match (k, v.as_object()) {
             ("metadata", Some(meta)) => {
@@ -78,15 +99,13 @@ pub fn encode(obj: &Value) -> Bytes {
                     if !std::mem::take(&mut inner_first) {
                         out.push(b',');
                     }
-                    let _ = serde_json::to_writer(&mut *out, mk);
+                    json::write_str(out, mk);
                     out.push(b':');
-                    let _ = serde_json::to_writer(&mut *out, mv);
+                    json::write_value(out, mv);
                 }
                 out.push(b'}');
             }
-            _ => {
-                let _ = serde_json::to_writer(&mut *out, v);
-            }
+            _ => json::write_value(out, v),
         }
     };
     for k in ["apiVersion", "kind", "metadata"] {
@@ -98,7 +117,7 @@ pub fn encode(obj: &Value) -> Bytes {
         member(&mut out, k, v);
     }
     out.push(b'}');
-    Bytes::from(out)
+    out
 }
 
 /// Where the members of the top-level `metadata` object start in a stored object laid out by
@@ -151,7 +170,7 @@ pub fn raw_with_rv(kv: &KeyValue) -> Result<Bytes, ApiError> {
         out.extend_from_slice(&raw[at..]);
         return Ok(Bytes::from(out));
     }
-    Ok(Bytes::from(serde_json::to_vec(&decode(kv)?).unwrap_or_default()))
+    Ok(Bytes::from(json::to_vec(&decode(kv)?)))
 }
 
 pub fn set_resource_version(obj: &mut Value, rev: i64) {
@@ -221,13 +240,40 @@ pub fn set_type(obj: &mut Value, res: &ResourceInfo) {
 }
 
 /// RFC 3339 with seconds, in UTC, as Kubernetes writes `metav1.Time`.
+/// The current time to the second, as Kubernetes writes timestamps. Formatted once a second per
+/// thread: every write stamps its managedFields entry, and chrono's formatter costs more
+/// than the rest of the stamp.
 pub fn now_rfc3339() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    thread_local! {
+        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    let now = chrono::Utc::now();
+    let second = now.timestamp();
+    LAST.with(|last| {
+        let Ok(mut last) = last.try_borrow_mut() else { return format_rfc3339(now) };
+        if last.0 != second {
+            *last = (second, format_rfc3339(now));
+        }
+        last.1.clone()
+    })
+}
+
+fn format_rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn now_is_the_current_second() {
+        let before = format_rfc3339(chrono::Utc::now());
+        let now = now_rfc3339();
+        let after = format_rfc3339(chrono::Utc::now());
+        assert!(before <= now && now <= after, "{before} <= {now} <= {after}");
+        assert_eq!(now.len(), "2024-01-01T00:00:00Z".len());
+    }
 
     #[test]
     fn round_trip_strips_and_restores_resource_version() {

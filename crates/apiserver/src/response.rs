@@ -15,7 +15,7 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
 
 /// A response with a JSON body.
 pub fn json(code: StatusCode, value: &Value) -> Response<Body> {
-    json_bytes(code, serde_json::to_vec(value).unwrap_or_default())
+    json_bytes(code, crate::json::to_vec(value))
 }
 
 pub fn json_bytes(code: StatusCode, bytes: impl Into<Bytes>) -> Response<Body> {

@@ -127,6 +127,16 @@ async fn scheduled_events(target: &Target, pods: usize, first: Instant) -> Resul
     }
 }
 
+/// Runs `$SKIFF_BENCH_ON_MEASURE start|end`, if set, as the measurement starts and ends (to
+/// have a profiler collect only then, as `callgrind_control -i on`), and waits for it.
+fn measurement_hook(when: &str) {
+    if let Some(cmd) = std::env::var_os("SKIFF_BENCH_ON_MEASURE") {
+        if let Err(e) = std::process::Command::new(cmd).arg(when).status() {
+            eprintln!("SKIFF_BENCH_ON_MEASURE {when}: {e}");
+        }
+    }
+}
+
 pub async fn run(skiff: &Path, o: &Options) -> Result<Vec<String>, BenchError> {
     // As scheduler_perf: no controller manager beside the API server and scheduler.
     let cluster = Cluster::start(skiff, &["--disable-scheduler", "--disable-controller-manager"]).await?;
@@ -148,6 +158,7 @@ pub async fn run(skiff: &Path, o: &Options) -> Result<Vec<String>, BenchError> {
 
     let names: Vec<String> = (0..o.pods).map(|i| format!("pod-{i}")).collect();
     let cpu_before = [cpu_seconds(server_pid), cpu_seconds(sched_pid), cpu_seconds(hollow_pid)];
+    measurement_hook("start");
     let first = Instant::now();
     let sent = create_all(&target, names.clone(), o.clients).await?;
     let created = first.elapsed();
@@ -158,6 +169,7 @@ pub async fn run(skiff: &Path, o: &Options) -> Result<Vec<String>, BenchError> {
     let samples: Vec<Duration> = names.iter().filter_map(|n| Some(*b.get(n)? - *sent.get(n)?)).collect();
     let stats = Stats::new(samples, total);
     let cpu_after = [cpu_seconds(server_pid), cpu_seconds(sched_pid), cpu_seconds(hollow_pid)];
+    measurement_hook("end");
     let cpu: Vec<f64> = cpu_after.iter().zip(cpu_before).map(|(a, b)| a - b).collect();
     let sched_loaded = rss_kb(sched_pid);
     let server_loaded = rss_kb(server_pid);

@@ -14,6 +14,7 @@ mod workloads;
 
 pub use pod::{add_default_tolerations, qos_class};
 
+use crate::At;
 use serde_json::{Map, Value};
 
 use crate::ResourceInfo;
@@ -123,7 +124,7 @@ pub fn prepare_for_update(resource: &ResourceInfo, new: &mut Value, old: &Value)
         }
     }
     if tracks_generation(resource) {
-        let old_gen = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+        let old_gen = old.at("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
         let changed = new_map.get("spec") != old.get("spec");
         if let Some(meta) = child_obj(new_map, "metadata") {
             meta.insert("generation".into(), Value::from(if changed { old_gen + 1 } else { old_gen }));
@@ -148,7 +149,7 @@ pub fn prepare_for_status_update(resource: &ResourceInfo, new: &mut Value, old: 
         }
     }
     if matches!(resource.group, "apps" | "batch") {
-        let labels = old.pointer("/metadata/labels");
+        let labels = old.at("/metadata/labels");
         if let Some(meta) = child_obj(new_map, "metadata") {
             match labels {
                 Some(l) if meta.get("labels") != Some(l) => {

@@ -1,5 +1,6 @@
 //! apps/v1 and batch/v1 defaulting: Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob.
 
+use crate::At;
 use serde_json::{json, Map, Value};
 
 use super::pod::{default_pod_template, default_pvc_spec};
@@ -67,9 +68,9 @@ pub(super) fn default_replicaset(obj: &mut Value) {
 /// `SetDefaults_ReplicationController`: the selector and the object's labels default to the
 /// template's labels.
 pub(super) fn default_replication_controller(obj: &mut Value) {
-    let labels = obj.pointer("/spec/template/metadata/labels").filter(|l| l.is_object()).cloned();
+    let labels = obj.at("/spec/template/metadata/labels").filter(|l| l.is_object()).cloned();
     if let Some(labels) = &labels {
-        if obj.pointer("/metadata/labels").and_then(Value::as_object).is_none_or(Map::is_empty) {
+        if obj.at("/metadata/labels").and_then(Value::as_object).is_none_or(Map::is_empty) {
             if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.insert("labels".into(), labels.clone());
             }

@@ -1,5 +1,6 @@
 //! Validation of the core kinds other than Pod: Service, ConfigMap, Secret, Namespace, Lease.
 
+use crate::At;
 use std::collections::HashSet;
 
 use serde_json::{Map, Value};
@@ -87,7 +88,7 @@ pub(crate) fn validate_service(spec: &Obj, out: &mut Vec<Cause>) {
         other => out.push(Cause::not_supported("spec.sessionAffinity", &Value::from(other), &["ClientIP", "None"])),
     }
     if let Some(t) =
-        spec.get("sessionAffinityConfig").and_then(|c| c.pointer("/clientIP/timeoutSeconds")).and_then(Value::as_i64)
+        spec.get("sessionAffinityConfig").and_then(|c| c.at("/clientIP/timeoutSeconds")).and_then(Value::as_i64)
     {
         if !(1..=86400).contains(&t) {
             out.push(Cause::invalid(

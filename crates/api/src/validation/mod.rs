@@ -11,6 +11,7 @@ mod scheduling;
 mod schema;
 mod workloads;
 
+use crate::At;
 use serde_json::{Map, Value};
 
 use crate::{ApiError, Cause, ResourceInfo};
@@ -52,11 +53,11 @@ pub fn validate_create(resource: &ResourceInfo, obj: &Value) -> Vec<Cause> {
         ("apps", "DaemonSet") => workloads::validate_daemonset(spec, &mut out),
         ("batch", "Job") => {
             let manual = spec.get("manualSelector").and_then(Value::as_bool) == Some(true);
-            let has_uid = obj.pointer("/metadata/uid").is_some_and(|u| !u.is_null());
+            let has_uid = obj.at("/metadata/uid").is_some_and(|u| !u.is_null());
             workloads::validate_job_spec(spec, "spec", manual || has_uid || spec.contains_key("selector"), &mut out);
         }
         ("batch", "CronJob") => {
-            let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+            let name = obj.at("/metadata/name").and_then(Value::as_str).unwrap_or("");
             workloads::validate_cronjob(spec, name, &mut out);
         }
         ("coordination.k8s.io", "Lease") => core::validate_lease(spec_of(obj), &mut out),
@@ -98,8 +99,8 @@ pub fn validate_update(resource: &ResourceInfo, new: &Value, old: &Value) -> Vec
 pub fn validate_status_update(resource: &ResourceInfo, new: &Value, old: &Value) -> Vec<Cause> {
     let mut out = Vec::new();
     meta::validate_object_meta_update(new.get("metadata"), old.get("metadata"), &mut out);
-    meta::validate_labels(new.pointer("/metadata/labels"), "metadata.labels", &mut out);
-    meta::validate_annotations(new.pointer("/metadata/annotations"), "metadata.annotations", &mut out);
+    meta::validate_labels(new.at("/metadata/labels"), "metadata.labels", &mut out);
+    meta::validate_annotations(new.at("/metadata/annotations"), "metadata.annotations", &mut out);
     let Some(status) = new.get("status").and_then(Value::as_object) else {
         return out;
     };
@@ -121,7 +122,7 @@ pub fn validate_status_update(resource: &ResourceInfo, new: &Value, old: &Value)
                 if !allowed.contains(&phase) {
                     out.push(Cause::not_supported("status.phase", &Value::from(phase), &allowed));
                 }
-                let old_phase = old.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
+                let old_phase = old.at("/status/phase").and_then(Value::as_str).unwrap_or("");
                 if matches!(old_phase, "Succeeded" | "Failed") && phase != old_phase {
                     out.push(Cause::forbidden(
                         "status.phase",
@@ -137,7 +138,7 @@ pub fn validate_status_update(resource: &ResourceInfo, new: &Value, old: &Value)
 
 /// Turns causes into the 422 error for an object of `resource` (`name` from the object).
 pub fn invalid_error(resource: &ResourceInfo, obj: &Value, causes: Vec<Cause>) -> ApiError {
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+    let name = obj.at("/metadata/name").and_then(Value::as_str).unwrap_or("");
     ApiError::invalid(resource.group, resource.kind, name, causes)
 }
 

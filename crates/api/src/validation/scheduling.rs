@@ -1,5 +1,6 @@
 //! Validation of scheduling.k8s.io kinds: `ValidatePriorityClass`, `ValidatePriorityClassUpdate`.
 
+use crate::At;
 use serde_json::Value;
 
 use crate::priority::{
@@ -11,7 +12,7 @@ use crate::Cause;
 /// `ValidatePriorityClass` beyond ObjectMeta: `system-` names belong to the system classes, other
 /// classes stay at or below `HighestUserDefinablePriority`, and the preemption policy is known.
 pub(crate) fn validate_priority_class(obj: &Value, out: &mut Vec<Cause>) {
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+    let name = obj.at("/metadata/name").and_then(Value::as_str).unwrap_or("");
     if name.starts_with(SYSTEM_PRIORITY_CLASS_PREFIX) {
         if let Err(e) = check_known_system_class(name, value(obj), is_global_default(obj)) {
             out.push(Cause::forbidden(

@@ -2,6 +2,7 @@
 //! subresources `exec`, `attach` and `portforward`, whose upgraded connections (WebSocket or
 //! SPDY) are handed through to the agent of the Pod's node.
 
+use skiff_api::At;
 use std::sync::Arc;
 
 use http::{Request, Response};
@@ -14,7 +15,7 @@ use crate::response::Body;
 use crate::server::ApiServer;
 
 fn names(pod: &Value, field: &str) -> Vec<String> {
-    pod.pointer(field)
+    pod.at(field)
         .and_then(Value::as_array)
         .map(|cs| cs.iter().filter_map(|c| c.get("name").and_then(Value::as_str)).map(str::to_string).collect())
         .unwrap_or_default()
@@ -42,7 +43,7 @@ fn container_of(pod: &Value, name: &str, query: &Query) -> Result<String, ApiErr
 
 /// The Node object of the node the Pod is bound to; `unbound` is the error when it is not.
 async fn node_of(server: &Arc<ApiServer>, pod: &Value, unbound: String) -> Result<Value, ApiError> {
-    let Some(node_name) = pod.pointer("/spec/nodeName").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
+    let Some(node_name) = pod.at("/spec/nodeName").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
         return Err(ApiError::bad_request(unbound));
     };
     let nodes = skiff_api::resources::lookup("", "v1", "nodes").expect("nodes are served");
@@ -111,7 +112,7 @@ pub async fn connect(
         format!("/portForward/{namespace}/{name}")
     } else {
         let container = container_of(&pod, name, &Query::parse(Some(&raw)))?;
-        if let Some(phase @ ("Succeeded" | "Failed")) = pod.pointer("/status/phase").and_then(Value::as_str) {
+        if let Some(phase @ ("Succeeded" | "Failed")) = pod.at("/status/phase").and_then(Value::as_str) {
             return Err(ApiError::bad_request(format!(
                 "cannot {sub} into a container in a completed pod; current phase is {phase}"
             )));

@@ -1,5 +1,6 @@
 //! get and list.
 
+use skiff_api::At;
 use std::sync::Arc;
 
 use http::{Response, StatusCode};
@@ -31,7 +32,7 @@ pub async fn get(
     }
     let obj = server.registry.get(r.resource, r.namespace.as_deref(), name).await?;
     let include = table::Include::parse(query.get("includeObject"));
-    let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
+    let rv = obj.at("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
     let t = table::build(r.resource, std::slice::from_ref(&obj), include, true, json!({"resourceVersion": rv}));
     Ok(response::json(StatusCode::OK, &t))
 }

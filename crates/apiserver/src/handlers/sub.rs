@@ -1,5 +1,6 @@
 //! Subresources beyond status: scale, binding and eviction.
 
+use skiff_api::At;
 use std::sync::Arc;
 
 use http::{Method, Request, Response, StatusCode};
@@ -30,7 +31,7 @@ fn scale_of(res: &ResourceInfo, obj: &Value) -> Value {
     // A ReplicationController's selector is a map of labels, not a LabelSelector.
     let map_selector = res.kind == "ReplicationController";
     let selector = obj
-        .pointer("/spec/selector")
+        .at("/spec/selector")
         .map(|s| if map_selector { json!({"matchLabels": s}) } else { s.clone() })
         .and_then(|s| LabelSelector::from_label_selector(&s).ok())
         .map(|s| s.to_string())
@@ -39,9 +40,9 @@ fn scale_of(res: &ResourceInfo, obj: &Value) -> Value {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
         "metadata": m,
-        "spec": {"replicas": obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(0)},
+        "spec": {"replicas": obj.at("/spec/replicas").and_then(Value::as_i64).unwrap_or(0)},
         "status": {
-            "replicas": obj.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0),
+            "replicas": obj.at("/status/replicas").and_then(Value::as_i64).unwrap_or(0),
             "selector": selector,
         },
     })
@@ -88,7 +89,7 @@ pub async fn scale(
                 (None, Some(body)) => body.clone(),
                 (None, None) => current.clone(),
             };
-            let replicas = new_scale.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(0);
+            let replicas = new_scale.at("/spec/replicas").and_then(Value::as_i64).unwrap_or(0);
             if replicas < 0 {
                 return Err(ApiError::invalid(
                     "autoscaling",
@@ -123,7 +124,7 @@ pub async fn binding(
     let (parts, bytes) = body::read(req).await?;
     let binding = body::parse(&body::content_type(&parts), &bytes)?;
     let name = r.name.as_deref().unwrap_or_default();
-    let node = binding.pointer("/target/name").and_then(Value::as_str).unwrap_or("").to_string();
+    let node = binding.at("/target/name").and_then(Value::as_str).unwrap_or("").to_string();
     if node.is_empty() {
         return Err(ApiError::invalid("", "Binding", name, vec![skiff_api::Cause::required("target.name")]));
     }
@@ -131,10 +132,10 @@ pub async fn binding(
     server
         .registry
         .guaranteed_update(r.resource, r.namespace.as_deref(), name, UpdateKind::System, &opts, |old| {
-            if old.pointer("/metadata/deletionTimestamp").is_some() {
+            if old.at("/metadata/deletionTimestamp").is_some() {
                 return Err(ApiError::conflict("", "pods", name, "pod is being deleted, cannot be assigned to a host"));
             }
-            match old.pointer("/spec/nodeName").and_then(Value::as_str) {
+            match old.at("/spec/nodeName").and_then(Value::as_str) {
                 Some(n) if !n.is_empty() => {
                     return Err(ApiError::conflict(
                         "",

@@ -2,6 +2,7 @@
 //! filtered by selectors, with synthetic ADDED events for resourceVersion 0/unset, bookmarks,
 //! timeouts and 410 Gone for compacted revisions.
 
+use skiff_api::At;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,7 +57,7 @@ struct Encoder {
 impl Encoder {
     /// The event for `obj` as a Table row (with the column headers in the first one).
     fn table_event(&mut self, kind: &str, obj: &Value, include: table::Include) -> Bytes {
-        let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
+        let rv = obj.at("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
         let object = table::build(
             self.res,
             std::slice::from_ref(obj),
@@ -112,7 +113,7 @@ fn raw_line(kind: &str, raw: &[u8]) -> Bytes {
 }
 
 fn line(v: &Value) -> Bytes {
-    let mut b = serde_json::to_vec(v).unwrap_or_default();
+    let mut b = crate::json::to_vec(v);
     b.push(b'\n');
     Bytes::from(b)
 }

@@ -1,5 +1,6 @@
 //! create, update, patch, delete and deletecollection.
 
+use skiff_api::At;
 use std::sync::Arc;
 
 use http::{Request, Response, StatusCode};
@@ -157,7 +158,7 @@ fn patch_sets_rv(pt: PatchType, patch: &Value) -> bool {
                     && op.get("op").and_then(Value::as_str) != Some("test")
             })
         }),
-        _ => patch.pointer("/metadata/resourceVersion").is_some_and(Value::is_string),
+        _ => patch.at("/metadata/resourceVersion").is_some_and(Value::is_string),
     }
 }
 

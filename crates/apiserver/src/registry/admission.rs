@@ -6,6 +6,7 @@
 //! configured seconds unless they say otherwise.
 
 use serde_json::Value;
+use skiff_api::At;
 use skiff_api::{defaults, priority, resources, ApiError, ResourceInfo};
 use skiff_store::KeyValue;
 
@@ -54,7 +55,7 @@ fn priority_classes() -> &'static ResourceInfo {
 /// `admission.NewForbidden`: `pods "x" is forbidden: <reason>`, naming the object by its name,
 /// else its generateName (names are generated after admission), else `Unknown`.
 fn forbidden(res: &ResourceInfo, obj: &Value, reason: &str) -> ApiError {
-    let meta = |key: &str| obj.pointer(&format!("/metadata/{key}")).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let meta = |key: &str| obj.at(&format!("/metadata/{key}")).and_then(Value::as_str).filter(|s| !s.is_empty());
     let name = meta("name").or_else(|| meta("generateName")).unwrap_or("Unknown");
     ApiError::forbidden_object(res.group, res.plural, name, reason)
 }

@@ -2,6 +2,7 @@
 //! propagation policies (the garbage collector acts on the finalizers they add).
 
 use serde_json::{json, Value};
+use skiff_api::At;
 use skiff_api::{ApiError, ResourceInfo};
 use skiff_store::StoreError;
 
@@ -30,8 +31,8 @@ impl DeleteOptions {
         let mut o = DeleteOptions {
             grace_period_seconds: v.get("gracePeriodSeconds").and_then(Value::as_i64),
             propagation_policy: v.get("propagationPolicy").and_then(Value::as_str).map(String::from),
-            precondition_uid: v.pointer("/preconditions/uid").and_then(Value::as_str).map(String::from),
-            precondition_rv: v.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(String::from),
+            precondition_uid: v.at("/preconditions/uid").and_then(Value::as_str).map(String::from),
+            precondition_rv: v.at("/preconditions/resourceVersion").and_then(Value::as_str).map(String::from),
             dry_run: v.get("dryRun").and_then(Value::as_array).is_some_and(|a| a.iter().any(|x| x == "All")),
         };
         if o.propagation_policy.is_none() {
@@ -139,7 +140,7 @@ fn plan(res: &ResourceInfo, obj: &Value, opts: &DeleteOptions) -> (Option<Value>
     let mut next = obj.clone();
     let mut finalizers = objects::finalizers(obj);
     let policy = opts.propagation_policy.as_deref();
-    let terminating = obj.pointer("/metadata/deletionTimestamp").is_some();
+    let terminating = obj.at("/metadata/deletionTimestamp").is_some();
     if !terminating {
         match policy {
             Some("Orphan") if !finalizers.iter().any(|f| f == "orphan") => finalizers.push("orphan".into()),
@@ -193,7 +194,7 @@ fn is_namespace(res: &ResourceInfo) -> bool {
 }
 
 fn has_spec_finalizers(obj: &Value) -> bool {
-    obj.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty())
+    obj.at("/spec/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty())
 }
 
 /// Only Pods that run on a node get a grace period; everything else is deleted at once.
@@ -201,12 +202,12 @@ fn grace_period(res: &ResourceInfo, obj: &Value, opts: &DeleteOptions) -> i64 {
     if !(res.group.is_empty() && res.kind == "Pod") {
         return 0;
     }
-    let unscheduled = obj.pointer("/spec/nodeName").and_then(Value::as_str).is_none_or(str::is_empty);
-    let phase = obj.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
+    let unscheduled = obj.at("/spec/nodeName").and_then(Value::as_str).is_none_or(str::is_empty);
+    let phase = obj.at("/status/phase").and_then(Value::as_str).unwrap_or("");
     if unscheduled || matches!(phase, "Succeeded" | "Failed") {
         return 0;
     }
-    let spec_grace = obj.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(30);
+    let spec_grace = obj.at("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(30);
     let g = opts.grace_period_seconds.unwrap_or(spec_grace);
     // Kubernetes turns negative and (with --force) zero into immediate deletion; 0 stays 0.
     g.max(0)

@@ -11,6 +11,7 @@ mod namespaces;
 mod recent;
 mod update;
 
+use skiff_api::At;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -110,7 +111,7 @@ impl Registry {
             Some(kv) => {
                 // Only a terminating namespace needs a closer look.
                 let terminating = kv.value.windows(19).any(|w| w == b"\"deletionTimestamp\"")
-                    && objects::decode(&kv)?.pointer("/metadata/deletionTimestamp").is_some();
+                    && objects::decode(&kv)?.at("/metadata/deletionTimestamp").is_some();
                 if terminating {
                     return Err(ApiError::forbidden(format!(
                         "{} is forbidden: unable to create new content in namespace {ns} because it is being terminated",

@@ -2,6 +2,7 @@
 //! then its `kubernetes` finalizer is removed and it goes away, as Kubernetes' namespace
 //! controller does.
 
+use skiff_api::At;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -22,7 +23,7 @@ impl Registry {
                 let list = self.list(res, Some(ns), &ListOptions::default()).await?;
                 for obj in &list.items {
                     remaining += 1;
-                    if obj.pointer("/metadata/deletionTimestamp").is_some() {
+                    if obj.at("/metadata/deletionTimestamp").is_some() {
                         continue;
                     }
                     if let Some(name) = objects::name(obj) {
@@ -62,7 +63,7 @@ impl Registry {
     pub async fn resume_namespace_deletions(&self) -> Result<(), ApiError> {
         let ns_res = resources::lookup("", "v1", "namespaces").expect("namespaces are served");
         for ns in self.list(ns_res, None, &ListOptions::default()).await?.items {
-            if ns.pointer("/metadata/deletionTimestamp").is_some() {
+            if ns.at("/metadata/deletionTimestamp").is_some() {
                 if let Some(name) = objects::name(&ns) {
                     self.spawn_namespace_finalizer(name.to_string());
                 }

@@ -1,6 +1,7 @@
 //! Update: compare-and-swap with retries (kube-apiserver's GuaranteedUpdate), status split,
 //! generation, no-op detection, and deletion once the last finalizer is gone.
 
+use skiff_api::At;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -83,8 +84,8 @@ impl Registry {
                 return Ok(Written { object: Arc::new(new), created: false, stored: None });
             }
             let delete_now = objects::finalizers(&new).is_empty()
-                && old.pointer("/metadata/deletionTimestamp").is_some()
-                && old.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0) == 0;
+                && old.at("/metadata/deletionTimestamp").is_some()
+                && old.at("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0) == 0;
             let (result, staged) = if delete_now {
                 (self.store.delete(&key, cur.mod_revision).await, None)
             } else {
