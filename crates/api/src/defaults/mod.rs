@@ -53,6 +53,19 @@ pub fn apply_defaults(resource: &ResourceInfo, obj: &mut Value) {
     }
 }
 
+/// Defaulting for writes that keep the stored spec: as [`apply_defaults`], except that a
+/// Pod's spec is left alone. A status write's spec is put back as stored (defaulted when it
+/// was written) by [`prepare_for_status_update`] whatever the request's was, and the API
+/// server's own writes (a binding's `nodeName`) set nothing defaulting reads. Defaulting the
+/// spec is most of a Pod's defaulting, and these writes come for every Pod.
+pub fn apply_defaults_keeping_spec(resource: &ResourceInfo, obj: &mut Value) {
+    if !obj.is_object() || (resource.group, resource.kind) != ("", "Pod") {
+        return apply_defaults(resource, obj);
+    }
+    drop_empty_metadata(obj);
+    pod::default_pod_status(obj);
+}
+
 /// ObjectMeta's lists and maps are `omitempty`: once decoded and encoded by the API server,
 /// empty (or null) ones are gone, as when a patch removes the last owner reference.
 fn drop_empty_metadata(obj: &mut Value) {

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{add_default_tolerations, apply_defaults, prepare_for_create};
+use super::{add_default_tolerations, apply_defaults, apply_defaults_keeping_spec, prepare_for_create};
 use crate::resources::lookup_kind;
 
 fn create(group: &str, kind: &str, mut obj: serde_json::Value) -> serde_json::Value {
@@ -242,4 +242,38 @@ fn default_tolerations_are_added_unless_the_pod_tolerates_the_taints() {
     add_default_tolerations(&mut pod, 300, 300);
     assert_eq!(pod["spec"]["tolerations"][1]["key"], "node.kubernetes.io/not-ready");
     assert_eq!(pod["spec"]["tolerations"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn writes_keeping_a_stored_pods_spec_default_the_rest_as_a_full_defaulting_does() {
+    let r = lookup_kind("", "Pod").unwrap();
+    let stored = create(
+        "",
+        "Pod",
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+               "spec": {"containers": [{"name": "c", "image": "busybox",
+                        "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]}}),
+    );
+    // A status write (a kubelet's, with an empty metadata list and the status phase left out)
+    // and a binding, each over the stored Pod.
+    let mut status_write = stored.clone();
+    status_write["metadata"]["finalizers"] = json!([]);
+    status_write["status"] = json!({"podIP": "10.0.0.1"});
+    let mut binding = stored.clone();
+    binding["spec"]["nodeName"] = json!("n1");
+    for obj in [status_write, binding] {
+        let (mut full, mut kept) = (obj.clone(), obj);
+        apply_defaults(r, &mut full);
+        apply_defaults_keeping_spec(r, &mut kept);
+        assert_eq!(kept, full);
+        assert_eq!(kept["status"]["qosClass"], "Guaranteed");
+        assert_eq!(kept["status"]["phase"], "Pending");
+        assert!(kept["metadata"].get("finalizers").is_none());
+    }
+    // Other kinds are defaulted whole.
+    let ns = lookup_kind("", "Namespace").unwrap();
+    let (mut full, mut kept) = (json!({"metadata": {"name": "n"}}), json!({"metadata": {"name": "n"}}));
+    apply_defaults(ns, &mut full);
+    apply_defaults_keeping_spec(ns, &mut kept);
+    assert_eq!(kept, full);
 }

@@ -168,7 +168,10 @@ impl Registry {
             meta.insert("generation".into(), g.clone());
         }
         meta.remove("resourceVersion");
-        defaults::apply_defaults(res, new);
+        match kind {
+            UpdateKind::Status | UpdateKind::System => defaults::apply_defaults_keeping_spec(res, new),
+            UpdateKind::Main => defaults::apply_defaults(res, new),
+        }
         let causes = match kind {
             UpdateKind::Main => {
                 self.admit_update(res, new, old);
