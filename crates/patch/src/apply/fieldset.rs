@@ -365,6 +365,11 @@ impl FieldSet {
         })
     }
 
+    /// Whether the top level holds the field `name` (a member or a parent).
+    pub(crate) fn has_top_field(&self, name: &str) -> bool {
+        self.nodes.iter().any(|n| matches!(&n.pe, PathElement::Field(f) if f == name))
+    }
+
     /// True when some path is in both sets.
     pub(crate) fn intersects(&self, other: &FieldSet) -> bool {
         self.common(other).any(|(n, o)| (n.member && o.member) || n.below.intersects(&o.below))

@@ -16,6 +16,8 @@ pub(crate) struct Entry {
     /// The `fieldsV1` this entry was decoded from, while `set` is still what it says:
     /// encoding reuses it instead of writing the set out again.
     pub raw: Option<Value>,
+    /// `set` is not read from `raw` yet (and is empty meanwhile): [`decode_owned_lazy`].
+    pub unparsed: bool,
 }
 
 impl Entry {
@@ -43,6 +45,46 @@ pub(crate) fn decode_list(list: &Value) -> Option<Vec<Entry>> {
 /// A managedFields list taken out of its object: the entries' strings and `fieldsV1` are
 /// moved, not copied.
 pub(crate) fn decode_owned(list: Value) -> Option<Vec<Entry>> {
+    decode_entries(list, false)
+}
+
+/// As [`decode_owned`], for a list known to be well formed (the stored object's own), with
+/// every `fieldsV1` left unread until [`Entry::parse`]: most writes touch few managers' fields.
+pub(crate) fn decode_owned_lazy(list: Value) -> Option<Vec<Entry>> {
+    decode_entries(list, true)
+}
+
+impl Entry {
+    /// Reads `set` from `raw` if not done yet; false (the entry left as it is) when `raw` is
+    /// malformed.
+    pub fn parse(&mut self) -> bool {
+        if !self.unparsed {
+            return true;
+        }
+        match self.raw.as_ref().and_then(FieldSet::from_fields_v1) {
+            Some(set) => {
+                self.set = set;
+                self.unparsed = false;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether this entry's set may hold a path of `set`: its fieldsV1 are read only when
+    /// some top-level field is in both.
+    pub fn may_meet(&self, set: &FieldSet) -> bool {
+        match (&self.raw, self.unparsed) {
+            (Some(Value::Object(raw)), true) => raw.keys().any(|k| match k.strip_prefix("f:") {
+                Some(name) => set.has_top_field(name),
+                None => k != ".",
+            }),
+            _ => true,
+        }
+    }
+}
+
+fn decode_entries(list: Value, lazy: bool) -> Option<Vec<Entry>> {
     let Value::Array(list) = list else { return None };
     if list.len() == 1 && list[0].as_object().is_some_and(Map::is_empty) {
         return Some(Vec::new());
@@ -60,9 +102,11 @@ pub(crate) fn decode_owned(list: Value) -> Option<Vec<Entry>> {
         let (manager, operation, api_version) = (s("manager"), s("operation"), s("apiVersion"));
         let (time, subresource) = (s("time"), s("subresource"));
         let raw = m.remove("fieldsV1");
+        // Sets that are empty (or not objects) are read at once, as eagerly.
+        let unparsed = lazy && raw.as_ref().and_then(Value::as_object).is_some_and(|m| m.keys().any(|k| k != "."));
         let set = match &raw {
-            Some(v) => FieldSet::from_fields_v1(v)?,
-            None => FieldSet::new(),
+            Some(v) if !unparsed => FieldSet::from_fields_v1(v)?,
+            _ => FieldSet::new(),
         };
         out.push(Entry {
             manager: manager.unwrap_or_default(),
@@ -72,6 +116,7 @@ pub(crate) fn decode_owned(list: Value) -> Option<Vec<Entry>> {
             subresource: subresource.filter(|s| !s.is_empty()),
             set,
             raw,
+            unparsed,
         });
     }
     Some(out)

@@ -86,6 +86,7 @@ pub fn apply(
                     subresource: None,
                     set,
                     raw: None,
+                    unparsed: false,
                 });
             }
         }
@@ -110,6 +111,7 @@ pub fn apply(
         subresource: None,
         set: config_set,
         raw: None,
+        unparsed: false,
     };
 
     // Prune what the manager applied last time and no longer does, unless owned elsewhere.
@@ -158,14 +160,15 @@ pub fn apply(
 }
 
 /// Removes `taken` and `removed` fields from every entry; drops emptied entries.
+/// Entries still unparsed were found not to meet `taken` or `removed` and are kept as they are.
 fn release(entries: &mut Vec<Entry>, taken: &FieldSet, removed: &FieldSet) {
-    for e in entries.iter_mut() {
+    for e in entries.iter_mut().filter(|e| !e.unparsed) {
         if e.set.intersects(taken) || e.set.intersects(removed) {
             e.set = e.set.difference(taken).difference(removed);
             e.raw = None;
         }
     }
-    entries.retain(|e| !e.set.is_empty());
+    entries.retain(|e| e.unparsed || !e.set.is_empty());
 }
 
 /// Who made a non-apply write, and what its strategy resets.
@@ -195,7 +198,11 @@ pub fn track_update(
     now_rfc3339: &str,
 ) {
     let Writer { manager, operation, subresource, reset } = *writer;
-    let sent = managed::take_managed_fields(new).and_then(managed::decode_owned);
+    let list = managed::take_managed_fields(new);
+    // The stored object's own entries (kept by a patch, sent back by an update) are well
+    // formed, and read only where this write may touch them.
+    let stored = list.is_some() && old.and_then(|o| o.get("metadata")?.get("managedFields")) == list.as_ref();
+    let sent = list.and_then(if stored { managed::decode_owned_lazy } else { managed::decode_owned });
     let mut entries = match sent {
         // The "reset" form `[{}]`.
         Some(e) if e.is_empty() => return,
@@ -218,6 +225,7 @@ pub fn track_update(
                 subresource: subresource.map(str::to_string),
                 set: FieldSet::new(),
                 raw: Some(fields),
+                unparsed: false,
             });
         }
         managed::store(new, entries);
@@ -231,12 +239,17 @@ pub fn track_update(
         m.union_in_place(&added);
         m
     };
+    let api_version = api_version_of(new);
+    for e in entries.iter_mut().filter(|e| e.unparsed) {
+        if e.is(manager, operation, &api_version, subresource) || e.may_meet(&changed) || e.may_meet(&removed) {
+            e.parse();
+        }
+    }
     release(&mut entries, &changed, &removed);
 
     let mut op_set = changed;
     op_set.subtract(strip_set());
     if !op_set.is_empty() {
-        let api_version = api_version_of(new);
         match entries.iter_mut().find(|e| e.is(manager, operation, &api_version, subresource)) {
             Some(e) => {
                 // The manager's older fields under the reset ones go too (sets recorded
@@ -258,6 +271,7 @@ pub fn track_update(
                 subresource: subresource.map(str::to_string),
                 set: op_set,
                 raw: None,
+                unparsed: false,
             }),
         }
     }

@@ -430,3 +430,37 @@ fn creates_record_what_an_update_from_nothing_records() {
     assert_eq!(created, updated);
     assert!(created["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:template"].is_object(), "{created}");
 }
+
+#[test]
+fn entries_read_lazily_record_what_entries_read_at_once_record() {
+    // Each step changes `live` as one manager; its managedFields are either the stored ones
+    // (kept, as by a patch: read lazily) or absent (taken from the live object, read at once).
+    let meta = FakeMeta::new();
+    let mut live = ssa(None, &pod("nginx:1"), "kubectl", false).unwrap();
+    type Step = (&'static str, Option<&'static str>, fn(&mut Value));
+    let steps: Vec<Step> = vec![
+        ("kubelet", Some("status"), |o| o["status"] = json!({"phase": "Running", "podIP": "10.0.0.1"})),
+        ("labeler", None, |o| o["metadata"]["labels"]["tier"] = json!("web")),
+        ("kubelet", Some("status"), |o| o["status"]["phase"] = json!("Succeeded")),
+        ("editor", None, |o| o["spec"]["containers"][0]["image"] = json!("nginx:2")),
+        ("labeler", None, |o| {
+            o["metadata"]["labels"].as_object_mut().unwrap().remove("app");
+        }),
+        ("editor", None, |o| o["spec"]["containers"][0]["image"] = json!("nginx:3")),
+        ("other", None, |o| o["metadata"]["annotations"] = json!({"a": "b"})),
+        ("kubelet", Some("status"), |o| {
+            o["status"].as_object_mut().unwrap().remove("podIP");
+        }),
+    ];
+    for (i, (manager, sub, change)) in steps.into_iter().enumerate() {
+        let mut kept = live.clone();
+        change(&mut kept);
+        let mut dropped = kept.clone();
+        dropped["metadata"].as_object_mut().unwrap().remove("managedFields");
+        let lazy = track_update(Some(&live), &kept, manager, "Update", sub, POD, &meta, T2);
+        let eager = track_update(Some(&live), &dropped, manager, "Update", sub, POD, &meta, T2);
+        assert_eq!(lazy, eager, "step {i} by {manager}");
+        live = lazy;
+    }
+    assert_eq!(entries(&live).len(), 5, "{live}");
+}
