@@ -63,22 +63,26 @@ pub fn encode(obj: &Value) -> Bytes {
     let Some(map) = obj.as_object() else {
         return Bytes::from(json::to_vec(obj));
     };
-    thread_local! {
-        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
     SCRATCH.with(|scratch| {
-        let Ok(mut out) = scratch.try_borrow_mut() else {
-            return Bytes::from(encode_map(map, Vec::with_capacity(4096)));
-        };
-        let out = std::mem::take(&mut *out);
-        let written = encode_map(map, out);
+        let buf = scratch.try_borrow_mut().map(|mut b| std::mem::take(&mut *b)).unwrap_or_default();
+        let written = encode_map(map, buf);
         let bytes = Bytes::copy_from_slice(&written);
-        if let Ok(mut out) = scratch.try_borrow_mut() {
-            *out = written;
-            out.clear();
+        // A huge object's buffer is not kept.
+        if written.capacity() <= MAX_SCRATCH {
+            if let Ok(mut b) = scratch.try_borrow_mut() {
+                *b = written;
+            }
         }
         bytes
     })
+}
+
+/// The largest encoding buffer a thread keeps between objects.
+const MAX_SCRATCH: usize = 256 * 1024;
+
+thread_local! {
+    /// The buffer [`encode`] writes into on this thread.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 fn encode_map(map: &Map<String, Value>, mut out: Vec<u8>) -> Vec<u8> {
@@ -239,8 +243,7 @@ pub fn set_type(obj: &mut Value, res: &ResourceInfo) {
     }
 }
 
-/// RFC 3339 with seconds, in UTC, as Kubernetes writes `metav1.Time`.
-/// The current time to the second, as Kubernetes writes timestamps. Formatted once a second per
+/// The current time to the second, in UTC, as Kubernetes writes `metav1.Time`. Formatted once a second per
 /// thread: every write stamps its managedFields entry, and chrono's formatter costs more
 /// than the rest of the stamp.
 pub fn now_rfc3339() -> String {
@@ -265,6 +268,23 @@ fn format_rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoding_keeps_a_buffer_and_hands_out_exact_sizes() {
+        let big = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "resourceVersion": "3"},
+                         "data": {"k": "x".repeat(10_000)}});
+        let small = json!({"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "b"}});
+        let first = encode(&big);
+        let kept = SCRATCH.with(|b| b.borrow().capacity());
+        assert!(kept >= first.len(), "the buffer is kept for the next object: {kept}");
+        let second = encode(&small);
+        assert_eq!(&second[..], br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b"}}"#);
+        assert_eq!(
+            decode(&skiff_store::KeyValue { key: "k".into(), value: first, create_revision: 1, mod_revision: 3 })
+                .unwrap(),
+            big
+        );
+    }
 
     #[test]
     fn now_is_the_current_second() {
