@@ -2,12 +2,11 @@
 //! the live object under the field manager, create the object when missing, report conflicts
 //! with other managers as 409.
 
-use skiff_api::At;
 use std::sync::Arc;
 
 use http::{Response, StatusCode};
 use serde_json::{json, Value};
-use skiff_api::{ApiError, Cause, ResourceInfo};
+use skiff_api::{ApiError, At, Cause, ResourceInfo};
 
 use crate::handlers::body;
 use crate::objects;

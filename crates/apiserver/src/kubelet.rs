@@ -4,7 +4,6 @@
 //! kube-apiserver without `--kubelet-certificate-authority`, it does not verify the agents'
 //! self-signed serving certificates; the agents verify ours against the cluster CA.
 
-use skiff_api::At;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -16,7 +15,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use serde_json::Value;
-use skiff_api::ApiError;
+use skiff_api::{ApiError, At};
 
 use crate::listener::TlsError;
 use crate::response::Body;

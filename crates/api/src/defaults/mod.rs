@@ -14,10 +14,9 @@ mod workloads;
 
 pub use pod::{add_default_tolerations, qos_class};
 
-use crate::At;
 use serde_json::{Map, Value};
 
-use crate::ResourceInfo;
+use crate::{At, ResourceInfo};
 
 /// Apply Kubernetes' defaulting (`SetDefaults_*` functions, the always-on mutating admission
 /// defaults and the registry strategies' `PrepareForCreate` parts that fill fields) to an

@@ -1,10 +1,10 @@
 //! apps/v1 and batch/v1 defaulting: Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob.
 
-use crate::At;
 use serde_json::{json, Map, Value};
 
 use super::pod::{default_pod_template, default_pvc_spec};
 use super::{child_obj, each_obj, existing_obj, is_set, set_empty_str, set_nil, str_of};
+use crate::At;
 
 /// The status a workload starts with (its Go struct's zero value as serialized).
 pub(super) fn initial_status(kind: &str) -> Value {

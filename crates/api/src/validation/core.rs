@@ -1,13 +1,12 @@
 //! Validation of the core kinds other than Pod: Service, ConfigMap, Secret, Namespace, Lease.
 
-use crate::At;
 use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
 use super::meta::{config_key, dns1123_label, dns1123_subdomain, invalid_raw, port_num, too_long, validate_labels};
 use super::pod::{validate_port_num_or_name, validate_protocol};
-use crate::Cause;
+use crate::{At, Cause};
 
 type Obj = Map<String, Value>;
 

@@ -11,10 +11,9 @@ mod scheduling;
 mod schema;
 mod workloads;
 
-use crate::At;
 use serde_json::{Map, Value};
 
-use crate::{ApiError, Cause, ResourceInfo};
+use crate::{ApiError, At, Cause, ResourceInfo};
 
 pub use fields::{check_fields, patch_is_clean};
 

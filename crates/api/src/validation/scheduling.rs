@@ -1,13 +1,12 @@
 //! Validation of scheduling.k8s.io kinds: `ValidatePriorityClass`, `ValidatePriorityClassUpdate`.
 
-use crate::At;
 use serde_json::Value;
 
 use crate::priority::{
     check_known_system_class, is_global_default, value, HIGHEST_USER_DEFINABLE_PRIORITY, PREEMPT_LOWER_PRIORITY,
     PREEMPT_NEVER, SYSTEM_PRIORITY_CLASS_PREFIX,
 };
-use crate::Cause;
+use crate::{At, Cause};
 
 /// `ValidatePriorityClass` beyond ObjectMeta: `system-` names belong to the system classes, other
 /// classes stay at or below `HighestUserDefinablePriority`, and the preemption policy is known.

@@ -2,13 +2,12 @@
 //! subresources `exec`, `attach` and `portforward`, whose upgraded connections (WebSocket or
 //! SPDY) are handed through to the agent of the Pod's node.
 
-use skiff_api::At;
 use std::sync::Arc;
 
 use http::{Request, Response};
 use hyper::body::Incoming;
 use serde_json::Value;
-use skiff_api::ApiError;
+use skiff_api::{ApiError, At};
 
 use crate::request::{Query, ResourceRequest};
 use crate::response::Body;

@@ -1,12 +1,11 @@
 //! get and list.
 
-use skiff_api::At;
 use std::sync::Arc;
 
 use http::{Response, StatusCode};
 use serde_json::{json, Value};
 use skiff_api::selector::{FieldSelector, LabelSelector};
-use skiff_api::ApiError;
+use skiff_api::{ApiError, At};
 
 use super::{partial, table};
 use crate::objects;

@@ -1,6 +1,5 @@
 //! Subresources beyond status: scale, binding and eviction.
 
-use skiff_api::At;
 use std::sync::Arc;
 
 use http::{Method, Request, Response, StatusCode};
@@ -13,6 +12,8 @@ use skiff_api::ResourceInfo;
 
 use super::body;
 use super::write::{apply_patch, PatchType};
+use skiff_api::At;
+
 use crate::objects;
 use crate::registry::{DeleteOptions, UpdateKind, WriteOptions};
 use crate::request::{Query, ResourceRequest};

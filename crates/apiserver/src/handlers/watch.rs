@@ -2,7 +2,6 @@
 //! filtered by selectors, with synthetic ADDED events for resourceVersion 0/unset, bookmarks,
 //! timeouts and 410 Gone for compacted revisions.
 
-use skiff_api::At;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +13,7 @@ use hyper::body::Frame;
 use rand::Rng;
 use serde_json::{json, Value};
 use skiff_api::selector::{FieldSelector, LabelSelector};
-use skiff_api::{ApiError, ResourceInfo};
+use skiff_api::{ApiError, At, ResourceInfo};
 use skiff_store::{Event, EventKind};
 use tokio::sync::mpsc;
 

@@ -1,12 +1,11 @@
 //! create, update, patch, delete and deletecollection.
 
-use skiff_api::At;
 use std::sync::Arc;
 
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::{json, Value};
-use skiff_api::{ApiError, ResourceInfo};
+use skiff_api::{ApiError, At, ResourceInfo};
 
 use super::body;
 use super::read::selectors;

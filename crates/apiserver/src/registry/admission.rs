@@ -6,8 +6,7 @@
 //! configured seconds unless they say otherwise.
 
 use serde_json::Value;
-use skiff_api::At;
-use skiff_api::{defaults, priority, resources, ApiError, ResourceInfo};
+use skiff_api::{defaults, priority, resources, ApiError, At, ResourceInfo};
 use skiff_store::KeyValue;
 
 use super::{ListOptions, Registry};

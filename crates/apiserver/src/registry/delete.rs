@@ -2,8 +2,7 @@
 //! propagation policies (the garbage collector acts on the finalizers they add).
 
 use serde_json::{json, Value};
-use skiff_api::At;
-use skiff_api::{ApiError, ResourceInfo};
+use skiff_api::{ApiError, At, ResourceInfo};
 use skiff_store::StoreError;
 
 use super::{store_error, Registry};

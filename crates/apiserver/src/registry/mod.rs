@@ -11,11 +11,10 @@ mod namespaces;
 mod recent;
 mod update;
 
-use skiff_api::At;
 use std::sync::Arc;
 
 use serde_json::Value;
-use skiff_api::{ApiError, ResourceInfo};
+use skiff_api::{ApiError, At, ResourceInfo};
 use skiff_store::{KeyValue, Store, StoreError};
 
 use crate::objects;

@@ -2,12 +2,11 @@
 //! then its `kubernetes` finalizer is removed and it goes away, as Kubernetes' namespace
 //! controller does.
 
-use skiff_api::At;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use skiff_api::resources::{self, RESOURCES};
-use skiff_api::ApiError;
+use skiff_api::{ApiError, At};
 
 use super::{DeleteOptions, ListOptions, Registry, UpdateKind, WriteOptions};
 use crate::objects;

@@ -1,11 +1,10 @@
 //! Update: compare-and-swap with retries (kube-apiserver's GuaranteedUpdate), status split,
 //! generation, no-op detection, and deletion once the last finalizer is gone.
 
-use skiff_api::At;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
-use skiff_api::{defaults, validation, ApiError, ResourceInfo};
+use skiff_api::{defaults, validation, ApiError, At, ResourceInfo};
 use skiff_store::StoreError;
 
 use super::{store_error, Registry, WriteOptions, Written};
