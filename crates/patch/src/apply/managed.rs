@@ -29,32 +29,7 @@ impl Entry {
             && self.subresource.as_deref() == sub
             && (operation == "Apply" || self.api_version == api_version)
     }
-}
 
-/// The managedFields of `obj`: None when absent or malformed, `Some(vec![])` for the
-/// "reset" form `[{}]`.
-pub(crate) fn decode(obj: &Value) -> Option<Vec<Entry>> {
-    decode_list(obj.get("metadata")?.get("managedFields")?)
-}
-
-/// A managedFields list, as [`decode`] reads it.
-pub(crate) fn decode_list(list: &Value) -> Option<Vec<Entry>> {
-    decode_owned(list.clone())
-}
-
-/// A managedFields list taken out of its object: the entries' strings and `fieldsV1` are
-/// moved, not copied.
-pub(crate) fn decode_owned(list: Value) -> Option<Vec<Entry>> {
-    decode_entries(list, false)
-}
-
-/// As [`decode_owned`], for a list known to be well formed (the stored object's own), with
-/// every `fieldsV1` left unread until [`Entry::parse`]: most writes touch few managers' fields.
-pub(crate) fn decode_owned_lazy(list: Value) -> Option<Vec<Entry>> {
-    decode_entries(list, true)
-}
-
-impl Entry {
     /// Reads `set` from `raw` if not done yet; false (the entry left as it is) when `raw` is
     /// malformed.
     pub fn parse(&mut self) -> bool {
@@ -82,6 +57,29 @@ impl Entry {
             _ => true,
         }
     }
+}
+
+/// The managedFields of `obj`: None when absent or malformed, `Some(vec![])` for the
+/// "reset" form `[{}]`.
+pub(crate) fn decode(obj: &Value) -> Option<Vec<Entry>> {
+    decode_list(obj.get("metadata")?.get("managedFields")?)
+}
+
+/// A managedFields list, as [`decode`] reads it.
+pub(crate) fn decode_list(list: &Value) -> Option<Vec<Entry>> {
+    decode_owned(list.clone())
+}
+
+/// A managedFields list taken out of its object: the entries' strings and `fieldsV1` are
+/// moved, not copied.
+pub(crate) fn decode_owned(list: Value) -> Option<Vec<Entry>> {
+    decode_entries(list, false)
+}
+
+/// As [`decode_owned`], for a list known to be well formed (the stored object's own), with
+/// every `fieldsV1` left unread until [`Entry::parse`]: most writes touch few managers' fields.
+pub(crate) fn decode_owned_lazy(list: Value) -> Option<Vec<Entry>> {
+    decode_entries(list, true)
 }
 
 fn decode_entries(list: Value, lazy: bool) -> Option<Vec<Entry>> {
