@@ -243,9 +243,9 @@ pub fn set_type(obj: &mut Value, res: &ResourceInfo) {
     }
 }
 
-/// The current time to the second, in UTC, as Kubernetes writes `metav1.Time`. Formatted once a second per
-/// thread: every write stamps its managedFields entry, and chrono's formatter costs more
-/// than the rest of the stamp.
+/// The current time to the second, in UTC, as Kubernetes writes `metav1.Time`. Formatted
+/// once a second per thread: every write stamps its managedFields entry, and chrono's
+/// formatter costs more than the rest of the stamp.
 pub fn now_rfc3339() -> String {
     thread_local! {
         static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };

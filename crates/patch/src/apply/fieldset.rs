@@ -367,7 +367,7 @@ impl FieldSet {
 
     /// Whether the top level holds the field `name` (a member or a parent).
     pub(crate) fn has_top_field(&self, name: &str) -> bool {
-        self.nodes.iter().any(|n| matches!(&n.pe, PathElement::Field(f) if f == name))
+        self.find_field(name).is_some()
     }
 
     /// True when some path is in both sets.

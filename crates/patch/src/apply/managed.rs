@@ -30,19 +30,11 @@ impl Entry {
             && (operation == "Apply" || self.api_version == api_version)
     }
 
-    /// Reads `set` from `raw` if not done yet; false (the entry left as it is) when `raw` is
-    /// malformed.
-    pub fn parse(&mut self) -> bool {
-        if !self.unparsed {
-            return true;
-        }
-        match self.raw.as_ref().and_then(FieldSet::from_fields_v1) {
-            Some(set) => {
-                self.set = set;
-                self.unparsed = false;
-                true
-            }
-            None => false,
+    /// Reads `set` from `raw` if not done yet (a malformed `raw` leaves the entry as it is).
+    pub fn parse(&mut self) {
+        if let Some(set) = self.raw.as_ref().filter(|_| self.unparsed).and_then(FieldSet::from_fields_v1) {
+            self.set = set;
+            self.unparsed = false;
         }
     }
 
