@@ -34,6 +34,36 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// The whole machine's CPU time so far, from `/proc/stat`, in seconds summed over all CPUs.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MachineCpu {
+    /// Spent running anything: user, nice, system, irq and softirq time.
+    pub busy: f64,
+    /// Taken by the hypervisor for others while this machine wanted to run (a noisy host).
+    pub steal: f64,
+}
+
+impl MachineCpu {
+    /// Reads the totals now (zero where `/proc/stat` cannot be read).
+    pub fn now() -> MachineCpu {
+        MachineCpu::parse(&std::fs::read_to_string("/proc/stat").unwrap_or_default())
+    }
+
+    /// The totals of `/proc/stat`'s first (`cpu`) line.
+    pub fn parse(stat: &str) -> MachineCpu {
+        let line = stat.lines().find(|l| l.starts_with("cpu ")).unwrap_or_default();
+        let f: Vec<f64> = line.split_whitespace().skip(1).map(|v| v.parse().unwrap_or(0.0)).collect();
+        let at = |i: usize| f.get(i).copied().unwrap_or(0.0) / 100.0;
+        // user nice system idle iowait irq softirq steal …
+        MachineCpu { busy: at(0) + at(1) + at(2) + at(5) + at(6), steal: at(7) }
+    }
+
+    /// What was spent between `earlier` and `self`.
+    pub fn since(self, earlier: MachineCpu) -> MachineCpu {
+        MachineCpu { busy: self.busy - earlier.busy, steal: self.steal - earlier.steal }
+    }
+}
+
 pub fn spawn(skiff: &Path, args: &[String], log: &Path) -> Result<Proc, BenchError> {
     let log = std::fs::File::create(log)?;
     let child = Command::new(skiff).args(args).env("SKIFF_LOG", "warn").stdout(Stdio::null()).stderr(log).spawn()?;
@@ -139,5 +169,22 @@ impl Cluster {
             return Err(setup("hollow-nodes exited before registering its nodes"));
         }
         Ok((proc, registered.elapsed()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MachineCpu;
+
+    #[test]
+    fn machine_cpu_counts_busy_time_and_steal_apart_from_idle() {
+        let stat = "cpu  100 5 50 9000 20 3 2 40 0 0\ncpu0 50 2 25 4500 10 1 1 20 0 0\nintr 1\n";
+        let m = MachineCpu::parse(stat);
+        assert!((m.busy - 1.60).abs() < 1e-9, "{m:?}");
+        assert!((m.steal - 0.40).abs() < 1e-9, "{m:?}");
+        let later = MachineCpu { busy: 2.10, steal: 0.45 };
+        let d = later.since(m);
+        assert!((d.busy - 0.50).abs() < 1e-9 && (d.steal - 0.05).abs() < 1e-9, "{d:?}");
+        assert_eq!(MachineCpu::parse(""), MachineCpu::default());
     }
 }

@@ -14,7 +14,7 @@ use http::Method;
 
 use crate::api::rss_kb;
 use crate::client::{PodEvent, Target};
-use crate::cluster::{cpu_seconds, Cluster};
+use crate::cluster::{cpu_seconds, Cluster, MachineCpu};
 use crate::container::{setup, BenchError};
 use crate::Stats;
 
@@ -127,6 +127,32 @@ async fn scheduled_events(target: &Target, pods: usize, first: Instant) -> Resul
     }
 }
 
+/// CPU per scheduled Pod of each process (API server, scheduler, hollow nodes, this harness).
+fn per_pod_cpu(cpu: &[f64], pods: usize) -> String {
+    let ms = |i: usize| cpu.get(i).copied().unwrap_or(0.0) * 1000.0 / pods.max(1) as f64;
+    format!(
+        "CPU per Pod: API server {:.2} ms, scheduler {:.2} ms, hollow nodes {:.2} ms, this harness {:.2} ms",
+        ms(0),
+        ms(1),
+        ms(2),
+        ms(3)
+    )
+}
+
+/// The whole machine over the measurement: its CPU per Pod, how busy its cores were, the
+/// rate that CPU per Pod allows on them, and the time the host took for others (noise).
+fn machine_line(m: MachineCpu, window: Duration, pods: usize) -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let per_pod = m.busy * 1000.0 / pods.max(1) as f64;
+    let busy = 100.0 * m.busy / (cores * window.as_secs_f64()).max(f64::EPSILON);
+    let ceiling = if per_pod > 0.0 { cores * 1000.0 / per_pod } else { 0.0 };
+    format!(
+        "whole machine: {per_pod:.2} ms CPU per Pod, {cores} cores {busy:.0}% busy \
+         (at that cost at most {ceiling:.0} pods/s); host steal {:.2} s",
+        m.steal
+    )
+}
+
 /// Runs `$SKIFF_BENCH_ON_MEASURE start|end`, if set, as the measurement starts and ends (to
 /// have a profiler collect only then, as `callgrind_control -i on`), and waits for it.
 fn measurement_hook(when: &str) {
@@ -157,7 +183,9 @@ pub async fn run(skiff: &Path, o: &Options) -> Result<Vec<String>, BenchError> {
     wait_bound(&binds, &placed, Duration::from_secs(300)).await?;
 
     let names: Vec<String> = (0..o.pods).map(|i| format!("pod-{i}")).collect();
-    let cpu_before = [cpu_seconds(server_pid), cpu_seconds(sched_pid), cpu_seconds(hollow_pid)];
+    let me = std::process::id();
+    let cpu_before = [cpu_seconds(server_pid), cpu_seconds(sched_pid), cpu_seconds(hollow_pid), cpu_seconds(me)];
+    let (machine_before, machine_from) = (MachineCpu::now(), Instant::now());
     measurement_hook("start");
     let first = Instant::now();
     let sent = create_all(&target, names.clone(), o.clients).await?;
@@ -168,7 +196,8 @@ pub async fn run(skiff: &Path, o: &Options) -> Result<Vec<String>, BenchError> {
     let total = last - first;
     let samples: Vec<Duration> = names.iter().filter_map(|n| Some(*b.get(n)? - *sent.get(n)?)).collect();
     let stats = Stats::new(samples, total);
-    let cpu_after = [cpu_seconds(server_pid), cpu_seconds(sched_pid), cpu_seconds(hollow_pid)];
+    let cpu_after = [cpu_seconds(server_pid), cpu_seconds(sched_pid), cpu_seconds(hollow_pid), cpu_seconds(me)];
+    let (machine, machine_window) = (MachineCpu::now().since(machine_before), machine_from.elapsed());
     measurement_hook("end");
     let cpu: Vec<f64> = cpu_after.iter().zip(cpu_before).map(|(a, b)| a - b).collect();
     let sched_loaded = rss_kb(sched_pid);
@@ -214,6 +243,8 @@ pub async fn run(skiff: &Path, o: &Options) -> Result<Vec<String>, BenchError> {
             "CPU during the measurement: API server {:.1} s, scheduler {:.1} s, hollow nodes {:.1} s",
             cpu[0], cpu[1], cpu[2]
         ),
+        per_pod_cpu(&cpu, o.pods),
+        machine_line(machine, machine_window, o.pods),
         format!("API server RSS at the end                              {:>8.1} MB", server_loaded as f64 / 1024.0),
         format!(
             "at the last bind: {running_at_last} Pods Running (all {:.2} s after the first create), \
