@@ -1,8 +1,9 @@
 //! `skiff bench scheduler`: the shape of upstream scheduler_perf SchedulingBasic, all through
 //! the API server: N hollow nodes, 1,000 Pods placed first, then M Pods created by 16 clients
 //! and scheduled. Reports pods/s from the first create to the last bind, per-Pod latency
-//! (create sent → binding seen in a watch) and the scheduler's memory. The scheduler runs as
-//! its own process (`skiff scheduler`) so its memory is its own.
+//! (create sent → binding seen in a watch), the scheduler's memory, and CPU per Pod of each
+//! process and of the whole machine. The scheduler runs as its own process (`skiff
+//! scheduler`) so its memory and CPU are its own.
 
 use std::collections::HashMap;
 use std::path::Path;
