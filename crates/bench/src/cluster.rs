@@ -25,13 +25,16 @@ impl Proc {
     }
 }
 
+/// Clock ticks per second in `/proc` (USER_HZ, 100 on Linux whatever the kernel's HZ).
+const TICKS: f64 = 100.0;
+
 /// CPU seconds (user + system) a process has used.
 pub fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let fields: Vec<&str> =
         stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
     let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
+    (ticks(11) + ticks(12)) / TICKS
 }
 
 /// The whole machine's CPU time so far, from `/proc/stat`, in seconds summed over all CPUs.
@@ -41,6 +44,8 @@ pub struct MachineCpu {
     pub busy: f64,
     /// Taken by the hypervisor for others while this machine wanted to run (a noisy host).
     pub steal: f64,
+    /// The CPUs the totals are summed over (the `cpuN` lines).
+    pub cpus: usize,
 }
 
 impl MachineCpu {
@@ -53,14 +58,15 @@ impl MachineCpu {
     pub fn parse(stat: &str) -> MachineCpu {
         let line = stat.lines().find(|l| l.starts_with("cpu ")).unwrap_or_default();
         let f: Vec<f64> = line.split_whitespace().skip(1).map(|v| v.parse().unwrap_or(0.0)).collect();
-        let at = |i: usize| f.get(i).copied().unwrap_or(0.0) / 100.0;
+        let at = |i: usize| f.get(i).copied().unwrap_or(0.0) / TICKS;
+        let cpus = stat.lines().filter(|l| l.starts_with("cpu") && !l.starts_with("cpu ")).count();
         // user nice system idle iowait irq softirq steal …
-        MachineCpu { busy: at(0) + at(1) + at(2) + at(5) + at(6), steal: at(7) }
+        MachineCpu { busy: at(0) + at(1) + at(2) + at(5) + at(6), steal: at(7), cpus }
     }
 
     /// What was spent between `earlier` and `self`.
     pub fn since(self, earlier: MachineCpu) -> MachineCpu {
-        MachineCpu { busy: self.busy - earlier.busy, steal: self.steal - earlier.steal }
+        MachineCpu { busy: self.busy - earlier.busy, steal: self.steal - earlier.steal, cpus: self.cpus }
     }
 }
 
@@ -182,7 +188,8 @@ mod tests {
         let m = MachineCpu::parse(stat);
         assert!((m.busy - 1.60).abs() < 1e-9, "{m:?}");
         assert!((m.steal - 0.40).abs() < 1e-9, "{m:?}");
-        let later = MachineCpu { busy: 2.10, steal: 0.45 };
+        assert_eq!(m.cpus, 1);
+        let later = MachineCpu { busy: 2.10, steal: 0.45, cpus: 1 };
         let d = later.since(m);
         assert!((d.busy - 0.50).abs() < 1e-9 && (d.steal - 0.05).abs() < 1e-9, "{d:?}");
         assert_eq!(MachineCpu::parse(""), MachineCpu::default());

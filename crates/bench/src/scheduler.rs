@@ -143,7 +143,8 @@ fn per_pod_cpu(cpu: &[f64], pods: usize) -> String {
 /// The whole machine over the measurement: its CPU per Pod, how busy its cores were, the
 /// rate that CPU per Pod allows on them, and the time the host took for others (noise).
 fn machine_line(m: MachineCpu, window: Duration, pods: usize) -> String {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    // The CPUs /proc/stat sums over, which this process's affinity or cgroup may not all reach.
+    let cores = m.cpus.max(1) as f64;
     let per_pod = m.busy * 1000.0 / pods.max(1) as f64;
     let busy = 100.0 * m.busy / (cores * window.as_secs_f64()).max(f64::EPSILON);
     let ceiling = if per_pod > 0.0 { cores * 1000.0 / per_pod } else { 0.0 };
