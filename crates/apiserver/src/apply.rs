@@ -85,7 +85,7 @@ pub async fn server_side_apply(
         };
         let result = server
             .registry
-            .guaranteed_update(res, r.namespace.as_deref(), name, r.kind(), &opts, |old| {
+            .guaranteed_update(res, r.namespace.as_deref(), name, r.kind(), &opts, |old, _| {
                 let now = objects::now_rfc3339();
                 let mut new = skiff_patch::apply(Some(old), &applied, &manager, force, res.definition, meta, &now)
                     .map_err(|e| conflict(res, name, e))?;

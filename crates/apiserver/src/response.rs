@@ -30,7 +30,7 @@ pub fn json_bytes(code: StatusCode, bytes: impl Into<Bytes>) -> Response<Body> {
 pub fn written(code: StatusCode, w: &crate::registry::Written, warnings: &[String]) -> Response<Body> {
     let mut r = match w.stored.as_ref().map(crate::objects::raw_with_rv) {
         Some(Ok(raw)) => json_bytes(code, raw),
-        _ => json(code, &w.object),
+        _ => json(code, &w.object_with_rv()),
     };
     add_warnings(&mut r, warnings);
     r

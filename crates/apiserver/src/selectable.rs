@@ -18,11 +18,6 @@ pub fn decode(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     Ok(v.unwrap_or(Value::Null))
 }
 
-/// What selectors read of `obj`, taken from the decoded object (the same parts as [`decode`]).
-pub fn of(obj: &Value) -> Value {
-    Part::Root.take(obj).unwrap_or(Value::Null)
-}
-
 /// Which part of a value is kept.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Part {
@@ -54,24 +49,6 @@ impl Part {
 enum Child {
     Whole,
     Part(Part),
-}
-
-impl Part {
-    fn take(self, v: &Value) -> Option<Value> {
-        match v {
-            Value::Array(_) => None,
-            Value::Object(_) if self == Part::ScalarOnly => None,
-            Value::Object(m) => Some(Value::Object(
-                m.iter()
-                    .filter_map(|(k, v)| match self.child(k)? {
-                        Child::Whole => Some((k.clone(), v.clone())),
-                        Child::Part(part) => Some((k.clone(), part.take(v)?)),
-                    })
-                    .collect(),
-            )),
-            scalar => Some(scalar.clone()),
-        }
-    }
 }
 
 impl<'de> DeserializeSeed<'de> for Part {
@@ -174,8 +151,5 @@ mod tests {
                            "source": {"component": "kubelet"}, "reason": "Started", "count": 2});
         assert_eq!(decode(&serde_json::to_vec(&event).unwrap()).unwrap(), event);
         assert!(decode(b"{\"metadata\": ").is_err());
-        for obj in [pod, event] {
-            assert_eq!(of(&obj), decode(&serde_json::to_vec(&obj).unwrap()).unwrap());
-        }
     }
 }

@@ -111,6 +111,19 @@ fn walk_through(server: &Server, k: &Kubectl<'_>, minor: u32) {
     let labels = k.ok(&["get", "pod", "myapp-pod", "--show-labels"], None);
     assert!(labels.contains("color=blue"), "{labels}");
 
+    // A JSON patch sees the resourceVersion: a test of the current one passes, a stale one fails.
+    let rv = k.ok(&["get", "pod", "myapp-pod", "-o", "jsonpath={.metadata.resourceVersion}"], None);
+    let guarded = |rv: &str, value: &str| {
+        format!(
+            r#"[{{"op":"test","path":"/metadata/resourceVersion","value":"{rv}"}},
+               {{"op":"add","path":"/metadata/labels/guarded","value":"{value}"}}]"#
+        )
+    };
+    let patched = k.ok(&["patch", "pod", "myapp-pod", "--type=json", "-p", &guarded(rv.trim(), "one")], None);
+    assert!(patched.contains("patched"), "{patched}");
+    let stale = k.fails(&["patch", "pod", "myapp-pod", "--type=json", "-p", &guarded(rv.trim(), "two")], None);
+    assert!(stale.contains("resourceVersion"), "{stale}");
+
     // edit with a scripted editor.
     let editor = write(dir.path(), "editor.sh", "#!/bin/sh\nsed -i 's/note: hello/note: edited/' \"$1\"\n");
     std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();

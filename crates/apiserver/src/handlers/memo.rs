@@ -1,6 +1,7 @@
 //! What every watcher of one store event shares: the object decoded once (for Tables), its
 //! PartialObjectMetadata bytes made once (for metadata-only watchers such as the garbage
-//! collector's), what selectors read of it and of its previous version decoded once (`selectable`), and the
+//! collector's), what selectors read of it and of its previous version (`selectable`: the
+//! written object itself when the write left it in `recent`, else decoded once), and the
 //! object's wire bytes made once, by whichever watcher asks first. Without it, each watcher
 //! with a selector decoded every event of its resource twice and encoded it again.
 
@@ -39,8 +40,9 @@ impl Shared {
         self.metadata.get_or_init(|| objects::raw_metadata_only(&ev.kv).ok()).as_ref()
     }
 
-    /// What selectors read of the new (or, for deletes, last) object: the whole object if the
-    /// write that made it has left it decoded in `recent`.
+    /// What selectors read of the new (or, for deletes, last) object: the whole object (without
+    /// resourceVersion, which no selector reads) if the write that made it has left it decoded
+    /// in `recent`, staged or done.
     pub fn selectable(&self, ev: &Event, recent: &Recent) -> Option<&Value> {
         self.selectable
             .get_or_init(|| {

@@ -83,8 +83,9 @@ pub async fn scale(
     let scale_res = skiff_api::resources::lookup("", "v1", "pods").expect("pods are served");
     let w = server
         .registry
-        .guaranteed_update(r.resource, ns, name, UpdateKind::Main, &opts, |old| {
-            let current = scale_of(r.resource, old);
+        .guaranteed_update(r.resource, ns, name, UpdateKind::Main, &opts, |old, rev| {
+            let mut current = scale_of(r.resource, old);
+            objects::set_resource_version(&mut current, rev);
             let new_scale = match (&input, &put) {
                 (Some((pt, patch)), _) => apply_patch(scale_res, *pt, &current, patch)?,
                 (None, Some(body)) => body.clone(),
@@ -112,7 +113,7 @@ pub async fn scale(
             Ok(new)
         })
         .await?;
-    Ok(response::json(StatusCode::OK, &scale_of(r.resource, &w.object)))
+    Ok(response::json(StatusCode::OK, &scale_of(r.resource, &w.object_with_rv())))
 }
 
 /// `pods/binding`: assigns a Pod to a node (what the scheduler does).
@@ -132,7 +133,7 @@ pub async fn binding(
     let opts = WriteOptions { dry_run: query.dry_run()?, ..WriteOptions::default() };
     server
         .registry
-        .guaranteed_update(r.resource, r.namespace.as_deref(), name, UpdateKind::System, &opts, |old| {
+        .guaranteed_update(r.resource, r.namespace.as_deref(), name, UpdateKind::System, &opts, |old, _| {
             if old.at("/metadata/deletionTimestamp").is_some() {
                 return Err(ApiError::conflict("", "pods", name, "pod is being deleted, cannot be assigned to a host"));
             }

@@ -63,7 +63,7 @@ pub async fn update(
     let name = r.name.as_deref().unwrap_or_default();
     let w = server
         .registry
-        .guaranteed_update(r.resource, r.namespace.as_deref(), name, r.kind(), &opts, |_| Ok(obj.clone()))
+        .guaranteed_update(r.resource, r.namespace.as_deref(), name, r.kind(), &opts, |_, _| Ok(obj.clone()))
         .await?;
     Ok(response::written(StatusCode::OK, &w, &warnings))
 }
@@ -132,8 +132,15 @@ pub async fn patch(
     let mut warnings = Vec::new();
     let w = server
         .registry
-        .guaranteed_update(res, r.namespace.as_deref(), &name, r.kind(), &opts, |old| {
-            let mut new = apply_patch(res, pt, old, &patch)?;
+        .guaranteed_update(res, r.namespace.as_deref(), &name, r.kind(), &opts, |old, rev| {
+            let mut new = if pt == PatchType::Json && objects::resource_version(old).is_none() {
+                // A JSON patch may test or replace /metadata/resourceVersion: it sees it.
+                let mut old = old.clone();
+                objects::set_resource_version(&mut old, rev);
+                apply_patch(res, pt, &old, &patch)?
+            } else {
+                apply_patch(res, pt, old, &patch)?
+            };
             body::check_type(res, &new)?;
             if !clean {
                 warnings = body::check_fields(res, &mut new, opts.validation)?;

@@ -193,7 +193,7 @@ mod tests {
 
         // An update that leaves the priority out keeps it.
         let w = r
-            .guaranteed_update(pods(), Some("default"), "a", UpdateKind::Main, &WriteOptions::default(), |old| {
+            .guaranteed_update(pods(), Some("default"), "a", UpdateKind::Main, &WriteOptions::default(), |old, _| {
                 let mut new = old.clone();
                 let spec = new["spec"].as_object_mut().unwrap();
                 spec.remove("priority");
@@ -219,15 +219,22 @@ mod tests {
         );
         create(&r, priority_classes(), class("other", 5, false)).await.unwrap();
         let e = r
-            .guaranteed_update(priority_classes(), None, "other", UpdateKind::Main, &WriteOptions::default(), |old| {
-                let mut new = old.clone();
-                new["globalDefault"] = json!(true);
-                Ok(new)
-            })
+            .guaranteed_update(
+                priority_classes(),
+                None,
+                "other",
+                UpdateKind::Main,
+                &WriteOptions::default(),
+                |old, _| {
+                    let mut new = old.clone();
+                    new["globalDefault"] = json!(true);
+                    Ok(new)
+                },
+            )
             .await
             .unwrap_err();
         assert_eq!(e.code, 403);
-        r.guaranteed_update(priority_classes(), None, "low", UpdateKind::Main, &WriteOptions::default(), |old| {
+        r.guaranteed_update(priority_classes(), None, "low", UpdateKind::Main, &WriteOptions::default(), |old, _| {
             let mut new = old.clone();
             new["description"] = json!("still the default");
             Ok(new)

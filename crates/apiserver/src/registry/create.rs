@@ -8,7 +8,7 @@ use skiff_api::{defaults, validation, ApiError, ResourceInfo};
 use skiff_store::StoreError;
 
 use super::{store_error, Registry, WriteOptions, Written};
-use crate::{managed, objects, selectable};
+use crate::{managed, objects};
 
 const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 const GENERATE_ATTEMPTS: usize = 8;
@@ -88,29 +88,24 @@ impl Registry {
             }
             let key = res.key(ns, &name);
             let bytes = objects::encode(&prepared);
-            self.recent.stage(&key, &bytes, selectable::of(&prepared));
+            let prepared = Arc::new(prepared);
+            self.recent.stage(&key, &bytes, prepared.clone());
             let result = self.store.create(&key, bytes.clone()).await;
-            // Err(None): the generated name was taken; another try.
-            let outcome = match result {
-                Ok(kv) => {
-                    let mut out = prepared;
-                    objects::set_resource_version(&mut out, kv.mod_revision);
-                    let out = Arc::new(out);
-                    self.recent.put(&key, kv.mod_revision, out.clone());
-                    Ok(Written { object: out, created: true, stored: Some(kv) })
-                }
-                Err(StoreError::AlreadyExists(_)) if attempt + 1 < attempts => {
-                    taken = Some(prepared);
-                    Err(None)
-                }
-                Err(StoreError::AlreadyExists(_)) => Err(Some(ApiError::already_exists(res.group, res.plural, &name))),
-                Err(e) => Err(Some(store_error(e))),
-            };
+            if let Ok(kv) = &result {
+                // Unstaged only once the written object is in `recent`.
+                self.recent.put(&key, kv.mod_revision, prepared.clone());
+            }
             self.recent.unstage(&key, &bytes);
-            match outcome {
-                Ok(written) => return Ok(written),
-                Err(Some(e)) => return Err(e),
-                Err(None) => {}
+            match result {
+                Ok(kv) => return Ok(Written { object: prepared, created: true, stored: Some(kv) }),
+                // The generated name was taken; another try.
+                Err(StoreError::AlreadyExists(_)) if attempt + 1 < attempts => {
+                    taken = Some(Arc::unwrap_or_clone(prepared));
+                }
+                Err(StoreError::AlreadyExists(_)) => {
+                    return Err(ApiError::already_exists(res.group, res.plural, &name))
+                }
+                Err(e) => return Err(store_error(e)),
             }
         }
         Err(ApiError::internal("name generation failed"))

@@ -50,12 +50,25 @@ impl Default for WriteOptions {
 /// The result of a write.
 #[derive(Debug, Clone)]
 pub struct Written {
+    /// The object as written; without its resourceVersion when `stored` holds it
+    /// ([`Written::object_with_rv`]).
     pub object: Arc<Value>,
     /// True when the write created the object (201 rather than 200).
     pub created: bool,
     /// What the store now holds for it (`object`, encoded), when the write stored it: the
     /// response is made from it rather than by serializing `object` again.
     pub stored: Option<skiff_store::KeyValue>,
+}
+
+impl Written {
+    /// The object with the resourceVersion the store gave it, as responses carry it.
+    pub fn object_with_rv(&self) -> Value {
+        let mut obj = Value::clone(&self.object);
+        if let Some(kv) = &self.stored {
+            objects::set_resource_version(&mut obj, kv.mod_revision);
+        }
+        obj
+    }
 }
 
 /// Resource storage over a [`Store`].

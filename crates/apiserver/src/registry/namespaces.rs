@@ -42,7 +42,7 @@ impl Registry {
         let ns_res = resources::lookup("", "v1", "namespaces").expect("namespaces are served");
         let wopts = WriteOptions { field_manager: "skiff-namespace-controller".into(), ..WriteOptions::default() };
         match self
-            .guaranteed_update(ns_res, None, ns, UpdateKind::System, &wopts, |old| {
+            .guaranteed_update(ns_res, None, ns, UpdateKind::System, &wopts, |old, _| {
                 let mut new = old.clone();
                 if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
                     spec.insert("finalizers".into(), json!([]));

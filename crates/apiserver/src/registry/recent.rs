@@ -2,10 +2,12 @@
 //! closely (a Pod's create, binding and status update come within milliseconds of each other),
 //! so an update finds the current object here, by key and revision, instead of parsing the
 //! stored bytes again. A revision names one write, so a hit is exactly what the store holds.
+//! Objects are kept without their resourceVersion: the revision beside them is that, and
+//! setting it would copy an object that watchers may already share.
 //!
-//! A write in flight is staged here too, as what selectors read of it, under the very bytes
-//! handed to the store: its watch event, which may reach watchers before the write returns,
-//! carries those bytes (the same buffer), so watchers with selectors need not decode them.
+//! A write in flight is staged here too, the same object, under the very bytes handed to the
+//! store: its watch event, which may reach watchers before the write returns, carries those
+//! bytes (the same buffer), so watchers with selectors need not decode them.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -24,11 +26,11 @@ pub struct Recent {
 
 #[derive(Default)]
 struct Inner {
-    /// The last write of each key: its revision and the object (resourceVersion set).
+    /// The last write of each key: its revision and the object (without resourceVersion).
     by_key: HashMap<Arc<str>, (Revision, Arc<Value>)>,
     /// Writes in the order they were kept; the oldest goes first.
     order: VecDeque<(Arc<str>, Revision)>,
-    /// Writes in flight by key: the bytes given to the store and what selectors read of them.
+    /// Writes in flight by key: the bytes given to the store and the object they encode.
     staged: HashMap<Arc<str>, (Bytes, Arc<Value>)>,
 }
 
@@ -37,20 +39,20 @@ fn same(a: &Bytes, b: &Bytes) -> bool {
 }
 
 impl Recent {
-    /// The object `key` holds at `rev`, if it was written here recently.
+    /// The object `key` holds at `rev` (without resourceVersion), if it was written here recently.
     pub fn get(&self, key: &str, rev: Revision) -> Option<Arc<Value>> {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.by_key.get(key).filter(|(r, _)| *r == rev).map(|(_, v)| v.clone())
     }
 
-    /// Stages a write in flight: `bytes`, about to be given to the store for `key`, and
-    /// `selectable`, what selectors read of them.
-    pub fn stage(&self, key: &str, bytes: &Bytes, selectable: Value) {
+    /// Stages a write in flight: `bytes`, about to be given to the store for `key`, and `obj`,
+    /// the object they encode.
+    pub fn stage(&self, key: &str, bytes: &Bytes, obj: Arc<Value>) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.staged.insert(Arc::from(key), (bytes.clone(), Arc::new(selectable)));
+        inner.staged.insert(Arc::from(key), (bytes.clone(), obj));
     }
 
-    /// What selectors read of `bytes`, if they are a write in flight to `key`.
+    /// The object `bytes` encode, if they are a write in flight to `key`.
     pub fn staged(&self, key: &str, bytes: &Bytes) -> Option<Arc<Value>> {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.staged.get(key).filter(|(b, _)| same(b, bytes)).map(|(_, v)| v.clone())
@@ -64,7 +66,7 @@ impl Recent {
         }
     }
 
-    /// Keeps `obj` as what `key` holds at `rev`.
+    /// Keeps `obj` (without resourceVersion) as what `key` holds at `rev`.
     pub fn put(&self, key: &str, rev: Revision, obj: Arc<Value>) {
         let key: Arc<str> = Arc::from(key);
         // What leaves is dropped after the lock is released: freeing a Pod takes a while.
@@ -94,7 +96,7 @@ mod tests {
     fn a_staged_write_is_found_by_its_very_bytes() {
         let r = Recent::default();
         let bytes = Bytes::from_static(b"{\"metadata\":{\"name\":\"a\"}}");
-        r.stage("/pods/a", &bytes, json!({"metadata": {"name": "a"}}));
+        r.stage("/pods/a", &bytes, Arc::new(json!({"metadata": {"name": "a"}})));
         assert_eq!(r.staged("/pods/a", &bytes.clone()).unwrap()["metadata"]["name"], "a");
         let equal_elsewhere = Bytes::copy_from_slice(&bytes);
         assert!(r.staged("/pods/a", &equal_elsewhere).is_none(), "only the buffer given to the store");

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use skiff_api::{defaults, validation, ApiError, At, ResourceInfo};
-use skiff_store::StoreError;
+use skiff_store::{Revision, StoreError};
 
 use super::{store_error, Registry, WriteOptions, Written};
-use crate::{managed, objects, selectable};
+use crate::{managed, objects};
 
 /// Which part of the object an update may change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,8 @@ impl Registry {
     /// Computes the new object from the current one with `mutate` and writes it with
     /// compare-and-swap. A resourceVersion in the new object is a precondition (409 when
     /// stale); without one, conflicts with concurrent writers are retried on the fresh object.
+    /// `mutate` is given the current object, which may lack its resourceVersion (as `recent`
+    /// keeps it), and its revision, which is that.
     pub async fn guaranteed_update<F>(
         &self,
         res: &ResourceInfo,
@@ -41,7 +43,7 @@ impl Registry {
         mut mutate: F,
     ) -> Result<Written, ApiError>
     where
-        F: FnMut(&Value) -> Result<Value, ApiError>,
+        F: FnMut(&Value, Revision) -> Result<Value, ApiError>,
     {
         let key = res.key(ns, name);
         for _ in 0..MAX_RETRIES {
@@ -52,7 +54,7 @@ impl Registry {
                 Some(old) => old,
                 None => Arc::new(objects::decode(&cur)?),
             };
-            let mut new = mutate(&old)?;
+            let mut new = mutate(&old, cur.mod_revision)?;
             let pinned = match objects::resource_version(&new) {
                 Some(rv) => {
                     if objects::parse_rv(rv).ok() != Some(cur.mod_revision) {
@@ -85,21 +87,23 @@ impl Registry {
             let delete_now = objects::finalizers(&new).is_empty()
                 && old.at("/metadata/deletionTimestamp").is_some()
                 && old.at("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0) == 0;
+            let new = Arc::new(new);
             let (result, staged) = if delete_now {
                 (self.store.delete(&key, cur.mod_revision).await, None)
             } else {
                 let bytes = objects::encode(&new);
-                self.recent.stage(&key, &bytes, selectable::of(&new));
+                self.recent.stage(&key, &bytes, new.clone());
                 (self.store.update(&key, bytes.clone(), cur.mod_revision).await, Some(bytes))
             };
             let outcome = result.map(|kv| {
-                objects::set_resource_version(&mut new, kv.mod_revision);
-                let new = Arc::new(std::mem::take(&mut new));
-                if !delete_now {
-                    self.recent.put(&key, kv.mod_revision, new.clone());
+                if delete_now {
+                    // Gone from the store: the object carries the revision of its deletion.
+                    let mut last = Arc::unwrap_or_clone(new);
+                    objects::set_resource_version(&mut last, kv.mod_revision);
+                    return Written { object: Arc::new(last), created: false, stored: None };
                 }
-                let stored = (!delete_now).then_some(kv);
-                Written { object: new, created: false, stored }
+                self.recent.put(&key, kv.mod_revision, new.clone());
+                Written { object: new, created: false, stored: Some(kv) }
             });
             // Unstaged only once the written object is in `recent` (or the write failed).
             if let Some(bytes) = &staged {
@@ -212,8 +216,40 @@ fn same_entries(a: &Map<String, Value>, b: &Map<String, Value>, skip: impl Fn(&s
 
 #[cfg(test)]
 mod tests {
-    use super::unchanged;
+    use std::sync::Arc;
+
+    use super::{unchanged, UpdateKind};
+    use crate::objects;
+    use crate::registry::{Registry, WriteOptions};
     use serde_json::json;
+    use skiff_store::MemoryStore;
+
+    #[tokio::test]
+    async fn mutate_is_told_the_revision_and_the_written_object_gets_it_on_the_way_out() {
+        let r = Registry::new(Arc::new(MemoryStore::new()));
+        crate::bootstrap::namespaces(&r).await.unwrap();
+        let res = skiff_api::resources::lookup("", "v1", "configmaps").unwrap();
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}});
+        let created = r.create(res, Some("default"), cm, &WriteOptions::default()).await.unwrap();
+        let rev = created.stored.as_ref().unwrap().mod_revision;
+        assert_eq!(objects::resource_version(&created.object_with_rv()), Some(rev.to_string().as_str()));
+        let opts = WriteOptions::default();
+        let mut seen = None;
+        let updated = r
+            .guaranteed_update(res, Some("default"), "c", UpdateKind::Main, &opts, |old, at| {
+                seen = Some(at);
+                let mut new = old.clone();
+                new["data"]["a"] = json!("2");
+                Ok(new)
+            })
+            .await
+            .unwrap();
+        assert_eq!(seen, Some(rev), "the current object's revision");
+        let now = updated.stored.as_ref().unwrap().mod_revision;
+        assert!(now > rev);
+        let out = updated.object_with_rv();
+        assert_eq!((out["data"]["a"].as_str(), objects::resource_version(&out)), (Some("2"), Some(&*now.to_string())));
+    }
 
     #[test]
     fn an_update_that_changes_only_bookkeeping_changes_nothing() {
