@@ -133,13 +133,10 @@ pub async fn patch(
     let w = server
         .registry
         .guaranteed_update(res, r.namespace.as_deref(), &name, r.kind(), &opts, |old, rev| {
-            let mut new = if pt == PatchType::Json && objects::resource_version(old).is_none() {
+            let mut new = match pt {
                 // A JSON patch may test or replace /metadata/resourceVersion: it sees it.
-                let mut old = old.clone();
-                objects::set_resource_version(&mut old, rev);
-                apply_patch(res, pt, &old, &patch)?
-            } else {
-                apply_patch(res, pt, old, &patch)?
+                PatchType::Json => apply_patch(res, pt, &objects::with_resource_version(old, rev), &patch)?,
+                _ => apply_patch(res, pt, old, &patch)?,
             };
             body::check_type(res, &new)?;
             if !clean {

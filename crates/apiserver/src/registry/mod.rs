@@ -63,11 +63,10 @@ pub struct Written {
 impl Written {
     /// The object with the resourceVersion the store gave it, as responses carry it.
     pub fn object_with_rv(&self) -> Value {
-        let mut obj = Value::clone(&self.object);
-        if let Some(kv) = &self.stored {
-            objects::set_resource_version(&mut obj, kv.mod_revision);
+        match &self.stored {
+            Some(kv) => objects::with_resource_version(&self.object, kv.mod_revision),
+            None => Value::clone(&self.object),
         }
-        obj
     }
 }
 
