@@ -1,7 +1,9 @@
 //! The cost of one scheduling cycle, in-process (no API server): `cargo bench -p
 //! skiff-scheduler`. The shape of `skiff bench scheduler`: 5,000 nodes (4 CPUs, 32 GiB, 110
 //! Pods), 1,000 Pods placed, then 10,000 Pods scheduled one after another with the default
-//! profile, each assumed on its node as the cycle loop does.
+//! profile, each assumed on its node as the cycle loop does. `SKIFF_BENCH_EVICT=32` writes 32
+//! MiB between cycles, as the other processes of a cluster do to the CPU caches: hot caches
+//! hide what a cycle costs in `skiff bench scheduler`, cold ones show it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,7 +63,15 @@ fn main() {
     let mut algorithm = Algorithm::new(config.percentage_of_nodes_to_score);
     let (mut snap, mut sched) = (Duration::ZERO, Duration::ZERO);
     let mut evaluated = 0;
+    // Other processes share the caches in a real cluster: `SKIFF_BENCH_EVICT=<MiB>` writes
+    // that much memory between cycles, so that each cycle starts with cold caches.
+    let evict_mib: usize = std::env::var("SKIFF_BENCH_EVICT").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut evict = vec![0u8; evict_mib << 20];
     for p in pods {
+        for (i, b) in evict.iter_mut().enumerate().step_by(64) {
+            *b = b.wrapping_add(i as u8);
+        }
+        std::hint::black_box(&evict);
         let t = Instant::now();
         cache.update_snapshot(&mut snapshot);
         let u = Instant::now();

@@ -86,6 +86,9 @@ impl ScheduleError {
     }
 }
 
+/// Nodes whose hot fields are read together before filtering them (see [`NodeInfo::warm`]).
+const WARM_AHEAD: usize = 16;
+
 /// How many feasible nodes to find before scoring (`numFeasibleNodesToFind`).
 pub fn num_feasible_nodes_to_find(percentage: i32, num_all: usize) -> usize {
     if num_all < MIN_FEASIBLE_NODES_TO_FIND {
@@ -197,6 +200,10 @@ impl Algorithm {
             let wanted = num_feasible_nodes_to_find(pct, total);
             let mut processed = 0;
             for i in 0..total {
+                if i % WARM_AHEAD == 0 {
+                    let end = (i + WARM_AHEAD).min(total);
+                    NodeInfo::warm((i..end).map(|j| candidate((self.next_start + j) % total)));
+                }
                 let node = candidate((self.next_start + i) % total);
                 processed += 1;
                 let status = Self::filter_node(fw, state, pod, node, snapshot, nominated);
