@@ -121,7 +121,8 @@ fn walk_through(server: &Server, k: &Kubectl<'_>, minor: u32) {
     };
     let patched = k.ok(&["patch", "pod", "myapp-pod", "--type=json", "-p", &guarded(rv.trim(), "one")], None);
     assert!(patched.contains("patched"), "{patched}");
-    k.fails(&["patch", "pod", "myapp-pod", "--type=json", "-p", &guarded(rv.trim(), "two")], None);
+    let stale = k.fails(&["patch", "pod", "myapp-pod", "--type=json", "-p", &guarded(rv.trim(), "two")], None);
+    assert!(stale.contains("The request is invalid"), "{stale}");
     let label = k.ok(&["get", "pod", "myapp-pod", "-o", "jsonpath={.metadata.labels.guarded}"], None);
     assert_eq!(label.trim(), "one", "the stale patch changed nothing");
 

@@ -89,6 +89,10 @@ impl PatchType {
     }
 }
 
+/// kube-apiserver's message for a patch that cannot be applied to the object
+/// (`NewGenericServerResponse(422, …)`).
+const UNPROCESSABLE_PATCH: &str = "the server rejected our request due to an error in our request";
+
 /// Applies a non-apply patch to `old`.
 pub fn apply_patch(res: &ResourceInfo, pt: PatchType, old: &Value, patch: &Value) -> Result<Value, ApiError> {
     let meta = skiff_openapi::registry();
@@ -101,7 +105,12 @@ pub fn apply_patch(res: &ResourceInfo, pt: PatchType, old: &Value, patch: &Value
     result.map_err(|e| {
         let code = e.http_status();
         if code == 422 {
-            ApiError::new(422, "Invalid", e.to_string())
+            // kube-apiserver answers these (a failed JSON patch operation, a list of lists in a
+            // strategic merge patch) with a generic 422 that leaves out what went wrong.
+            tracing::debug!(error = %e, "patch not applicable");
+            let mut err = ApiError::new(422, "Invalid", UNPROCESSABLE_PATCH);
+            err.details_mut();
+            err
         } else {
             ApiError::new(code, if code == 409 { "Conflict" } else { "BadRequest" }, e.to_string())
         }
@@ -225,4 +234,24 @@ pub async fn delete_collection(
         "metadata": {"resourceVersion": list.resource_version.to_string()}, "items": items,
     });
     Ok(response::json(StatusCode::OK, &out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{apply_patch, PatchType};
+    use serde_json::json;
+
+    #[test]
+    fn an_inapplicable_patch_is_answered_as_kube_apiserver_does() {
+        let pods = skiff_api::resources::lookup("", "v1", "pods").unwrap();
+        let pod = json!({"metadata": {"name": "p", "resourceVersion": "7"}});
+        let stale = json!([{"op": "test", "path": "/metadata/resourceVersion", "value": "6"}]);
+        let status = apply_patch(pods, PatchType::Json, &pod, &stale).unwrap_err().to_status();
+        assert_eq!(status["code"], 422);
+        assert_eq!(status["reason"], "Invalid");
+        assert_eq!(status["message"], "the server rejected our request due to an error in our request");
+        assert_eq!(status["details"], json!({}));
+        let current = json!([{"op": "test", "path": "/metadata/resourceVersion", "value": "7"}]);
+        assert_eq!(apply_patch(pods, PatchType::Json, &pod, &current).unwrap(), pod);
+    }
 }
