@@ -29,8 +29,9 @@ const SYSTEM_FIELDS: [&str; 5] =
 
 impl Registry {
     /// Computes the new object from the current one with `mutate` and writes it with
-    /// compare-and-swap. A resourceVersion in the new object is a precondition (409 when
-    /// stale); without one, conflicts with concurrent writers are retried on the fresh object.
+    /// compare-and-swap; a conflict with a concurrent writer runs `mutate` again on the fresh
+    /// object. A resourceVersion in the new object is a precondition: 409 when it is not the
+    /// current one (a version `mutate` pinned rather than carried over fails on the rerun).
     /// `mutate` is given the current object, which may lack its resourceVersion (as `recent`
     /// keeps it), and its revision, which is that.
     pub async fn guaranteed_update<F>(
@@ -55,20 +56,18 @@ impl Registry {
                 None => Arc::new(objects::decode(&cur)?),
             };
             let mut new = mutate(&old, cur.mod_revision)?;
-            let pinned = match objects::resource_version(&new) {
-                Some(rv) => {
-                    if objects::parse_rv(rv).ok() != Some(cur.mod_revision) {
-                        return Err(ApiError::conflict(
-                            res.group,
-                            res.plural,
-                            name,
-                            "the object has been modified; please apply your changes to the latest version and try again",
-                        ));
-                    }
-                    true
-                }
-                None => false,
-            };
+            // A resourceVersion that is not the current one is a failed precondition. One that
+            // is (an update sent against the latest version, a JSON patch that kept it) is not:
+            // when another write comes first, `mutate` runs again on what that write left, and
+            // only a resourceVersion it does not carry over fails there.
+            if objects::resource_version(&new).is_some_and(|rv| objects::parse_rv(rv).ok() != Some(cur.mod_revision)) {
+                return Err(ApiError::conflict(
+                    res.group,
+                    res.plural,
+                    name,
+                    "the object has been modified; please apply your changes to the latest version and try again",
+                ));
+            }
             self.prepare_update(res, name, &mut new, &old, kind)?;
             if kind != UpdateKind::System {
                 self.validate_admission(res, &new, Some(&old)).await?;
@@ -111,15 +110,7 @@ impl Registry {
             }
             match outcome {
                 Ok(written) => return Ok(written),
-                Err(StoreError::Conflict { .. }) if !pinned => continue,
-                Err(StoreError::Conflict { .. }) => {
-                    return Err(ApiError::conflict(
-                        res.group,
-                        res.plural,
-                        name,
-                        "the object has been modified; please apply your changes to the latest version and try again",
-                    ))
-                }
+                Err(StoreError::Conflict { .. }) => continue,
                 Err(StoreError::NotFound(_)) => return Err(ApiError::not_found(res.group, res.plural, name)),
                 Err(e) => return Err(store_error(e)),
             }
@@ -224,13 +215,19 @@ mod tests {
     use serde_json::json;
     use skiff_store::MemoryStore;
 
-    #[tokio::test]
-    async fn mutate_is_told_the_revision_and_the_written_object_gets_it_on_the_way_out() {
+    /// A registry holding ConfigMap `default/c` with `data.a: "1"`, and that write.
+    async fn with_configmap() -> (Registry, &'static skiff_api::ResourceInfo, crate::registry::Written) {
         let r = Registry::new(Arc::new(MemoryStore::new()));
         crate::bootstrap::namespaces(&r).await.unwrap();
         let res = skiff_api::resources::lookup("", "v1", "configmaps").unwrap();
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}});
         let created = r.create(res, Some("default"), cm, &WriteOptions::default()).await.unwrap();
+        (r, res, created)
+    }
+
+    #[tokio::test]
+    async fn mutate_is_told_the_revision_and_the_written_object_gets_it_on_the_way_out() {
+        let (r, res, created) = with_configmap().await;
         let rev = created.stored.as_ref().unwrap().mod_revision;
         assert_eq!(objects::resource_version(&created.object_with_rv()), Some(rev.to_string().as_str()));
         let opts = WriteOptions::default();
@@ -249,6 +246,60 @@ mod tests {
         assert!(now > rev);
         let out = updated.object_with_rv();
         assert_eq!((out["data"]["a"].as_str(), objects::resource_version(&out)), (Some("2"), Some(&*now.to_string())));
+    }
+
+    /// A write that lost the race to another runs again on what the other left, unless it
+    /// pinned a resourceVersion of its own.
+    #[tokio::test]
+    async fn a_write_beaten_by_another_is_retried_unless_its_version_was_pinned() {
+        let (r, res, _) = with_configmap().await;
+        let opts = WriteOptions::default();
+        let other = |r: &Registry, key: &'static str| {
+            futures::executor::block_on(r.guaranteed_update(
+                res,
+                Some("default"),
+                "c",
+                UpdateKind::Main,
+                &opts,
+                |old, _| {
+                    let mut new = old.clone();
+                    new["data"][key] = json!("other");
+                    Ok(new)
+                },
+            ))
+            .unwrap();
+        };
+        // As a JSON patch does: the current resourceVersion kept in the new object.
+        let mut runs = Vec::new();
+        let w = r
+            .guaranteed_update(res, Some("default"), "c", UpdateKind::Main, &opts, |old, rev| {
+                if runs.is_empty() {
+                    other(&r, "b");
+                }
+                runs.push(rev);
+                let mut new = objects::with_resource_version(old, rev);
+                new["data"]["a"] = json!("2");
+                Ok(new)
+            })
+            .await
+            .unwrap();
+        assert!(runs.len() == 2 && runs[1] > runs[0], "run again on the newer object: {runs:?}");
+        assert_eq!((w.object["data"]["a"].as_str(), w.object["data"]["b"].as_str()), (Some("2"), Some("other")));
+        // As an update sent with the version it read: the same object every run, 409.
+        let mut first = None;
+        let e = r
+            .guaranteed_update(res, Some("default"), "c", UpdateKind::Main, &opts, |old, rev| {
+                let sent = first.get_or_insert_with(|| {
+                    other(&r, "d");
+                    let mut sent = objects::with_resource_version(old, rev);
+                    sent["data"]["e"] = json!("mine");
+                    sent
+                });
+                Ok(sent.clone())
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, 409);
     }
 
     #[test]
