@@ -1,5 +1,6 @@
 //! create, update, patch, delete and deletecollection.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use http::{Request, Response, StatusCode};
@@ -108,9 +109,7 @@ pub fn apply_patch(res: &ResourceInfo, pt: PatchType, old: &Value, patch: &Value
             // kube-apiserver answers these (a failed JSON patch operation, a list of lists in a
             // strategic merge patch) with a generic 422 that leaves out what went wrong.
             tracing::debug!(error = %e, "patch not applicable");
-            let mut err = ApiError::new(422, "Invalid", UNPROCESSABLE_PATCH);
-            err.details_mut();
-            err
+            ApiError { details: Some(Box::default()), ..ApiError::new(422, "Invalid", UNPROCESSABLE_PATCH) }
         } else {
             ApiError::new(code, if code == 409 { "Conflict" } else { "BadRequest" }, e.to_string())
         }
@@ -142,11 +141,12 @@ pub async fn patch(
     let w = server
         .registry
         .guaranteed_update(res, r.namespace.as_deref(), &name, r.kind(), &opts, |old, rev| {
-            let mut new = match pt {
-                // A JSON patch may test or replace /metadata/resourceVersion: it sees it.
-                PatchType::Json => apply_patch(res, pt, &objects::with_resource_version(old, rev), &patch)?,
-                _ => apply_patch(res, pt, old, &patch)?,
+            // A JSON patch may test or replace /metadata/resourceVersion: it sees it.
+            let current = match pt {
+                PatchType::Json => Cow::Owned(objects::with_resource_version(old, rev)),
+                _ => Cow::Borrowed(old),
             };
+            let mut new = apply_patch(res, pt, &current, &patch)?;
             body::check_type(res, &new)?;
             if !clean {
                 warnings = body::check_fields(res, &mut new, opts.validation)?;
