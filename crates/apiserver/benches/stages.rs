@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 use skiff_api::resources;
+use skiff_apiserver::object::Object;
 
 /// The allocator of the `skiff` binary, so the figures are the server's.
 #[global_allocator]
@@ -80,6 +81,13 @@ fn main() {
     time("managed fields (status update, with a copy)", n, |_| {
         let _ = track_status();
     });
+    // The same as the registry tracks it: the entries kept as text beside the trees.
+    let bound_split = Object::from(bound.clone());
+    let running_split = Object::from(running.clone());
+    time("managed fields as text (status update, copy)", n, |_| {
+        let new = running_split.tree().clone();
+        let _ = skiff_apiserver::managed::track(res, Some(&bound_split), &new, None, "hollow", Some("status"));
+    });
     time("encode for the store", n, |_| {
         let _ = skiff_apiserver::objects::encode(&tracked);
     });
@@ -112,4 +120,18 @@ fn main() {
             let _: Value = serde_json::from_slice(&stored).expect("stored");
         });
     }
+    // The registry's form: the tree without them, their text a slice of the stored bytes.
+    let kv = skiff_store::KeyValue {
+        key: "/k".into(),
+        value: skiff_apiserver::objects::encode(&full),
+        create_revision: 1,
+        mod_revision: 2,
+    };
+    time("decode it with both entries as text", n, |_| {
+        let _ = Object::decode(&kv).expect("stored");
+    });
+    let split = Object::decode(&kv).expect("stored");
+    time("encode it with both entries as text", n, |_| {
+        let _ = split.encode();
+    });
 }

@@ -87,7 +87,9 @@ pub async fn server_side_apply(
             .registry
             .guaranteed_update(res, r.namespace.as_deref(), name, r.kind(), &opts, |old, _| {
                 let now = objects::now_rfc3339();
-                let mut new = skiff_patch::apply(Some(old), &applied, &manager, force, res.definition, meta, &now)
+                // Apply reads and writes the managedFields: it is given the whole object.
+                let old = old.to_value();
+                let mut new = skiff_patch::apply(Some(&old), &applied, &manager, force, res.definition, meta, &now)
                     .map_err(|e| conflict(res, name, e))?;
                 let pinned = applied.at("/metadata/resourceVersion").and_then(Value::as_str).map(String::from);
                 match pinned {

@@ -16,6 +16,7 @@ mod json;
 pub mod kubelet;
 pub mod listener;
 pub mod managed;
+pub mod object;
 pub mod objects;
 mod openapi;
 pub mod pki;

@@ -1,20 +1,33 @@
 //! Field managers: every non-apply write records the fields it changed in
 //! `metadata.managedFields` under its manager (operation Update), as kube-apiserver does.
+//! The registry keeps them as text beside the object's tree ([`Object`]).
 
 use std::sync::LazyLock;
 
+use bytes::Bytes;
 use serde_json::Value;
 use skiff_api::ResourceInfo;
 use skiff_patch::{FieldSet, PathElement, Writer};
 
+use crate::object::Object;
 use crate::objects;
 
-/// Records `manager`'s Update of `new` (from `old`, None on create) in `new`'s managedFields.
-pub fn track(res: &ResourceInfo, old: Option<&Value>, new: &mut Value, manager: &str, subresource: Option<&str>) {
+/// Records `manager`'s Update of `new` (from `old`, None on create; both without their
+/// managedFields) and returns the text of the new managedFields list. `sent` is the list the
+/// write carried, if any: it replaces the live one.
+pub fn track(
+    res: &ResourceInfo,
+    old: Option<&Object>,
+    new: &Value,
+    sent: Option<Value>,
+    manager: &str,
+    subresource: Option<&str>,
+) -> Option<Bytes> {
     let meta = skiff_openapi::registry();
     let now = objects::now_rfc3339();
     let writer = Writer { manager, operation: "Update", subresource, reset: reset_fields(res, subresource) };
-    skiff_patch::track_update(old, new, &writer, res.definition, meta, &now);
+    let old = old.map(|o| (o.tree(), o.managed().map(|t| &t[..])));
+    skiff_patch::track_update_text(old, new, sent, &writer, res.definition, meta, &now).map(Bytes::from)
 }
 
 /// The fields a write's strategy resets (the registry strategies' `GetResetFields`), which no
@@ -57,6 +70,15 @@ mod tests {
         skiff_api::resources::lookup("", "v1", "pods").expect("pods")
     }
 
+    /// [`track`] over whole objects: `new` as tracked, whole.
+    fn tracked(res: &ResourceInfo, old: Option<&Value>, new: &Value, manager: &str, sub: Option<&str>) -> Value {
+        let old = old.map(|o| Object::from(o.clone()));
+        let mut tree = new.clone();
+        let sent = crate::object::take_managed_fields(&mut tree);
+        let text = track(res, old.as_ref(), &tree, sent, manager, sub);
+        Object::new(tree, text).into_value()
+    }
+
     fn fields_of<'a>(obj: &'a Value, manager: &str) -> &'a Value {
         let entries = obj["metadata"]["managedFields"].as_array().expect("managedFields");
         let e = entries.iter().find(|e| e["manager"] == manager).expect("entry");
@@ -65,10 +87,10 @@ mod tests {
 
     #[test]
     fn a_create_does_not_own_the_status_its_strategy_sets() {
-        let mut pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
             "spec": {"containers": [{"name": "c", "image": "busybox"}]},
             "status": {"phase": "Pending", "qosClass": "BestEffort"}});
-        track(pods(), None, &mut pod, "kube-controller-manager", None);
+        let pod = tracked(pods(), None, &pod, "kube-controller-manager", None);
         let fields = fields_of(&pod, "kube-controller-manager");
         assert!(fields.get("f:spec").is_some(), "{fields}");
         assert!(fields.get("f:status").is_none(), "{fields}");
@@ -144,9 +166,8 @@ mod tests {
         for (group, version, plural, obj) in cases {
             let res = skiff_api::resources::lookup(group, version, plural).expect("resource");
             for sub in [None, Some("status")] {
-                let (mut created, mut updated) = (obj.clone(), obj.clone());
-                track(res, None, &mut created, "m", sub);
-                track(res, Some(&json!({})), &mut updated, "m", sub);
+                let mut created = tracked(res, None, &obj, "m", sub);
+                let mut updated = tracked(res, Some(&json!({})), &obj, "m", sub);
                 for o in [&mut created, &mut updated] {
                     if let Some(e) = o.pointer_mut("/metadata/managedFields/0") {
                         e["time"] = json!("t");
@@ -165,7 +186,7 @@ mod tests {
         new["status"]["phase"] = json!("Running");
         new["spec"]["containers"][0]["image"] = json!("other");
         new["metadata"]["ownerReferences"] = json!([{"apiVersion": "v1", "kind": "X", "name": "x", "uid": "u"}]);
-        track(pods(), Some(&old), &mut new, "kubelet", Some("status"));
+        let new = tracked(pods(), Some(&old), &new, "kubelet", Some("status"));
         assert_eq!(fields_of(&new, "kubelet"), &json!({"f:status": {"f:phase": {}}}));
     }
 
@@ -178,7 +199,7 @@ mod tests {
         let mut new = old.clone();
         new["metadata"]["labels"] = json!({"a": "b"});
         new["metadata"].as_object_mut().expect("metadata").remove("managedFields");
-        track(pods(), Some(&old), &mut new, "m", None);
+        let new = tracked(pods(), Some(&old), &new, "m", None);
         assert_eq!(
             fields_of(&new, "m"),
             &json!({"f:metadata": {"f:labels": {".": {}, "f:a": {}}}, "f:spec": {"f:nodeName": {}}})

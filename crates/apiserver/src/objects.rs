@@ -60,12 +60,18 @@ pub fn partial_object(obj: &Value) -> Value {
 /// resourceVersion. Written in place, without copying the object, into a buffer each thread
 /// keeps, then copied out at its exact size (the stores and caches hold these bytes).
 pub fn encode(obj: &Value) -> Bytes {
+    encode_with_managed(obj, None)
+}
+
+/// [`encode`] of `obj` with `managed`, the JSON text of its managedFields list, written in
+/// place as `metadata.managedFields` (an object without metadata has nowhere to hold them).
+pub fn encode_with_managed(obj: &Value, managed: Option<&[u8]>) -> Bytes {
     let Some(map) = obj.as_object() else {
         return Bytes::from(json::to_vec(obj));
     };
     SCRATCH.with(|scratch| {
         let buf = scratch.try_borrow_mut().map(|mut b| std::mem::take(&mut *b)).unwrap_or_default();
-        let written = encode_map(map, buf);
+        let written = encode_map(map, managed, buf);
         let bytes = Bytes::copy_from_slice(&written);
         // A huge object's buffer is not kept.
         if written.capacity() <= MAX_SCRATCH {
@@ -85,7 +91,7 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-fn encode_map(map: &Map<String, Value>, mut out: Vec<u8>) -> Vec<u8> {
+fn encode_map(map: &Map<String, Value>, managed: Option<&[u8]>, mut out: Vec<u8>) -> Vec<u8> {
     out.clear();
     out.push(b'{');
     let mut first = true;
@@ -99,13 +105,29 @@ fn encode_map(map: &Map<String, Value>, mut out: Vec<u8>) -> Vec<u8> {
             ("metadata", Some(meta)) => {
                 out.push(b'{');
                 let mut inner_first = true;
-                for (mk, mv) in meta.iter().filter(|(mk, _)| mk.as_str() != "resourceVersion") {
+                let mut managed = managed;
+                let mut raw = |out: &mut Vec<u8>, k: &str, v: &[u8]| {
                     if !std::mem::take(&mut inner_first) {
                         out.push(b',');
                     }
-                    json::write_str(out, mk);
+                    json::write_str(out, k);
                     out.push(b':');
+                    out.extend_from_slice(v);
+                };
+                let spliced = managed.is_some();
+                let skip = |mk: &str| mk == "resourceVersion" || (spliced && mk == "managedFields");
+                for (mk, mv) in meta.iter().filter(|(mk, _)| !skip(mk)) {
+                    // The text goes where the map would have put its key.
+                    if mk.as_str() > "managedFields" {
+                        if let Some(text) = managed.take() {
+                            raw(out, "managedFields", text);
+                        }
+                    }
+                    raw(out, mk, b"");
                     json::write_value(out, mv);
+                }
+                if let Some(text) = managed {
+                    raw(out, "managedFields", text);
                 }
                 out.push(b'}');
             }

@@ -89,6 +89,22 @@ fn walk_through(server: &Server, k: &Kubectl<'_>, minor: u32) {
         assert!(ssa.contains("serverside-applied"), "{ssa}");
         let yaml = k.ok(&["get", "pod", "myapp-pod", "-o", "yaml", "--show-managed-fields"], None);
         assert!(yaml.contains("manager: kubectl") && yaml.contains("operation: Apply"), "{yaml}");
+
+        // Patches reach managedFields, which the server keeps beside the object's tree.
+        let managers = |k: &Kubectl<'_>| {
+            let path = "jsonpath={.metadata.managedFields[*].manager}";
+            k.ok(&["get", "pod", "myapp-pod", "--show-managed-fields", "-o", path], None)
+        };
+        let first = managers(k).split_whitespace().next().unwrap_or_default().to_string();
+        let rename = format!(
+            r#"[{{"op":"test","path":"/metadata/managedFields/0/manager","value":"{first}"}},
+               {{"op":"replace","path":"/metadata/managedFields/0/manager","value":"renamed"}}]"#
+        );
+        k.ok(&["patch", "pod", "myapp-pod", "--type=json", "-p", &rename], None);
+        assert!(managers(k).contains("renamed"), "{}", managers(k));
+        let reset = r#"{"metadata":{"managedFields":[{}]}}"#;
+        k.ok(&["patch", "pod", "myapp-pod", "--type=merge", "-p", reset], None);
+        assert_eq!(managers(k).trim(), "", "the reset form clears them");
     }
 
     let explain = k.ok(&["explain", "pod.spec.containers"], None);

@@ -12,7 +12,9 @@ mod strategic;
 #[cfg(test)]
 mod testmeta;
 
-pub use apply::{apply, fields_v1, track_update, ApplyError, Conflict, FieldSet, PathElement, Writer};
+pub use apply::{
+    apply, fields_v1, track_update, track_update_text, ApplyError, Conflict, FieldSet, PathElement, Writer,
+};
 pub use error::PatchError;
 pub use json::{json_merge, json_patch};
 pub use meta::{FieldMeta, FieldShape, PatchMeta};

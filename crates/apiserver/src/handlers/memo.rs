@@ -12,6 +12,7 @@ use bytes::Bytes;
 use serde_json::Value;
 use skiff_store::{Event, EventKind, Revision};
 
+use crate::object::Object;
 use crate::registry::Recent;
 use crate::{objects, selectable};
 
@@ -24,8 +25,8 @@ const CAPACITY: usize = 1024;
 pub struct Shared {
     object: OnceLock<Option<Arc<Value>>>,
     metadata: OnceLock<Option<Bytes>>,
-    selectable: OnceLock<Option<Arc<Value>>>,
-    prev_selectable: OnceLock<Option<Arc<Value>>>,
+    selectable: OnceLock<Option<Arc<Object>>>,
+    prev_selectable: OnceLock<Option<Arc<Object>>>,
     raw: OnceLock<Option<Bytes>>,
 }
 
@@ -49,9 +50,10 @@ impl Shared {
                 let written = (ev.kind != EventKind::Deleted).then(|| {
                     recent.get(&ev.kv.key, ev.kv.mod_revision).or_else(|| recent.staged(&ev.kv.key, &ev.kv.value))
                 });
-                written.flatten().or_else(|| selectable::decode(&ev.kv.value).ok().map(Arc::new))
+                written.flatten().or_else(|| selectable::decode(&ev.kv.value).ok().map(decoded))
             })
             .as_deref()
+            .map(Object::tree)
     }
 
     /// What selectors read of the object before the change, if the event carries it: taken
@@ -61,15 +63,21 @@ impl Shared {
             .get_or_init(|| {
                 let prev = ev.prev.as_ref()?;
                 let earlier = memo.peek(prev.mod_revision).and_then(|s| s.selectable.get().cloned().flatten());
-                earlier.or_else(|| selectable::decode(&prev.value).ok().map(Arc::new))
+                earlier.or_else(|| selectable::decode(&prev.value).ok().map(decoded))
             })
             .as_deref()
+            .map(Object::tree)
     }
 
     /// The object as JSON with its resourceVersion, as watch events carry it.
     pub fn raw(&self, ev: &Event) -> Option<&Bytes> {
         self.raw.get_or_init(|| objects::raw_with_rv(&ev.kv).ok()).as_ref()
     }
+}
+
+/// What selectors read of an object, decoded, held as `recent` holds whole objects.
+fn decoded(part: Value) -> Arc<Object> {
+    Arc::new(Object::new(part, None))
 }
 
 /// Recent events' shared forms by revision (each revision is one event).

@@ -104,7 +104,7 @@ pub async fn scale(
                     )],
                 ));
             }
-            let mut new = old.clone();
+            let mut new = old.tree().clone();
             new["spec"]["replicas"] = json!(replicas);
             match objects::resource_version(&new_scale) {
                 Some(rv) => objects::metadata_mut(&mut new).insert("resourceVersion".into(), json!(rv)),
@@ -148,7 +148,7 @@ pub async fn binding(
                 }
                 _ => {}
             }
-            let mut new = old.clone();
+            let mut new = old.tree().clone();
             new["spec"]["nodeName"] = json!(node);
             set_condition(
                 &mut new,

@@ -137,14 +137,17 @@ pub async fn patch(
     let res = r.resource;
     // The stored object was checked when written: a clean merge patch cannot make it unclean.
     let clean = pt != PatchType::Json && skiff_api::validation::patch_is_clean(res, &patch);
+    let whole = meets_managed_fields(pt, &patch);
     let mut warnings = Vec::new();
     let w = server
         .registry
         .guaranteed_update(res, r.namespace.as_deref(), &name, r.kind(), &opts, |old, rev| {
             // A JSON patch may test or replace /metadata/resourceVersion: it sees it.
-            let current = match pt {
-                PatchType::Json => Cow::Owned(objects::with_resource_version(old, rev)),
-                _ => Cow::Borrowed(old),
+            let current = match (pt, whole) {
+                (PatchType::Json, false) => Cow::Owned(objects::with_resource_version(old, rev)),
+                (PatchType::Json, true) => Cow::Owned(objects::with_resource_version(&old.to_value(), rev)),
+                (_, true) => Cow::Owned(old.to_value()),
+                (_, false) => Cow::Borrowed(old.tree()),
             };
             let mut new = apply_patch(res, pt, &current, &patch)?;
             body::check_type(res, &new)?;
@@ -160,6 +163,22 @@ pub async fn patch(
         })
         .await?;
     Ok(response::written(StatusCode::OK, &w, &warnings))
+}
+
+/// Whether a patch may read or write `metadata.managedFields`, which the registry keeps beside
+/// an object's tree: such a patch is applied to the whole object (others need not see them:
+/// managedFields left out of the result are kept, as when a patch leaves them alone).
+fn meets_managed_fields(pt: PatchType, patch: &Value) -> bool {
+    let path = |p: &str| p.is_empty() || p == "/metadata" || p.starts_with("/metadata/managedFields");
+    match pt {
+        PatchType::Json => patch.as_array().is_some_and(|ops| {
+            ops.iter().any(|op| ["path", "from"].iter().any(|k| op.get(*k).and_then(Value::as_str).is_some_and(path)))
+        }),
+        _ => patch
+            .get("metadata")
+            .and_then(Value::as_object)
+            .is_some_and(|m| m.keys().any(|k| k == "managedFields" || k.starts_with('$'))),
+    }
 }
 
 fn patch_sets_rv(pt: PatchType, patch: &Value) -> bool {

@@ -161,7 +161,7 @@ mod tests {
 
     async fn create(r: &Registry, res: &ResourceInfo, obj: Value) -> Result<Value, ApiError> {
         let ns = res.namespaced.then_some("default");
-        r.create(res, ns, obj, &WriteOptions::default()).await.map(|w| Arc::unwrap_or_clone(w.object))
+        r.create(res, ns, obj, &WriteOptions::default()).await.map(|w| w.object.to_value())
     }
 
     #[tokio::test]
@@ -194,7 +194,7 @@ mod tests {
         // An update that leaves the priority out keeps it.
         let w = r
             .guaranteed_update(pods(), Some("default"), "a", UpdateKind::Main, &WriteOptions::default(), |old, _| {
-                let mut new = old.clone();
+                let mut new = old.tree().clone();
                 let spec = new["spec"].as_object_mut().unwrap();
                 spec.remove("priority");
                 spec.remove("preemptionPolicy");
@@ -226,7 +226,7 @@ mod tests {
                 UpdateKind::Main,
                 &WriteOptions::default(),
                 |old, _| {
-                    let mut new = old.clone();
+                    let mut new = old.tree().clone();
                     new["globalDefault"] = json!(true);
                     Ok(new)
                 },
@@ -235,7 +235,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.code, 403);
         r.guaranteed_update(priority_classes(), None, "low", UpdateKind::Main, &WriteOptions::default(), |old, _| {
-            let mut new = old.clone();
+            let mut new = old.tree().clone();
             new["description"] = json!("still the default");
             Ok(new)
         })

@@ -8,7 +8,8 @@ use skiff_api::{defaults, validation, ApiError, ResourceInfo};
 use skiff_store::StoreError;
 
 use super::{store_error, Registry, WriteOptions, Written};
-use crate::{managed, objects};
+use crate::object::{self, Object};
+use crate::{json, managed, objects};
 
 const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 const GENERATE_ATTEMPTS: usize = 8;
@@ -62,12 +63,13 @@ impl Registry {
         let attempts = if generate.is_some() { GENERATE_ATTEMPTS } else { 1 };
         // An object whose generated name was taken already: prepared and admitted, only its
         // name changes for the next attempt (no field, default or verdict depends on it).
-        let mut taken: Option<Value> = None;
+        let mut taken: Option<Object> = None;
         for attempt in 0..attempts {
             let prepared = match taken.take() {
                 Some(mut again) => {
                     let base = generate.as_deref().unwrap_or_default();
-                    objects::metadata_mut(&mut again).insert("name".into(), Value::String(generated_name(base)));
+                    let name = Value::String(generated_name(base));
+                    objects::metadata_mut(again.tree_mut()).insert("name".into(), name);
                     again
                 }
                 None => {
@@ -87,7 +89,7 @@ impl Registry {
                 return Ok(Written { object: Arc::new(prepared), created: true, stored: None });
             }
             let key = res.key(ns, &name);
-            let bytes = objects::encode(&prepared);
+            let bytes = prepared.encode();
             let prepared = Arc::new(prepared);
             self.recent.stage(&key, &bytes, prepared.clone());
             let result = self.store.create(&key, bytes.clone()).await;
@@ -112,7 +114,7 @@ impl Registry {
     }
 
     /// Defaulting, create strategy, validation and field manager for a new object.
-    fn prepare_create(&self, res: &ResourceInfo, mut obj: Value, opts: &WriteOptions) -> Result<Value, ApiError> {
+    fn prepare_create(&self, res: &ResourceInfo, mut obj: Value, opts: &WriteOptions) -> Result<Object, ApiError> {
         defaults::apply_defaults(res, &mut obj);
         defaults::prepare_for_create(res, &mut obj);
         let name = objects::name(&obj).unwrap_or_default().to_string();
@@ -120,9 +122,12 @@ impl Registry {
         if !causes.is_empty() {
             return Err(ApiError::invalid(res.group, res.kind, &name, causes));
         }
-        if !opts.apply {
-            managed::track(res, None, &mut obj, &opts.field_manager, None);
-        }
-        Ok(obj)
+        let sent = object::take_managed_fields(&mut obj);
+        let managed = match opts.apply {
+            // An apply computed them.
+            true => sent.map(|list| json::to_vec(&list).into()),
+            false => managed::track(res, None, &obj, sent, &opts.field_manager, None),
+        };
+        Ok(Object::new(obj, managed))
     }
 }

@@ -17,6 +17,7 @@ use serde_json::Value;
 use skiff_api::{ApiError, At, ResourceInfo};
 use skiff_store::{KeyValue, Store, StoreError};
 
+use crate::object::Object;
 use crate::objects;
 use crate::request::FieldValidation;
 
@@ -52,7 +53,7 @@ impl Default for WriteOptions {
 pub struct Written {
     /// The object as written; without its resourceVersion when `stored` holds it
     /// ([`Written::object_with_rv`]).
-    pub object: Arc<Value>,
+    pub object: Arc<Object>,
     /// True when the write created the object (201 rather than 200).
     pub created: bool,
     /// What the store now holds for it (`object`, encoded), when the write stored it: the
@@ -61,12 +62,13 @@ pub struct Written {
 }
 
 impl Written {
-    /// The object with the resourceVersion the store gave it, as responses carry it.
+    /// The whole object with the resourceVersion the store gave it, as responses carry it.
     pub fn object_with_rv(&self) -> Value {
-        match &self.stored {
-            Some(kv) => objects::with_resource_version(&self.object, kv.mod_revision),
-            None => Value::clone(&self.object),
+        let mut whole = self.object.to_value();
+        if let Some(kv) = &self.stored {
+            objects::set_resource_version(&mut whole, kv.mod_revision);
         }
+        whole
     }
 }
 

@@ -43,7 +43,7 @@ impl Registry {
         let wopts = WriteOptions { field_manager: "skiff-namespace-controller".into(), ..WriteOptions::default() };
         match self
             .guaranteed_update(ns_res, None, ns, UpdateKind::System, &wopts, |old, _| {
-                let mut new = old.clone();
+                let mut new = old.tree().clone();
                 if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
                     spec.insert("finalizers".into(), json!([]));
                 }

@@ -13,8 +13,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use serde_json::Value;
 use skiff_store::Revision;
+
+use crate::object::Object;
 
 /// How many objects are kept: far more than are written concurrently, few enough to be small.
 const CAPACITY: usize = 1024;
@@ -27,11 +28,11 @@ pub struct Recent {
 #[derive(Default)]
 struct Inner {
     /// The last write of each key: its revision and the object (without resourceVersion).
-    by_key: HashMap<Arc<str>, (Revision, Arc<Value>)>,
+    by_key: HashMap<Arc<str>, (Revision, Arc<Object>)>,
     /// Writes in the order they were kept; the oldest goes first.
     order: VecDeque<(Arc<str>, Revision)>,
     /// Writes in flight by key: the bytes given to the store and the object they encode.
-    staged: HashMap<Arc<str>, (Bytes, Arc<Value>)>,
+    staged: HashMap<Arc<str>, (Bytes, Arc<Object>)>,
 }
 
 fn same(a: &Bytes, b: &Bytes) -> bool {
@@ -40,20 +41,20 @@ fn same(a: &Bytes, b: &Bytes) -> bool {
 
 impl Recent {
     /// The object `key` holds at `rev` (without resourceVersion), if it was written here recently.
-    pub fn get(&self, key: &str, rev: Revision) -> Option<Arc<Value>> {
+    pub fn get(&self, key: &str, rev: Revision) -> Option<Arc<Object>> {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.by_key.get(key).filter(|(r, _)| *r == rev).map(|(_, v)| v.clone())
     }
 
     /// Stages a write in flight: `bytes`, about to be given to the store for `key`, and `obj`,
     /// the object they encode.
-    pub fn stage(&self, key: &str, bytes: &Bytes, obj: Arc<Value>) {
+    pub fn stage(&self, key: &str, bytes: &Bytes, obj: Arc<Object>) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.staged.insert(Arc::from(key), (bytes.clone(), obj));
     }
 
     /// The object `bytes` encode, if they are a write in flight to `key`.
-    pub fn staged(&self, key: &str, bytes: &Bytes) -> Option<Arc<Value>> {
+    pub fn staged(&self, key: &str, bytes: &Bytes) -> Option<Arc<Object>> {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.staged.get(key).filter(|(b, _)| same(b, bytes)).map(|(_, v)| v.clone())
     }
@@ -67,7 +68,7 @@ impl Recent {
     }
 
     /// Keeps `obj` (without resourceVersion) as what `key` holds at `rev`.
-    pub fn put(&self, key: &str, rev: Revision, obj: Arc<Value>) {
+    pub fn put(&self, key: &str, rev: Revision, obj: Arc<Object>) {
         let key: Arc<str> = Arc::from(key);
         // What leaves is dropped after the lock is released: freeing a Pod takes a while.
         let mut gone = Vec::new();
@@ -96,7 +97,7 @@ mod tests {
     fn a_staged_write_is_found_by_its_very_bytes() {
         let r = Recent::default();
         let bytes = Bytes::from_static(b"{\"metadata\":{\"name\":\"a\"}}");
-        r.stage("/pods/a", &bytes, Arc::new(json!({"metadata": {"name": "a"}})));
+        r.stage("/pods/a", &bytes, Arc::new(Object::from(json!({"metadata": {"name": "a"}}))));
         assert_eq!(r.staged("/pods/a", &bytes.clone()).unwrap()["metadata"]["name"], "a");
         let equal_elsewhere = Bytes::copy_from_slice(&bytes);
         assert!(r.staged("/pods/a", &equal_elsewhere).is_none(), "only the buffer given to the store");
@@ -110,13 +111,13 @@ mod tests {
     #[test]
     fn a_hit_is_the_write_at_that_revision_and_old_writes_leave() {
         let r = Recent::default();
-        r.put("/pods/a", 5, Arc::new(json!({"v": 5})));
+        r.put("/pods/a", 5, Arc::new(Object::from(json!({"v": 5}))));
         assert_eq!(r.get("/pods/a", 5).unwrap()["v"], 5);
         assert!(r.get("/pods/a", 4).is_none(), "another revision is another object");
-        r.put("/pods/a", 9, Arc::new(json!({"v": 9})));
+        r.put("/pods/a", 9, Arc::new(Object::from(json!({"v": 9}))));
         assert!(r.get("/pods/a", 5).is_none());
         for i in 0..CAPACITY as i64 {
-            r.put(&format!("/pods/{i}"), 100 + i, Arc::new(json!({})));
+            r.put(&format!("/pods/{i}"), 100 + i, Arc::default());
         }
         assert!(r.get("/pods/a", 9).is_none(), "evicted, oldest first");
         assert!(r.get("/pods/0", 100).is_some());

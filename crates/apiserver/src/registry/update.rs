@@ -8,7 +8,8 @@ use skiff_api::{defaults, validation, ApiError, At, ResourceInfo};
 use skiff_store::{Revision, StoreError};
 
 use super::{store_error, Registry, WriteOptions, Written};
-use crate::{managed, objects};
+use crate::object::{self, Object};
+use crate::{json, managed, objects};
 
 /// Which part of the object an update may change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +34,9 @@ impl Registry {
     /// object. A resourceVersion in the new object is a precondition: 409 when it is not the
     /// current one (a version `mutate` pinned rather than carried over fails on the rerun).
     /// `mutate` is given the current object, which may lack its resourceVersion (as `recent`
-    /// keeps it), and its revision, which is that.
+    /// keeps it), and its revision, which is that. It returns the whole new object: managedFields
+    /// in it replace the live ones (an apply computed them; other writes sent them), and
+    /// without them the live ones are kept.
     pub async fn guaranteed_update<F>(
         &self,
         res: &ResourceInfo,
@@ -44,7 +47,7 @@ impl Registry {
         mut mutate: F,
     ) -> Result<Written, ApiError>
     where
-        F: FnMut(&Value, Revision) -> Result<Value, ApiError>,
+        F: FnMut(&Object, Revision) -> Result<Value, ApiError>,
     {
         let key = res.key(ns, name);
         for _ in 0..MAX_RETRIES {
@@ -53,7 +56,7 @@ impl Registry {
             };
             let old = match self.recent.get(&key, cur.mod_revision) {
                 Some(old) => old,
-                None => Arc::new(objects::decode(&cur)?),
+                None => Arc::new(Object::decode(&cur)?),
             };
             let mut new = mutate(&old, cur.mod_revision)?;
             // A resourceVersion that is not the current one is a failed precondition. One that
@@ -72,14 +75,29 @@ impl Registry {
             if kind != UpdateKind::System {
                 self.validate_admission(res, &new, Some(&old)).await?;
             }
-            if unchanged(&new, &old, opts.apply) {
-                // Nothing changed: no write, no new resourceVersion; the answer is what is stored.
-                return Ok(Written { object: old, created: false, stored: Some(cur) });
+            let sent = object::take_managed_fields(&mut new);
+            // Nothing changed: no write, no new resourceVersion; the answer is what is stored.
+            let no_op = || Ok(Written { object: old.clone(), created: false, stored: Some(cur.clone()) });
+            let same_tree = unchanged(&new, &old);
+            if same_tree && sent.is_none() && !opts.apply {
+                return no_op();
             }
-            if kind != UpdateKind::System && !opts.apply {
+            let text = |list: &Value| Some(bytes::Bytes::from(json::to_vec(list)));
+            let managed = if opts.apply {
+                // An apply computed them; absent, there are none.
+                sent.as_ref().and_then(text)
+            } else if kind == UpdateKind::System {
+                // A write by the server itself is nobody's.
+                sent.as_ref().map_or_else(|| old.managed().cloned(), text)
+            } else {
                 let sub = (kind == UpdateKind::Status).then_some("status");
-                managed::track(res, Some(&old), &mut new, &opts.field_manager, sub);
+                managed::track(res, Some(&old), &new, sent, &opts.field_manager, sub)
+            };
+            // managedFields that change alone (sent, or an apply's ownership) are a change.
+            if same_tree && managed.as_ref() == old.managed() {
+                return no_op();
             }
+            let new = Object::new(new, managed);
             if opts.dry_run {
                 return Ok(Written { object: Arc::new(new), created: false, stored: None });
             }
@@ -90,7 +108,7 @@ impl Registry {
             let (result, staged) = if delete_now {
                 (self.store.delete(&key, cur.mod_revision).await, None)
             } else {
-                let bytes = objects::encode(&new);
+                let bytes = new.encode();
                 self.recent.stage(&key, &bytes, new.clone());
                 (self.store.update(&key, bytes.clone(), cur.mod_revision).await, Some(bytes))
             };
@@ -98,7 +116,7 @@ impl Registry {
                 if delete_now {
                     // Gone from the store: the object carries the revision of its deletion.
                     let mut last = Arc::unwrap_or_clone(new);
-                    objects::set_resource_version(&mut last, kv.mod_revision);
+                    objects::set_resource_version(last.tree_mut(), kv.mod_revision);
                     return Written { object: Arc::new(last), created: false, stored: None };
                 }
                 self.recent.put(&key, kv.mod_revision, new.clone());
@@ -185,17 +203,16 @@ impl Registry {
     }
 }
 
-/// True when `new` differs from `old` in nothing but resourceVersion (and managedFields, unless
-/// `with_managed`: an apply that only changes ownership is still written).
-fn unchanged(new: &Value, old: &Value, with_managed: bool) -> bool {
+/// True when `new` differs from `old` in nothing but resourceVersion (and managedFields,
+/// which neither holds as a rule).
+fn unchanged(new: &Value, old: &Value) -> bool {
     let (Some(n), Some(o)) = (new.as_object(), old.as_object()) else { return new == old };
     let empty = Map::new();
     let (nm, om) = (
         n.get("metadata").and_then(Value::as_object).unwrap_or(&empty),
         o.get("metadata").and_then(Value::as_object).unwrap_or(&empty),
     );
-    same_entries(n, o, |k| k == "metadata")
-        && same_entries(nm, om, |k| k == "resourceVersion" || (!with_managed && k == "managedFields"))
+    same_entries(n, o, |k| k == "metadata") && same_entries(nm, om, |k| k == "resourceVersion" || k == "managedFields")
 }
 
 /// Whether two maps hold the same entries, leaving out the keys `skip` names (without
@@ -235,7 +252,7 @@ mod tests {
         let updated = r
             .guaranteed_update(res, Some("default"), "c", UpdateKind::Main, &opts, |old, at| {
                 seen = Some(at);
-                let mut new = old.clone();
+                let mut new = old.tree().clone();
                 new["data"]["a"] = json!("2");
                 Ok(new)
             })
@@ -262,7 +279,7 @@ mod tests {
                 UpdateKind::Main,
                 &opts,
                 |old, _| {
-                    let mut new = old.clone();
+                    let mut new = old.tree().clone();
                     new["data"][key] = json!("other");
                     Ok(new)
                 },
@@ -302,15 +319,56 @@ mod tests {
         assert_eq!(e.code, 409);
     }
 
+    #[tokio::test]
+    async fn managed_fields_are_kept_as_text_and_change_only_where_written() {
+        let r = Registry::new(Arc::new(MemoryStore::new()));
+        crate::bootstrap::namespaces(&r).await.unwrap();
+        let pods = skiff_api::resources::lookup("", "v1", "pods").unwrap();
+        let opts = |m: &str| WriteOptions { field_manager: m.into(), ..WriteOptions::default() };
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "image": "i"}]}});
+        let created = r.create(pods, Some("default"), pod, &opts("creator")).await.unwrap();
+        let creator = created.object.managed().unwrap().clone();
+        let update = |kind, manager: &'static str, change: fn(&mut serde_json::Value)| {
+            let r = r.clone();
+            async move {
+                r.guaranteed_update(pods, Some("default"), "p", kind, &opts(manager), |old, _| {
+                    let mut new = old.to_value();
+                    change(&mut new);
+                    Ok(new)
+                })
+                .await
+                .unwrap()
+            }
+        };
+        let bound = update(UpdateKind::System, "scheduler", |p| p["spec"]["nodeName"] = json!("n")).await;
+        assert_eq!(bound.object.managed(), Some(&creator), "a binding leaves them as they are");
+        let running = update(UpdateKind::Status, "kubelet", |p| p["status"]["phase"] = json!("Running")).await;
+        let whole = running.object_with_rv();
+        let managers: Vec<_> =
+            whole["metadata"]["managedFields"].as_array().unwrap().iter().map(|e| &e["manager"]).collect();
+        assert_eq!(managers, ["creator", "kubelet"]);
+        let (text, before) = (running.object.managed().unwrap(), &creator[1..creator.len() - 1]);
+        assert!(text.windows(before.len()).any(|w| w == before), "the creator's entry, copied");
+        let stored = r.get_raw(pods, Some("default"), "p").await.unwrap();
+        assert_eq!(objects::decode(&stored).unwrap(), whole);
+
+        // Sent back as they are, they change nothing; the reset form `[{}]` clears them.
+        let same = update(UpdateKind::Main, "editor", |_| {}).await;
+        assert_eq!(same.stored.unwrap().mod_revision, stored.mod_revision);
+        let cleared = update(UpdateKind::Main, "editor", |p| p["metadata"]["managedFields"] = json!([{}])).await;
+        assert!(cleared.object.managed().is_none());
+        assert!(cleared.stored.unwrap().mod_revision > stored.mod_revision, "written");
+    }
+
     #[test]
     fn an_update_that_changes_only_bookkeeping_changes_nothing() {
         let old = json!({"metadata": {"name": "p", "resourceVersion": "5", "managedFields": [{"manager": "a"}]},
                          "spec": {"x": 1}});
         let same = json!({"spec": {"x": 1}, "metadata": {"managedFields": [{"manager": "b"}], "name": "p"}});
-        assert!(unchanged(&same, &old, false));
-        assert!(!unchanged(&same, &old, true), "an apply compares managedFields too");
-        assert!(!unchanged(&json!({"metadata": {"name": "p"}, "spec": {"x": 2}}), &old, false));
-        assert!(!unchanged(&json!({"metadata": {"name": "p", "labels": {}}, "spec": {"x": 1}}), &old, false));
-        assert!(!unchanged(&json!({"metadata": {"name": "p"}, "spec": {"x": 1}, "status": {}}), &old, false));
+        assert!(unchanged(&same, &old));
+        assert!(!unchanged(&json!({"metadata": {"name": "p"}, "spec": {"x": 2}}), &old));
+        assert!(!unchanged(&json!({"metadata": {"name": "p", "labels": {}}, "spec": {"x": 1}}), &old));
+        assert!(!unchanged(&json!({"metadata": {"name": "p"}, "spec": {"x": 1}, "status": {}}), &old));
     }
 }

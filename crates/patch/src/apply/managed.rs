@@ -1,5 +1,9 @@
 //! `metadata.managedFields`: decoding, encoding and Kubernetes' entry order.
 
+use std::collections::BTreeMap;
+
+use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::fieldset::{FieldSet, PathElement};
@@ -15,7 +19,7 @@ pub(crate) struct Entry {
     pub set: FieldSet,
     /// The `fieldsV1` this entry was decoded from, while `set` is still what it says:
     /// encoding reuses it instead of writing the set out again.
-    pub raw: Option<Value>,
+    pub raw: Option<Fields>,
     /// `set` is not read from `raw` yet (and is empty meanwhile): [`decode_owned_lazy`].
     pub unparsed: bool,
 }
@@ -32,7 +36,7 @@ impl Entry {
 
     /// Reads `set` from `raw` if not done yet (a malformed `raw` leaves the entry as it is).
     pub fn parse(&mut self) {
-        if let Some(set) = self.raw.as_ref().filter(|_| self.unparsed).and_then(FieldSet::from_fields_v1) {
+        if let Some(set) = self.raw.as_ref().filter(|_| self.unparsed).and_then(Fields::to_set) {
             self.set = set;
             self.unparsed = false;
         }
@@ -42,11 +46,48 @@ impl Entry {
     /// some top-level field is in both.
     pub fn may_meet(&self, set: &FieldSet) -> bool {
         match (&self.raw, self.unparsed) {
-            (Some(Value::Object(raw)), true) => raw.keys().any(|k| match k.strip_prefix("f:") {
+            (Some(raw), true) => raw.any_key(|k| match k.strip_prefix("f:") {
                 Some(name) => set.has_top_field(name),
                 None => k != ".",
             }),
             _ => true,
+        }
+    }
+}
+
+/// An entry's `fieldsV1` as it was read: a tree (from an object's `managedFields`), or JSON
+/// text (from a list kept as text beside its object, [`super::track_update_text`]).
+#[derive(Debug, Clone)]
+pub(crate) enum Fields {
+    Tree(Value),
+    Text(Box<RawValue>),
+}
+
+impl Fields {
+    /// The set these fields name; None when malformed.
+    pub fn to_set(&self) -> Option<FieldSet> {
+        match self {
+            Fields::Tree(v) => FieldSet::from_fields_v1(v),
+            Fields::Text(t) => FieldSet::from_fields_v1(&serde_json::from_str(t.get()).ok()?),
+        }
+    }
+
+    /// Whether a top-level key satisfies `f` (true when the fields are not an object).
+    fn any_key(&self, f: impl Fn(&str) -> bool) -> bool {
+        match self {
+            Fields::Tree(Value::Object(m)) => m.keys().any(|k| f(k)),
+            Fields::Tree(_) => true,
+            Fields::Text(t) => {
+                serde_json::from_str::<BTreeMap<String, IgnoredAny>>(t.get()).map_or(true, |m| m.keys().any(|k| f(k)))
+            }
+        }
+    }
+
+    pub fn into_value(self) -> Value {
+        match self {
+            Fields::Tree(v) => v,
+            // Text is valid JSON (a RawValue is checked when read).
+            Fields::Text(t) => serde_json::from_str(t.get()).unwrap_or_default(),
         }
     }
 }
@@ -98,6 +139,7 @@ fn decode_entries(list: Value, lazy: bool) -> Option<Vec<Entry>> {
             Some(v) if !unparsed => FieldSet::from_fields_v1(v)?,
             _ => FieldSet::new(),
         };
+        let raw = raw.map(Fields::Tree);
         out.push(Entry {
             manager: manager.unwrap_or_default(),
             operation: operation.unwrap_or_default(),
@@ -112,8 +154,8 @@ fn decode_entries(list: Value, lazy: bool) -> Option<Vec<Entry>> {
     Some(out)
 }
 
-/// Encodes entries in Kubernetes' order (operation, time, manager, apiVersion, subresource).
-pub(crate) fn encode(mut entries: Vec<Entry>) -> Value {
+/// Puts entries in Kubernetes' order (operation, time, manager, apiVersion, subresource).
+pub(crate) fn sort(entries: &mut [Entry]) {
     entries.sort_by(|p, q| {
         p.operation
             .cmp(&q.operation)
@@ -122,6 +164,11 @@ pub(crate) fn encode(mut entries: Vec<Entry>) -> Value {
             .then_with(|| p.api_version.cmp(&q.api_version))
             .then_with(|| p.subresource.cmp(&q.subresource))
     });
+}
+
+/// Encodes entries in Kubernetes' order.
+pub(crate) fn encode(mut entries: Vec<Entry>) -> Value {
+    sort(&mut entries);
     Value::Array(
         entries
             .into_iter()
@@ -134,7 +181,7 @@ pub(crate) fn encode(mut entries: Vec<Entry>) -> Value {
                     m.insert("time".into(), Value::String(t));
                 }
                 m.insert("fieldsType".into(), Value::String("FieldsV1".into()));
-                m.insert("fieldsV1".into(), e.raw.unwrap_or_else(|| e.set.to_fields_v1()));
+                m.insert("fieldsV1".into(), e.raw.map_or_else(|| e.set.to_fields_v1(), Fields::into_value));
                 if let Some(s) = e.subresource {
                     m.insert("subresource".into(), Value::String(s));
                 }

@@ -13,6 +13,7 @@ mod managed;
 mod schema;
 #[cfg(test)]
 mod tests;
+mod text;
 mod walk;
 
 use serde_json::{Map, Value};
@@ -21,7 +22,7 @@ pub use conflict::{ApplyError, Conflict};
 pub use fieldset::{path_string, FieldSet, PathElement};
 
 use compare::Comparison;
-use managed::{strip_set, without_managed_fields, Entry};
+use managed::{strip_set, without_managed_fields, Entry, Fields};
 use schema::Ty;
 use walk::Walker;
 
@@ -197,18 +198,64 @@ pub fn track_update(
     meta: &dyn PatchMeta,
     now_rfc3339: &str,
 ) {
-    let Writer { manager, operation, subresource, reset } = *writer;
     let list = managed::take_managed_fields(new);
     // The stored object's own entries (kept by a patch, sent back by an update) are well
     // formed, and read only where this write may touch them.
     let stored = list.is_some() && old.and_then(|o| o.get("metadata")?.get("managedFields")) == list.as_ref();
-    let sent = list.and_then(if stored { managed::decode_owned_lazy } else { managed::decode_owned });
-    let mut entries = match sent {
+    let entries = match list.and_then(if stored { managed::decode_owned_lazy } else { managed::decode_owned }) {
         // The "reset" form `[{}]`.
         Some(e) if e.is_empty() => return,
         Some(e) => e,
         None => old.and_then(managed::decode).unwrap_or_default(),
     };
+    let entries = track(old, new, entries, writer, definition, meta, now_rfc3339);
+    managed::store(new, entries);
+}
+
+/// [`track_update`] for objects whose managedFields are kept beside them as JSON text (a
+/// list as [`track_update_text`] returns it): `old` is the object before (None: create)
+/// without its managedFields, and their text; `new` is the object written, without
+/// managedFields, and `sent` the list the write carried in it, if any. Returns the new list's
+/// text (None: no entries). The entries this write leaves alone are neither read nor
+/// rebuilt: their text is copied (the live text is trusted to be well formed, as written here).
+pub fn track_update_text(
+    old: Option<(&Value, Option<&[u8]>)>,
+    new: &Value,
+    sent: Option<Value>,
+    writer: &Writer,
+    definition: &str,
+    meta: &dyn PatchMeta,
+    now_rfc3339: &str,
+) -> Option<Vec<u8>> {
+    let old_text = old.and_then(|(_, text)| text);
+    let stored = match (&sent, old_text) {
+        (Some(list), Some(text)) => serde_json::to_vec(list).is_ok_and(|l| l == text),
+        _ => false,
+    };
+    let entries = match sent {
+        Some(_) if stored => old_text.and_then(text::decode_lazy),
+        Some(list) => managed::decode_owned(list),
+        None => None,
+    };
+    let entries = match entries {
+        Some(e) if e.is_empty() => return None,
+        Some(e) => e,
+        None => old_text.and_then(text::decode_lazy).unwrap_or_default(),
+    };
+    text::encode(track(old.map(|(tree, _)| tree), new, entries, writer, definition, meta, now_rfc3339))
+}
+
+/// The entries after `writer`'s write of `new` over `old` (None: create), from the live ones.
+fn track(
+    old: Option<&Value>,
+    new: &Value,
+    mut entries: Vec<Entry>,
+    writer: &Writer,
+    definition: &str,
+    meta: &dyn PatchMeta,
+    now_rfc3339: &str,
+) -> Vec<Entry> {
+    let Writer { manager, operation, subresource, reset } = *writer;
     let ty = root_ty(definition);
     let empty = Value::Object(Map::new());
     let mut walker = Walker::new(meta, false);
@@ -224,12 +271,11 @@ pub fn track_update(
                 time: Some(now_rfc3339.into()),
                 subresource: subresource.map(str::to_string),
                 set: FieldSet::new(),
-                raw: Some(fields),
+                raw: Some(Fields::Tree(fields)),
                 unparsed: false,
             });
         }
-        managed::store(new, entries);
-        return;
+        return entries;
     }
     let Comparison { removed, modified, added } = walker.compare(old.unwrap_or(&empty), new, &ty, reset);
     let changed = if modified.is_empty() {
@@ -275,5 +321,5 @@ pub fn track_update(
             }),
         }
     }
-    managed::store(new, entries);
+    entries
 }

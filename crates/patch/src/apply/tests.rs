@@ -2,10 +2,11 @@
 
 use serde_json::{json, Value};
 
-use super::{apply, fields_v1, ApplyError};
+use super::{apply, fields_v1, managed, ApplyError};
 use crate::meta::PatchMeta;
 
-/// [`super::track_update`] on a copy of `new`, returned.
+/// [`super::track_update`] on a copy of `new`, returned; [`super::track_update_text`], given
+/// the same objects with their managedFields taken out as text, must write the same list.
 #[allow(clippy::too_many_arguments)]
 fn track_update(
     old: Option<&Value>,
@@ -21,6 +22,26 @@ fn track_update(
     let reset = super::FieldSet::new();
     let writer = super::Writer { manager, operation, subresource, reset: &reset };
     super::track_update(old, &mut out, &writer, definition, meta, now);
+
+    let well_formed =
+        old.is_none_or(|o| o.pointer("/metadata/managedFields").is_none() || managed::decode(o).is_some());
+    let split = |v: &Value| {
+        let mut tree = v.clone();
+        let list = tree.get_mut("metadata").and_then(Value::as_object_mut).and_then(|m| m.remove("managedFields"));
+        (tree, list)
+    };
+    let old = old.map(|o| {
+        let (tree, list) = split(o);
+        (tree, list.map(|l| serde_json::to_vec(&l).unwrap()))
+    });
+    let (tree, sent) = split(new);
+    let old = old.as_ref().map(|(tree, text)| (tree, text.as_deref()));
+    let text = super::track_update_text(old, &tree, sent, &writer, definition, meta, now);
+    let written = split(&out).1.map(|l| serde_json::to_vec(&l).unwrap());
+    // Text is only ever what this crate wrote: a malformed live list is read lazily there.
+    if well_formed {
+        assert_eq!(text.map(String::from_utf8), written.map(String::from_utf8), "as text");
+    }
     out
 }
 use crate::testmeta::{FakeMeta, DEPLOYMENT, POD};
