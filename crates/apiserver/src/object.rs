@@ -35,7 +35,7 @@ impl Deref for Object {
 impl From<Value> for Object {
     /// Splits a whole object.
     fn from(mut tree: Value) -> Object {
-        let managed = take_managed_fields(&mut tree).map(|list| Bytes::from(json::to_vec(&list)));
+        let managed = take_managed_fields(&mut tree).map(|list| text(&list));
         Object { tree, managed }
     }
 }
@@ -88,6 +88,11 @@ impl Object {
 /// `metadata.managedFields` taken out of `obj`.
 pub fn take_managed_fields(obj: &mut Value) -> Option<Value> {
     obj.get_mut("metadata")?.as_object_mut()?.remove("managedFields")
+}
+
+/// A managedFields list as the text an [`Object`] holds.
+pub fn text(list: &Value) -> Bytes {
+    Bytes::from(json::to_vec(list))
 }
 
 fn join(mut tree: Value, managed: Option<&[u8]>) -> Value {

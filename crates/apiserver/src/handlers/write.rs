@@ -142,13 +142,11 @@ pub async fn patch(
     let w = server
         .registry
         .guaranteed_update(res, r.namespace.as_deref(), &name, r.kind(), &opts, |old, rev| {
+            let mut current = if whole { Cow::Owned(old.to_value()) } else { Cow::Borrowed(old.tree()) };
             // A JSON patch may test or replace /metadata/resourceVersion: it sees it.
-            let current = match (pt, whole) {
-                (PatchType::Json, false) => Cow::Owned(objects::with_resource_version(old, rev)),
-                (PatchType::Json, true) => Cow::Owned(objects::with_resource_version(&old.to_value(), rev)),
-                (_, true) => Cow::Owned(old.to_value()),
-                (_, false) => Cow::Borrowed(old.tree()),
-            };
+            if pt == PatchType::Json {
+                objects::set_resource_version(current.to_mut(), rev);
+            }
             let mut new = apply_patch(res, pt, &current, &patch)?;
             body::check_type(res, &new)?;
             if !clean {

@@ -9,7 +9,7 @@ use skiff_store::StoreError;
 
 use super::{store_error, Registry, WriteOptions, Written};
 use crate::object::{self, Object};
-use crate::{json, managed, objects};
+use crate::{managed, objects};
 
 const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 const GENERATE_ATTEMPTS: usize = 8;
@@ -125,7 +125,7 @@ impl Registry {
         let sent = object::take_managed_fields(&mut obj);
         let managed = match opts.apply {
             // An apply computed them.
-            true => sent.map(|list| json::to_vec(&list).into()),
+            true => sent.as_ref().map(object::text),
             false => managed::track(res, None, &obj, sent, &opts.field_manager, None),
         };
         Ok(Object::new(obj, managed))

@@ -9,7 +9,7 @@ use skiff_store::{Revision, StoreError};
 
 use super::{store_error, Registry, WriteOptions, Written};
 use crate::object::{self, Object};
-use crate::{json, managed, objects};
+use crate::{managed, objects};
 
 /// Which part of the object an update may change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,13 +82,12 @@ impl Registry {
             if same_tree && sent.is_none() && !opts.apply {
                 return no_op();
             }
-            let text = |list: &Value| Some(bytes::Bytes::from(json::to_vec(list)));
             let managed = if opts.apply {
                 // An apply computed them; absent, there are none.
-                sent.as_ref().and_then(text)
+                sent.as_ref().map(object::text)
             } else if kind == UpdateKind::System {
                 // A write by the server itself is nobody's.
-                sent.as_ref().map_or_else(|| old.managed().cloned(), text)
+                sent.as_ref().map_or_else(|| old.managed().cloned(), |list| Some(object::text(list)))
             } else {
                 let sub = (kind == UpdateKind::Status).then_some("status");
                 managed::track(res, Some(&old), &new, sent, &opts.field_manager, sub)
