@@ -203,13 +203,6 @@ pub fn set_resource_version(obj: &mut Value, rev: i64) {
     metadata_mut(obj).insert("resourceVersion".into(), Value::String(rev.to_string()));
 }
 
-/// A copy of `obj` with its resourceVersion set to `rev`.
-pub fn with_resource_version(obj: &Value, rev: i64) -> Value {
-    let mut out = obj.clone();
-    set_resource_version(&mut out, rev);
-    out
-}
-
 /// `metadata` as a mutable map, created if missing or not an object.
 pub fn metadata_mut(obj: &mut Value) -> &mut Map<String, Value> {
     if !obj.is_object() {

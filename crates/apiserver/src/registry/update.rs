@@ -293,7 +293,8 @@ mod tests {
                     other(&r, "b");
                 }
                 runs.push(rev);
-                let mut new = objects::with_resource_version(old, rev);
+                let mut new = old.tree().clone();
+                objects::set_resource_version(&mut new, rev);
                 new["data"]["a"] = json!("2");
                 Ok(new)
             })
@@ -307,7 +308,8 @@ mod tests {
             .guaranteed_update(res, Some("default"), "c", UpdateKind::Main, &opts, |old, rev| {
                 let sent = first.get_or_insert_with(|| {
                     other(&r, "d");
-                    let mut sent = objects::with_resource_version(old, rev);
+                    let mut sent = old.tree().clone();
+                    objects::set_resource_version(&mut sent, rev);
                     sent["data"]["e"] = json!("mine");
                     sent
                 });

@@ -27,7 +27,7 @@ fn track_update(
         old.is_none_or(|o| o.pointer("/metadata/managedFields").is_none() || managed::decode(o).is_some());
     let split = |v: &Value| {
         let mut tree = v.clone();
-        let list = tree.get_mut("metadata").and_then(Value::as_object_mut).and_then(|m| m.remove("managedFields"));
+        let list = managed::take_managed_fields(&mut tree);
         (tree, list)
     };
     let old = old.map(|o| {
