@@ -145,6 +145,22 @@ pub(crate) fn field_key(name: &str) -> String {
     key
 }
 
+/// Writes `s` as a JSON string.
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    // Writing JSON into a Vec cannot fail.
+    let _ = serde_json::to_writer(out, s);
+}
+
+/// Writes the key `"f:name"`, escaping `name` only when it needs it.
+fn write_field_key(out: &mut Vec<u8>, name: &str) {
+    if name.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        return write_str(out, &field_key(name));
+    }
+    out.extend_from_slice(b"\"f:");
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'"');
+}
+
 impl std::fmt::Display for PathElement {
     /// structured-merge-diff's `PathElement.String()`: `.name`, `[name="x",port=80]`,
     /// `[="x"]`, `[0]`.
@@ -465,6 +481,58 @@ impl FieldSet {
         }
         let empty = out.len() == usize::from(include_self);
         (!empty).then_some(out)
+    }
+
+    /// Writes the FieldsV1 JSON form as [`FieldSet::to_fields_v1`] and serde_json would: keys
+    /// in byte order, `.` first; without building the map.
+    pub fn write_fields_v1(&self, out: &mut Vec<u8>) {
+        if !self.write_level(out, false) {
+            out.extend_from_slice(b"{}");
+        }
+    }
+
+    /// Writes this level's map (`"."` first when `include_self`); false, with nothing
+    /// written, when no path is below it.
+    fn write_level(&self, out: &mut Vec<u8>, include_self: bool) -> bool {
+        let start = out.len();
+        out.push(b'{');
+        if include_self {
+            out.extend_from_slice(b"\".\":{}");
+        }
+        let (mut written, mut below) = (include_self, false);
+        // Fields sort first both ways ("f:" before "i:", "k:", "v:") and among themselves by
+        // name; the other elements' keys are made and sorted as a map sorts them.
+        let fields = self.nodes.partition_point(|n| matches!(n.pe, PathElement::Field(_)));
+        let (named, rest) = self.nodes.split_at(fields);
+        let mut keyed: Vec<(String, &Node)> = rest.iter().map(|n| (n.pe.to_key(), n)).collect();
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        let all = named.iter().map(|n| (None, n)).chain(keyed.iter().map(|(k, n)| (Some(k.as_str()), *n)));
+        for (key, n) in all {
+            let mark = out.len();
+            if written {
+                out.push(b',');
+            }
+            match (key, &n.pe) {
+                (Some(k), _) => write_str(out, k),
+                (None, PathElement::Field(name)) => write_field_key(out, name),
+                (None, _) => {}
+            }
+            out.push(b':');
+            if n.below.write_level(out, n.member) {
+                (written, below) = (true, true);
+            } else if n.member {
+                out.extend_from_slice(b"{}");
+                (written, below) = (true, true);
+            } else {
+                out.truncate(mark);
+            }
+        }
+        if !below {
+            out.truncate(start);
+            return false;
+        }
+        out.push(b'}');
+        true
     }
 
     /// Parses the FieldsV1 JSON form; None when malformed.

@@ -485,3 +485,23 @@ fn entries_read_lazily_record_what_entries_read_at_once_record() {
     }
     assert_eq!(entries(&live).len(), 5, "{live}");
 }
+
+#[test]
+fn field_sets_are_written_as_text_as_their_maps_are_encoded() {
+    let sets = [
+        json!({}),
+        json!({"f:a": {}}),
+        json!({"f:metadata": {"f:labels": {"f:app": {}, "f:b\"q": {}, "f:\\": {}}}, "f:z": {".": {}, "f:y": {}}}),
+        json!({"f:l": {"i:2": {}, "i:10": {".": {}, "f:x": {}}, "v:\"b\"": {}, "v:1": {}, "v:\"a\"": {},
+                       "k:{\"name\":\"b\",\"port\":80}": {}, "k:{\"name\":\"a\"}": {".": {}, "f:image": {}},
+                       "k:{\"port\":9}": {}}, "f:Ab": {}, "f:a": {}, "f:aB": {}}),
+        json!({"f:spec": {"f:containers": {"k:{\"name\":\"c\"}": {".": {}, "f:resources": {"f:limits": {}}}}}}),
+    ];
+    for v in sets {
+        let set = super::FieldSet::from_fields_v1(&v).unwrap_or_else(|| panic!("{v} parses"));
+        let mut text = Vec::new();
+        set.write_fields_v1(&mut text);
+        let want = serde_json::to_vec(&set.to_fields_v1()).unwrap();
+        assert_eq!(String::from_utf8(text).unwrap(), String::from_utf8(want).unwrap(), "for {v}");
+    }
+}

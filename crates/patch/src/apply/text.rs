@@ -98,7 +98,7 @@ pub(crate) fn encode(mut entries: Vec<Entry>) -> Option<Vec<u8>> {
                 let _ = serde_json::to_writer(&mut out, &v);
             }
             None => {
-                let _ = serde_json::to_writer(&mut out, &e.set.to_fields_v1());
+                e.set.write_fields_v1(&mut out);
             }
         }
         member(&mut out, "manager", false);
