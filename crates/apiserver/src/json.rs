@@ -3,6 +3,7 @@
 //! answered is written here, and serde_json checks a string's bytes one at a time for the
 //! ones to escape, where this checks eight at a time.
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// Appends `v` to `out`.
@@ -40,6 +41,16 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value) {
             }
             out.push(b'}');
         }
+    }
+}
+
+/// Decodes the JSON document `bytes`. serde_json checks each string of a byte slice for UTF-8
+/// on its own; a `&str` it takes as checked, so the bytes are checked once, whole, first (and
+/// decoded as bytes only to have serde_json name the error when they are not UTF-8).
+pub fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(bytes),
     }
 }
 
@@ -121,8 +132,18 @@ fn write_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use super::{needs_escape, to_vec};
+    use super::{from_bytes, needs_escape, to_vec};
     use serde_json::{json, Value};
+
+    #[test]
+    fn bytes_decode_as_serde_json_decodes_them() {
+        let doc = "{\"a\":[\"é\",\"\\u00e9\",1.5,null],\"b\":{}}";
+        assert_eq!(from_bytes::<Value>(doc.as_bytes()).unwrap(), serde_json::from_str::<Value>(doc).unwrap());
+        let bad = b"{\"a\":\"\xff\"}";
+        let (ours, theirs) = (from_bytes::<Value>(bad).unwrap_err(), serde_json::from_slice::<Value>(bad).unwrap_err());
+        assert_eq!(ours.to_string(), theirs.to_string(), "the same error for bytes that are not UTF-8");
+        assert!(from_bytes::<Value>(b"{\"a\":").is_err());
+    }
 
     fn same(v: &Value) {
         assert_eq!(

@@ -96,7 +96,7 @@ pub fn text(list: &Value) -> Bytes {
 }
 
 fn join(mut tree: Value, managed: Option<&[u8]>) -> Value {
-    if let Some(list) = managed.and_then(|text| serde_json::from_slice::<Value>(text).ok()) {
+    if let Some(list) = managed.and_then(|text| json::from_bytes::<Value>(text).ok()) {
         if let Some(meta) = tree.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("managedFields".into(), list);
         }
@@ -107,7 +107,8 @@ fn join(mut tree: Value, managed: Option<&[u8]>) -> Value {
 /// The tree of the JSON object `bytes` without `metadata.managedFields`, and their text (a
 /// slice of `bytes`); None when `bytes` is not an object with an object as its metadata.
 fn split_decode(bytes: &Bytes) -> Option<(Value, Option<Bytes>)> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // Checked for UTF-8 once, whole, rather than string by string (see json::from_bytes).
+    let mut de = serde_json::Deserializer::from_str(std::str::from_utf8(bytes).ok()?);
     let (tree, managed) = Level::Root.deserialize(&mut de).ok()?;
     de.end().ok()?;
     Some((Value::Object(tree), managed.map(|raw| bytes.slice_ref(raw.get().as_bytes()))))

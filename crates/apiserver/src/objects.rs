@@ -10,7 +10,7 @@ use crate::json;
 
 /// Decodes a stored object and sets its resourceVersion from the store revision.
 pub fn decode(kv: &KeyValue) -> Result<Value, ApiError> {
-    let mut v: Value = serde_json::from_slice(&kv.value)
+    let mut v: Value = json::from_bytes(&kv.value)
         .map_err(|e| ApiError::internal(format!("stored object {} is corrupt: {e}", kv.key)))?;
     set_resource_version(&mut v, kv.mod_revision);
     Ok(v)

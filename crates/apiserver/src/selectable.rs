@@ -12,7 +12,16 @@ use serde_json::{Map, Number, Value};
 
 /// Decodes what selectors read of the JSON object `bytes`.
 pub fn decode(bytes: &[u8]) -> Result<Value, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // Checked for UTF-8 once, whole, rather than string by string (see json::from_bytes).
+    match std::str::from_utf8(bytes) {
+        Ok(text) => decode_from(serde_json::Deserializer::from_str(text)),
+        Err(_) => decode_from(serde_json::Deserializer::from_slice(bytes)),
+    }
+}
+
+fn decode_from<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+) -> Result<Value, serde_json::Error> {
     let v = Part::Root.deserialize(&mut de)?;
     de.end()?;
     Ok(v.unwrap_or(Value::Null))

@@ -48,7 +48,7 @@ pub fn parse(content_type: &str, body: &[u8]) -> Result<Value, ApiError> {
     } else if content_type.contains("protobuf") || content_type.contains("cbor") {
         Err(ApiError::unsupported_media_type(content_type))
     } else {
-        serde_json::from_slice(body)
+        crate::json::from_bytes(body)
             .map_err(|e| ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}")))
     }
 }

@@ -33,8 +33,10 @@ pub(crate) fn decode_lazy(text: &[u8]) -> Option<Vec<Entry>> {
         // The "reset" form, as from a tree.
         return Some(Vec::new());
     }
-    let Ok(list) = serde_json::from_slice::<Vec<TextEntry>>(text) else {
-        return managed::decode_owned(serde_json::from_slice::<Value>(text).ok()?);
+    // Checked for UTF-8 once, whole: serde_json checks a byte slice's strings one by one.
+    let text = std::str::from_utf8(text).ok()?;
+    let Ok(list) = serde_json::from_str::<Vec<TextEntry>>(text) else {
+        return managed::decode_owned(serde_json::from_str::<Value>(text).ok()?);
     };
     let mut out = Vec::with_capacity(list.len());
     for e in list {
