@@ -14,8 +14,7 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
 use kube::Resource;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 /// What a hollow node reads of a Pod: its metadata, node, containers and phase. The rest of
 /// every watched Pod is parsed over, not built (a hollow node serves thousands of Pods).
@@ -96,28 +95,96 @@ pub fn action(pod: &HollowPod) -> Action {
     }
 }
 
-/// The status of a running hollow Pod.
-pub fn running_status(pod: &HollowPod, now: Timestamp) -> Value {
-    // Formatted once: seven fields carry it.
-    let now = serde_json::to_value(Time(now)).unwrap_or(Value::Null);
-    let containers: Vec<Value> = pod
+/// The merge patch that reports a hollow Pod running: serialized from what it borrows, as a
+/// hollow node sends thousands of them.
+#[derive(Debug, Serialize)]
+pub struct RunningPatch<'a> {
+    status: RunningStatus<'a>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RunningStatus<'a> {
+    phase: &'static str,
+    conditions: [Condition<'a>; 5],
+    start_time: &'a str,
+    container_statuses: Vec<ContainerRunning<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Condition<'a> {
+    #[serde(rename = "type")]
+    type_: &'static str,
+    status: &'static str,
+    /// Written as null, as the kubelet writes it.
+    last_probe_time: Option<()>,
+    last_transition_time: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ContainerRunning<'a> {
+    name: &'a str,
+    image: Option<&'a str>,
+    #[serde(rename = "imageID")]
+    image_id: &'static str,
+    ready: bool,
+    started: bool,
+    restart_count: i32,
+    #[serde(rename = "containerID")]
+    container_id: String,
+    state: Started<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct Started<'a> {
+    running: StartedAt<'a>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StartedAt<'a> {
+    started_at: &'a str,
+}
+
+/// A time as the API writes it (RFC 3339, seconds).
+pub fn api_time(t: Timestamp) -> String {
+    serde_json::to_value(Time(t)).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+/// The status of a running hollow Pod, every time in it `now` (from [`api_time`]).
+pub fn running_status<'a>(pod: &'a HollowPod, now: &'a str) -> RunningPatch<'a> {
+    let containers = pod
         .spec
         .containers
         .iter()
-        .map(|c| {
-            json!({"name": c.name, "image": c.image, "imageID": "", "ready": true, "started": true,
-                   "restartCount": 0, "containerID": format!("hollow://{}", c.name),
-                   "state": {"running": {"startedAt": now}}})
+        .map(|c| ContainerRunning {
+            name: &c.name,
+            image: c.image.as_deref(),
+            image_id: "",
+            ready: true,
+            started: true,
+            restart_count: 0,
+            container_id: format!("hollow://{}", c.name),
+            state: Started { running: StartedAt { started_at: now } },
         })
         .collect();
-    let cond = |t: &str| json!({"type": t, "status": "True", "lastProbeTime": null, "lastTransitionTime": now});
-    json!({"status": {
-        "phase": "Running",
-        "conditions": [cond("PodReadyToStartContainers"), cond("Initialized"), cond("Ready"),
-                       cond("ContainersReady"), cond("PodScheduled")],
-        "startTime": now,
-        "containerStatuses": containers,
-    }})
+    let cond = |type_| Condition { type_, status: "True", last_probe_time: None, last_transition_time: now };
+    RunningPatch {
+        status: RunningStatus {
+            phase: "Running",
+            conditions: [
+                cond("PodReadyToStartContainers"),
+                cond("Initialized"),
+                cond("Ready"),
+                cond("ContainersReady"),
+                cond("PodScheduled"),
+            ],
+            start_time: now,
+            container_statuses: containers,
+        },
+    }
 }
 
 async fn handle(client: kube::Client, pod: HollowPod) {
@@ -125,7 +192,8 @@ async fn handle(client: kube::Client, pod: HollowPod) {
     let name = pod.metadata.name.clone().unwrap_or_default();
     let result = match action(&pod) {
         Action::Run => {
-            let status = running_status(&pod, Timestamp::now());
+            let now = api_time(Timestamp::now());
+            let status = running_status(&pod, &now);
             let pods = kube::core::Request::new(Pod::url_path(&(), Some(&ns)));
             let req = pods.patch_subresource("status", &name, &PatchParams::default(), &Patch::Merge(&status));
             skiff_client::raw::send(&client, req).await
@@ -170,6 +238,7 @@ pub async fn run(client: kube::Client, nodes: Arc<HashSet<String>>, concurrency:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn bound_pods_run_and_deleted_pods_go() {
@@ -179,9 +248,22 @@ mod tests {
         .unwrap();
         assert_eq!(pod.spec.node_name.as_deref(), Some("h-0"));
         assert_eq!(action(&pod), Action::Run);
-        let status = running_status(&pod, Timestamp::now());
-        assert_eq!(status["status"]["containerStatuses"][0]["ready"], true);
-        assert_eq!(status["status"]["containerStatuses"][0]["image"], "busybox");
+        let now = api_time(Timestamp::from_second(1_700_000_000).unwrap());
+        assert_eq!(now, "2023-11-14T22:13:20Z");
+        let status = serde_json::to_value(running_status(&pod, &now)).unwrap();
+        let cond = |t: &str| json!({"type": t, "status": "True", "lastProbeTime": null, "lastTransitionTime": now});
+        assert_eq!(
+            status,
+            json!({"status": {
+                "phase": "Running",
+                "conditions": [cond("PodReadyToStartContainers"), cond("Initialized"), cond("Ready"),
+                               cond("ContainersReady"), cond("PodScheduled")],
+                "startTime": now,
+                "containerStatuses": [{"name": "c", "image": "busybox", "imageID": "", "ready": true,
+                    "started": true, "restartCount": 0, "containerID": "hollow://c",
+                    "state": {"running": {"startedAt": now}}}],
+            }})
+        );
         pod.status = serde_json::from_value(status["status"].clone()).unwrap();
         assert_eq!(action(&pod), Action::Nothing);
         pod.metadata.deletion_timestamp = Some(Time(Timestamp::now()));
