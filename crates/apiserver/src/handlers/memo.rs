@@ -99,6 +99,9 @@ impl Memo {
 
     /// The shared forms of the event at `rev` (new and empty if nobody asked yet).
     pub fn get(&self, rev: Revision) -> Arc<Shared> {
+        // What leaves is dropped after the lock is released: freeing an object takes a while,
+        // and every watcher takes this lock for every event.
+        let mut gone = Vec::new();
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(s) = inner.by_rev.get(&rev) {
             return s.clone();
@@ -108,9 +111,10 @@ impl Memo {
         inner.order.push_back(rev);
         while inner.order.len() > CAPACITY {
             if let Some(old) = inner.order.pop_front() {
-                inner.by_rev.remove(&old);
+                gone.extend(inner.by_rev.remove(&old));
             }
         }
+        drop(inner);
         s
     }
 }
