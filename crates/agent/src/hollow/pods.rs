@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
 use k8s_openapi::NamespaceResourceScope;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
@@ -15,6 +15,7 @@ use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
 use kube::Resource;
 use serde::{Deserialize, Serialize};
+use skiff_api::cron::format_rfc3339;
 
 /// What a hollow node reads of a Pod: its metadata, node, containers and phase. The rest of
 /// every watched Pod is parsed over, not built (a hollow node serves thousands of Pods).
@@ -148,12 +149,8 @@ struct StartedAt<'a> {
     started_at: &'a str,
 }
 
-/// A time as the API writes it (RFC 3339, seconds).
-pub fn api_time(t: Timestamp) -> String {
-    serde_json::to_value(Time(t)).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-}
-
-/// The status of a running hollow Pod, every time in it `now` (from [`api_time`]).
+/// The status of a running hollow Pod, every time in it `now` (RFC 3339, as the API writes a
+/// `Time`).
 pub fn running_status<'a>(pod: &'a HollowPod, now: &'a str) -> RunningPatch<'a> {
     let containers = pod
         .spec
@@ -192,7 +189,7 @@ async fn handle(client: kube::Client, pod: HollowPod) {
     let name = pod.metadata.name.clone().unwrap_or_default();
     let result = match action(&pod) {
         Action::Run => {
-            let now = api_time(Timestamp::now());
+            let now = format_rfc3339(Timestamp::now().as_second(), None);
             let status = running_status(&pod, &now);
             let pods = kube::core::Request::new(Pod::url_path(&(), Some(&ns)));
             let req = pods.patch_subresource("status", &name, &PatchParams::default(), &Patch::Merge(&status));
@@ -238,6 +235,7 @@ pub async fn run(client: kube::Client, nodes: Arc<HashSet<String>>, concurrency:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
     use serde_json::json;
 
     #[test]
@@ -248,8 +246,8 @@ mod tests {
         .unwrap();
         assert_eq!(pod.spec.node_name.as_deref(), Some("h-0"));
         assert_eq!(action(&pod), Action::Run);
-        let now = api_time(Timestamp::from_second(1_700_000_000).unwrap());
-        assert_eq!(now, "2023-11-14T22:13:20Z");
+        let now = format_rfc3339(1_700_000_000, None);
+        assert_eq!(serde_json::to_value(Time(Timestamp::from_second(1_700_000_000).unwrap())).unwrap(), now);
         let status = serde_json::to_value(running_status(&pod, &now)).unwrap();
         let cond = |t: &str| json!({"type": t, "status": "True", "lastProbeTime": null, "lastTransitionTime": now});
         assert_eq!(

@@ -146,7 +146,7 @@ pub(crate) fn field_key(name: &str) -> String {
 }
 
 /// Writes `s` as a JSON string.
-fn write_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     // Writing JSON into a Vec cannot fail.
     let _ = serde_json::to_writer(out, s);
 }
@@ -499,33 +499,37 @@ impl FieldSet {
         if include_self {
             out.extend_from_slice(b"\".\":{}");
         }
-        let (mut written, mut below) = (include_self, false);
+        let mut below = false;
+        // One member: its key, then its level; taken back when nothing is below it.
+        let mut member = |out: &mut Vec<u8>, n: &Node, write_key: &dyn Fn(&mut Vec<u8>)| {
+            let mark = out.len();
+            if include_self || below {
+                out.push(b',');
+            }
+            write_key(out);
+            out.push(b':');
+            if n.below.write_level(out, n.member) {
+                below = true;
+            } else if n.member {
+                out.extend_from_slice(b"{}");
+                below = true;
+            } else {
+                out.truncate(mark);
+            }
+        };
         // Fields sort first both ways ("f:" before "i:", "k:", "v:") and among themselves by
         // name; the other elements' keys are made and sorted as a map sorts them.
         let fields = self.nodes.partition_point(|n| matches!(n.pe, PathElement::Field(_)));
         let (named, rest) = self.nodes.split_at(fields);
+        for n in named {
+            if let PathElement::Field(name) = &n.pe {
+                member(out, n, &|out| write_field_key(out, name));
+            }
+        }
         let mut keyed: Vec<(String, &Node)> = rest.iter().map(|n| (n.pe.to_key(), n)).collect();
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
-        let all = named.iter().map(|n| (None, n)).chain(keyed.iter().map(|(k, n)| (Some(k.as_str()), *n)));
-        for (key, n) in all {
-            let mark = out.len();
-            if written {
-                out.push(b',');
-            }
-            match (key, &n.pe) {
-                (Some(k), _) => write_str(out, k),
-                (None, PathElement::Field(name)) => write_field_key(out, name),
-                (None, _) => {}
-            }
-            out.push(b':');
-            if n.below.write_level(out, n.member) {
-                (written, below) = (true, true);
-            } else if n.member {
-                out.extend_from_slice(b"{}");
-                (written, below) = (true, true);
-            } else {
-                out.truncate(mark);
-            }
+        for (key, n) in &keyed {
+            member(out, n, &|out| write_str(out, key));
         }
         if !below {
             out.truncate(start);

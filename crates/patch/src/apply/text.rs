@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::fieldset::FieldSet;
+use super::fieldset::{write_str, FieldSet};
 use super::managed::{self, Entry, Fields};
 
 /// One entry as text holds it: strings, and `fieldsV1` left unread.
@@ -85,12 +85,9 @@ pub(crate) fn encode(mut entries: Vec<Entry>) -> Option<Vec<u8>> {
             out.extend_from_slice(key.as_bytes());
             out.extend_from_slice(b"\":");
         };
-        let string = |out: &mut Vec<u8>, s: &str| {
-            let _ = serde_json::to_writer(&mut *out, s);
-        };
         out.push(b'{');
         member(&mut out, "apiVersion", true);
-        string(&mut out, &e.api_version);
+        write_str(&mut out, &e.api_version);
         member(&mut out, "fieldsType", false);
         out.extend_from_slice(b"\"FieldsV1\"");
         member(&mut out, "fieldsV1", false);
@@ -104,16 +101,16 @@ pub(crate) fn encode(mut entries: Vec<Entry>) -> Option<Vec<u8>> {
             }
         }
         member(&mut out, "manager", false);
-        string(&mut out, &e.manager);
+        write_str(&mut out, &e.manager);
         member(&mut out, "operation", false);
-        string(&mut out, &e.operation);
+        write_str(&mut out, &e.operation);
         if let Some(s) = &e.subresource {
             member(&mut out, "subresource", false);
-            string(&mut out, s);
+            write_str(&mut out, s);
         }
         if let Some(t) = &e.time {
             member(&mut out, "time", false);
-            string(&mut out, t);
+            write_str(&mut out, t);
         }
         out.push(b'}');
     }
